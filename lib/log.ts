@@ -1,0 +1,24 @@
+/**
+ * Structured logging for every component: pino, JSON lines on stderr, stable `event` keys.
+ * Level from the caller's parsed config (no env reads here).
+ */
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+export interface LogOptions {
+  /** Component name, e.g. "hub" or "agent"; becomes the `component` key. */
+  component: string;
+  level?: string;
+}
+
+/** Creates the root logger of a process; children carry more bound keys. */
+export function createLogger(options: LogOptions): Logger {
+  return pino(
+    { level: options.level ?? "info", base: { component: options.component }, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ fd: 2, sync: false }),
+  );
+}
+
+/** A logger that drops everything; for library callers and tests that do not care. */
+export const silentLogger: Logger = pino({ level: "silent" });

@@ -1,0 +1,166 @@
+/**
+ * `module.json`: what a model module is. The hub writes it when packaging, signs its exact bytes,
+ * and the agent validates it before anything else. Schema version 1.
+ */
+import semver from "semver";
+import { z } from "zod";
+
+export const MANIFEST_FILE = "module.json";
+export const SIGNATURE_FILE = "module.sig";
+export const MANIFEST_SCHEMA_VERSION = 1;
+
+/** Open Inference Protocol v2 tensor datatypes (the ones ONNX models use). */
+export const TENSOR_DATATYPES = [
+  "BOOL",
+  "UINT8",
+  "UINT16",
+  "UINT32",
+  "UINT64",
+  "INT8",
+  "INT16",
+  "INT32",
+  "INT64",
+  "FP16",
+  "FP32",
+  "FP64",
+  "BYTES",
+] as const;
+export const TensorDatatypeSchema = z.enum(TENSOR_DATATYPES);
+export type TensorDatatype = z.infer<typeof TensorDatatypeSchema>;
+
+/** A model input or output; -1 marks a dynamic dimension (OIP convention). */
+export const TensorSpecSchema = z.object({
+  name: z.string().min(1),
+  datatype: TensorDatatypeSchema,
+  shape: z.array(z.number().int().min(-1)),
+});
+export type TensorSpec = z.infer<typeof TensorSpecSchema>;
+
+const sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, "sha256 as 64 lowercase hex characters");
+
+export const ModuleNameSchema = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/, "lowercase letters, digits, '.', '_' or '-', 1-64 long");
+
+export const SemverSchema = z
+  .string()
+  .refine((value) => semver.valid(value) === value, "a semantic version such as 1.2.0");
+
+/** Tabular preprocessing: named JSON features → one [batch, n] float tensor, in a fixed order. */
+export const TabularFeatureSchema = z.object({
+  name: z.string().min(1),
+  /** Standardisation learned at training time: (x - mean) / std. */
+  mean: z.number().optional(),
+  std: z.number().positive().optional(),
+  /** Used when the feature is missing from a request; without it a missing feature is an error. */
+  default: z.number().optional(),
+});
+export type TabularFeature = z.infer<typeof TabularFeatureSchema>;
+
+export const PreprocessingSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("none") }),
+  z.object({
+    kind: z.literal("tabular"),
+    /** Model input the feature vector is fed to. */
+    input: z.string().min(1),
+    features: z.array(TabularFeatureSchema).min(1),
+  }),
+]);
+export type Preprocessing = z.infer<typeof PreprocessingSchema>;
+
+const labels = z.array(z.string()).min(1).optional();
+export const PostprocessingSchema = z.discriminatedUnion("kind", [
+  /** Every requested output as a plain array. */
+  z.object({ kind: z.literal("raw") }),
+  /** Probabilities per label (softmax over logits unless `fromProbabilities`). */
+  z.object({
+    kind: z.literal("softmax"),
+    output: z.string().min(1),
+    labels,
+    fromProbabilities: z.boolean().default(false),
+  }),
+  /** Winning label (or index) and its score. */
+  z.object({ kind: z.literal("argmax"), output: z.string().min(1), labels, applySoftmax: z.boolean().default(true) }),
+  /** The k best labels with scores. */
+  z.object({
+    kind: z.literal("topk"),
+    output: z.string().min(1),
+    labels,
+    k: z.number().int().positive(),
+    applySoftmax: z.boolean().default(true),
+  }),
+  /** Binary decision on one score: `labels[1]` when score >= threshold, else `labels[0]`. */
+  z.object({
+    kind: z.literal("threshold"),
+    output: z.string().min(1),
+    threshold: z.number(),
+    labels: z.tuple([z.string(), z.string()]).optional(),
+    applySigmoid: z.boolean().default(false),
+  }),
+]);
+export type Postprocessing = z.infer<typeof PostprocessingSchema>;
+
+export const RuntimeOptionsSchema = z.object({
+  /** ORT intra-op threads; 1 suits small models on small devices (see reference/performance.md). */
+  intraOpNumThreads: z.number().int().min(0).max(64).default(1),
+  interOpNumThreads: z.number().int().min(0).max(64).default(1),
+  /** Spinning burns a core while idle; off by default on devices. */
+  allowSpinning: z.boolean().default(false),
+  graphOptimizationLevel: z.enum(["disabled", "basic", "extended", "all"]).default("all"),
+  executionProviders: z.array(z.string()).default(["cpu"]),
+  /** Inference runs on a warm-up input this many times before the version takes traffic. */
+  warmupRuns: z.number().int().min(0).max(100).default(1),
+});
+export type RuntimeOptions = z.infer<typeof RuntimeOptionsSchema>;
+
+export const ResourceNeedsSchema = z.object({
+  memoryMb: z.number().positive().optional(),
+  diskMb: z.number().positive().optional(),
+});
+
+export const ModelFileSchema = z.object({
+  /** Path inside the module, a plain file name. */
+  file: z.string().regex(/^[A-Za-z0-9._-]+\.onnx$/, "a plain file name ending in .onnx"),
+  sha256: sha256Hex,
+  size: z.number().int().positive(),
+  opset: z.number().int().positive().optional(),
+  irVersion: z.number().int().positive().optional(),
+});
+
+export const ManifestSchema = z.object({
+  schemaVersion: z.literal(MANIFEST_SCHEMA_VERSION),
+  name: ModuleNameSchema,
+  version: SemverSchema,
+  description: z.string().optional(),
+  model: ModelFileSchema,
+  inputs: z.array(TensorSpecSchema).min(1),
+  outputs: z.array(TensorSpecSchema).min(1),
+  preprocessing: PreprocessingSchema.default({ kind: "none" }),
+  postprocessing: PostprocessingSchema.default({ kind: "raw" }),
+  runtime: RuntimeOptionsSchema.default(RuntimeOptionsSchema.parse({})),
+  resources: ResourceNeedsSchema.default({}),
+  /** Where the model came from: model name and version in the hub registry. */
+  source: z.object({ model: z.string(), modelVersion: z.number().int().positive() }).optional(),
+  createdAt: z.string().datetime({ offset: true }),
+});
+export type Manifest = z.infer<typeof ManifestSchema>;
+export type ManifestInput = z.input<typeof ManifestSchema>;
+
+/** Parses and cross-checks a manifest (references between sections must resolve). */
+export function parseManifest(value: unknown): Manifest {
+  const manifest = ManifestSchema.parse(value);
+  const inputNames = new Set(manifest.inputs.map((t) => t.name));
+  const outputNames = new Set(manifest.outputs.map((t) => t.name));
+  const problems: string[] = [];
+  if (manifest.preprocessing.kind === "tabular" && !inputNames.has(manifest.preprocessing.input)) {
+    problems.push(`preprocessing.input "${manifest.preprocessing.input}" is not a model input`);
+  }
+  const post = manifest.postprocessing;
+  if (post.kind !== "raw" && !outputNames.has(post.output)) {
+    problems.push(`postprocessing.output "${post.output}" is not a model output`);
+  }
+  if (problems.length > 0) {
+    throw new z.ZodError(problems.map((message) => ({ code: "custom", message, path: [], input: value })));
+  }
+  return manifest;
+}

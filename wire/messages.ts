@@ -1,0 +1,149 @@
+/**
+ * Payload schemas of the device protocol. Hub, agent, simulator and Node-RED nodes parse
+ * with these and nothing else redefines them. Every payload is JSON, MQTT 3.1.1 compatible:
+ * correlation and versions live in the payload, never in MQTT 5 properties.
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+const sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, "sha256 as 64 lowercase hex characters");
+const isoTime = z.string().datetime({ offset: true });
+
+/** One module the hub wants on a device. */
+export const DesiredModuleSchema = z.object({
+  name: z.string().min(1),
+  version: z.string().min(1),
+  /** Absolute URL of the signed module tarball (a hub blob). */
+  url: z.string().url(),
+  /** sha256 of the tarball bytes; checked before unpacking. */
+  sha256: sha256Hex,
+  size: z.number().int().nonnegative(),
+});
+export type DesiredModule = z.infer<typeof DesiredModuleSchema>;
+
+/** `desired` (hub → agent, QoS 1, retained): the full module set, never a patch. */
+export const DesiredStateSchema = z.object({
+  protocol: z.literal(PROTOCOL_VERSION),
+  /** Monotonic per device; an agent ignores a revision lower than the one it already applied. */
+  revision: z.number().int().nonnegative(),
+  issuedAt: isoTime,
+  modules: z.array(DesiredModuleSchema),
+});
+export type DesiredState = z.infer<typeof DesiredStateSchema>;
+
+/** Lifecycle of one module on a device, as reported. */
+export const MODULE_STATES = ["downloading", "verifying", "loading", "active", "failed", "rolled-back"] as const;
+export const ModuleStateSchema = z.enum(MODULE_STATES);
+export type ModuleState = z.infer<typeof ModuleStateSchema>;
+
+export const ReportedModuleSchema = z.object({
+  name: z.string(),
+  /** The version this entry is about (the target while updating, the serving one when active). */
+  version: z.string(),
+  state: ModuleStateSchema,
+  /** Version still serving while `version` is being applied or after it failed. */
+  servingVersion: z.string().nullable().optional(),
+  error: z.string().optional(),
+  since: isoTime,
+});
+export type ReportedModule = z.infer<typeof ReportedModuleSchema>;
+
+/** `reported` (agent → hub, QoS 1, retained). */
+export const ReportedStateSchema = z.object({
+  protocol: z.literal(PROTOCOL_VERSION),
+  /** Highest desired revision the agent has seen and acted on. */
+  revision: z.number().int().nonnegative(),
+  modules: z.array(ReportedModuleSchema),
+  at: isoTime,
+});
+export type ReportedState = z.infer<typeof ReportedStateSchema>;
+
+export const CapabilitiesSchema = z.object({
+  arch: z.string(),
+  platform: z.string(),
+  cpus: z.number().int().positive(),
+  memoryMb: z.number().int().nonnegative(),
+  executionProviders: z.array(z.string()),
+  onnxruntimeVersion: z.string().optional(),
+});
+export type Capabilities = z.infer<typeof CapabilitiesSchema>;
+
+/** `status` (agent → hub, QoS 1, retained); the last will carries `online: false`. */
+export const StatusSchema = z.object({
+  protocol: z.literal(PROTOCOL_VERSION),
+  online: z.boolean(),
+  agentVersion: z.string().optional(),
+  profile: z.string().optional(),
+  capabilities: CapabilitiesSchema.optional(),
+  /** Local scoring endpoint, for operators; loopback unless configured otherwise. */
+  scoringUrl: z.string().optional(),
+  at: isoTime,
+});
+export type Status = z.infer<typeof StatusSchema>;
+
+/** Fixed latency buckets (ms, upper bounds) so windows from any device add up. */
+export const LATENCY_BUCKETS_MS = [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] as const;
+
+export const InputSummarySchema = z.object({
+  name: z.string(),
+  count: z.number().int().nonnegative(),
+  missing: z.number().int().nonnegative(),
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+  sum: z.number(),
+  sumSquares: z.number(),
+});
+export type InputSummary = z.infer<typeof InputSummarySchema>;
+
+export const ModuleWindowSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  requests: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  /** counts[i] = requests with latency <= LATENCY_BUCKETS_MS[i]; the last extra slot is the overflow. */
+  latencyBucketsMs: z.array(z.number()),
+  latencyCounts: z.array(z.number().int().nonnegative()),
+  latencySumMs: z.number().nonnegative(),
+  inputs: z.array(InputSummarySchema),
+});
+export type ModuleWindow = z.infer<typeof ModuleWindowSchema>;
+
+/** `telemetry` (agent → hub, QoS 1): one window of per-module statistics. */
+export const TelemetryWindowSchema = z.object({
+  protocol: z.literal(PROTOCOL_VERSION),
+  /** Per-agent sequence number so the hub can drop duplicates after a QoS 1 redelivery. */
+  seq: z.number().int().nonnegative(),
+  windowStart: isoTime,
+  windowEnd: isoTime,
+  modules: z.array(ModuleWindowSchema),
+});
+export type TelemetryWindow = z.infer<typeof TelemetryWindowSchema>;
+
+/** `events` (agent → hub, QoS 1): deployment progress and errors, for the operator's timeline. */
+export const DeviceEventSchema = z.object({
+  protocol: z.literal(PROTOCOL_VERSION),
+  at: isoTime,
+  kind: z.string().min(1),
+  module: z.string().optional(),
+  version: z.string().optional(),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type DeviceEvent = z.infer<typeof DeviceEventSchema>;
+
+/** Parses a JSON MQTT payload with a schema; returns a readable error instead of throwing. */
+export function parsePayload<T>(
+  schema: z.ZodType<T>,
+  payload: Buffer | string,
+): { ok: true; value: T } | { ok: false; error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof payload === "string" ? payload : payload.toString("utf8"));
+  } catch (error) {
+    return { ok: false, error: `payload is not JSON: ${(error as Error).message}` };
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) return { ok: false, error: z.prettifyError(result.error) };
+  return { ok: true, value: result.data };
+}

@@ -1,0 +1,64 @@
+/**
+ * MQTT topic layout shared by hub, agent, simulator and Node-RED nodes (DESIGN.md "Wire contracts").
+ * Every device owns the subtree `edgefleet/v1/devices/{deviceId}/`; nothing else in the protocol
+ * lives outside it, which is what lets the broker ACL be a prefix check.
+ */
+export const TOPIC_ROOT = "edgefleet/v1/devices";
+
+/** Topic kinds a device subtree holds, with who may publish them. */
+export const DEVICE_TOPICS = {
+  desired: "hub",
+  reported: "device",
+  status: "device",
+  telemetry: "device",
+  events: "device",
+} as const;
+
+export type DeviceTopicKind = keyof typeof DEVICE_TOPICS;
+
+/** Device ids are DNS-label-like so they are safe in topics, URLs and file names. */
+export const DEVICE_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+
+/** Prefix of one device's subtree, with the trailing slash. */
+export function deviceTopicPrefix(deviceId: string): string {
+  return `${TOPIC_ROOT}/${deviceId}/`;
+}
+
+/** Topic of one kind for one device. */
+export function deviceTopic(deviceId: string, kind: DeviceTopicKind): string {
+  return `${TOPIC_ROOT}/${deviceId}/${kind}`;
+}
+
+/** Topic a command is sent on (hub → device). */
+export function commandTopic(deviceId: string, name: string): string {
+  return `${TOPIC_ROOT}/${deviceId}/commands/${name}`;
+}
+
+/** Topic a command response is sent on (device → hub). */
+export function responseTopic(deviceId: string, requestId: string): string {
+  return `${TOPIC_ROOT}/${deviceId}/responses/${requestId}`;
+}
+
+/** Wildcard subscription the hub uses for one kind across all devices. */
+export function allDevicesTopic(kind: DeviceTopicKind | "responses/+"): string {
+  return `${TOPIC_ROOT}/+/${kind}`;
+}
+
+export interface ParsedDeviceTopic {
+  deviceId: string;
+  /** The part after the device id, e.g. `status` or `commands/ping`. */
+  rest: string;
+}
+
+/** Splits a topic into device id and remainder; null when it is not a device topic. */
+export function parseDeviceTopic(topic: string): ParsedDeviceTopic | null {
+  const prefix = `${TOPIC_ROOT}/`;
+  if (!topic.startsWith(prefix)) return null;
+  const tail = topic.slice(prefix.length);
+  const slash = tail.indexOf("/");
+  if (slash <= 0) return null;
+  const deviceId = tail.slice(0, slash);
+  const rest = tail.slice(slash + 1);
+  if (!DEVICE_ID_PATTERN.test(deviceId) || rest.length === 0) return null;
+  return { deviceId, rest };
+}
