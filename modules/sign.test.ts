@@ -19,7 +19,7 @@ describe("signing", () => {
   it("rejects changed bytes, another key, and malformed signatures", () => {
     const signature = signBytes(message, pair.privateKeyPem);
     const changed = message.slice();
-    changed[0] ^= 1;
+    changed[0]! ^= 1;
     expect(verifyBytes(changed, signature, pair.publicKeyPem)).toBe(false);
     expect(verifyBytes(message, signature, other.publicKeyPem)).toBe(false);
     expect(verifyBytes(message, "", pair.publicKeyPem)).toBe(false);
