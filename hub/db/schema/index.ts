@@ -1,0 +1,8 @@
+/** The whole hub schema, one module per domain; drizzle-kit and openDatabase read it from here. */
+export * from "./deployments.js";
+export * from "./devices.js";
+export * from "./events.js";
+export * from "./models.js";
+export * from "./modules.js";
+export * from "./telemetry.js";
+export * from "./tokens.js";

@@ -1,0 +1,140 @@
+/** Deployments: a module version aimed at the devices a selector resolved to, and its standing. */
+import { randomUUID } from "node:crypto";
+import { and, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { z } from "zod";
+import { ModuleNameSchema, SemverSchema } from "../../modules/manifest.js";
+import { DEVICE_ID_PATTERN } from "../../wire/topics.js";
+import type { Db } from "../db/database.js";
+import {
+  DEPLOYMENT_STATUSES,
+  DEPLOYMENT_STRATEGIES,
+  type DeploymentSelector,
+  type DeploymentStatus,
+  type DeploymentStrategy,
+  deployments,
+} from "../db/schema/index.js";
+import { clockOf, type RepoOptions } from "./clock.js";
+import { NotFoundError, ValidationError } from "./errors.js";
+import { clampLimit } from "./paging.js";
+
+export type Deployment = typeof deployments.$inferSelect;
+
+export interface CreateDeploymentInput {
+  moduleName: string;
+  moduleVersion: string;
+  selector: DeploymentSelector;
+  strategy?: DeploymentStrategy;
+  /** Devices the selector resolved to (the caller resolves it, so the record shows what was meant). */
+  targetDeviceIds: string[];
+  /** Token name or id of whoever asked. */
+  createdBy: string;
+  /** Deployments this one replaces; marked "superseded" in the same transaction. */
+  supersedes?: string[];
+}
+
+export interface DeploymentFilter {
+  moduleName?: string;
+  status?: DeploymentStatus;
+  /** Default 100, at most 1000. */
+  limit?: number;
+}
+
+export interface DeploymentRepo {
+  /** Records a deployment (and supersedes the listed ones atomically); NotFoundError for unknown supersedes ids. */
+  create(input: CreateDeploymentInput): Promise<Deployment>;
+  /** One deployment, or null. */
+  get(id: string): Promise<Deployment | null>;
+  /** Deployments, newest first. */
+  list(filter?: DeploymentFilter): Promise<Deployment[]>;
+  /** Deployments that target a device, newest first (`activeOnly` keeps status "active"). */
+  listForDevice(deviceId: string, options?: { activeOnly?: boolean }): Promise<Deployment[]>;
+  /** Changes a deployment's status; NotFoundError when unknown. */
+  setStatus(id: string, status: DeploymentStatus): Promise<Deployment>;
+}
+
+const deviceId = z.string().regex(DEVICE_ID_PATTERN, "a device id");
+const CreateSchema = z.object({
+  moduleName: ModuleNameSchema,
+  moduleVersion: SemverSchema,
+  selector: z
+    .object({
+      deviceIds: z.array(deviceId).optional(),
+      tags: z.record(z.string().min(1), z.string()).optional(),
+    })
+    .strict(),
+  strategy: z.enum(DEPLOYMENT_STRATEGIES).optional(),
+  targetDeviceIds: z.array(deviceId),
+  createdBy: z.string().min(1),
+  supersedes: z.array(z.string()).optional(),
+});
+
+/** Deployment repository over a database. */
+export function deploymentRepo(db: Db, options?: RepoOptions): DeploymentRepo {
+  const now = clockOf(options);
+  return {
+    async create(input) {
+      const parsed = CreateSchema.safeParse(input);
+      if (!parsed.success) throw new ValidationError(z.prettifyError(parsed.error), parsed.error.issues);
+      const { supersedes = [], ...value } = parsed.data;
+      return db.transaction(async (tx) => {
+        if (supersedes.length > 0) {
+          const found = await tx
+            .update(deployments)
+            .set({ status: "superseded" })
+            .where(inArray(deployments.id, supersedes))
+            .returning({ id: deployments.id });
+          const missing = supersedes.find((id) => !found.some((row) => row.id === id));
+          if (missing !== undefined) throw new NotFoundError("deployment", missing);
+        }
+        const [row] = await tx
+          .insert(deployments)
+          .values({
+            ...value,
+            id: randomUUID(),
+            targetDeviceIds: [...new Set(value.targetDeviceIds)],
+            strategy: value.strategy ?? "all-at-once",
+            status: "active",
+            createdAt: now(),
+          })
+          .returning();
+        return row!;
+      });
+    },
+
+    async get(id) {
+      const [row] = await db.select().from(deployments).where(eq(deployments.id, id));
+      return row ?? null;
+    },
+
+    async list(filter = {}) {
+      const conditions: SQL[] = [];
+      if (filter.moduleName !== undefined) conditions.push(eq(deployments.moduleName, filter.moduleName));
+      if (filter.status !== undefined) conditions.push(eq(deployments.status, filter.status));
+      return db
+        .select()
+        .from(deployments)
+        .where(and(...conditions))
+        .orderBy(desc(deployments.createdAt), desc(deployments.id))
+        .limit(clampLimit(filter.limit));
+    },
+
+    async listForDevice(id, options = {}) {
+      const conditions: SQL[] = [sql`${deployments.targetDeviceIds} @> ${JSON.stringify([id])}::jsonb`];
+      if (options.activeOnly) conditions.push(eq(deployments.status, "active"));
+      return db
+        .select()
+        .from(deployments)
+        .where(and(...conditions))
+        .orderBy(desc(deployments.createdAt), desc(deployments.id));
+    },
+
+    async setStatus(id, status) {
+      if (!DEPLOYMENT_STATUSES.includes(status)) {
+        throw new ValidationError(`status must be one of ${DEPLOYMENT_STATUSES.join(", ")}`);
+      }
+      const [row] = await db.update(deployments).set({ status }).where(eq(deployments.id, id)).returning();
+      if (!row) throw new NotFoundError("deployment", id);
+      return row;
+    },
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * Buffers telemetry windows and writes them in one multi-row INSERT per flush: at `maxRows` rows
+ * or every `flushIntervalMs`, whichever comes first. Telemetry is best-effort by design (DESIGN.md:
+ * QoS 1, windows are statistics), so a failed write is logged, retried once on the next flush,
+ * then counted as dropped; nothing here throws into the MQTT handler that calls `add`.
+ */
+import { type Logger, silentLogger } from "../../lib/log.js";
+import type { TelemetryWindow } from "../../wire/messages.js";
+import type { Db } from "../db/database.js";
+import { telemetryWindows } from "../db/schema/index.js";
+
+type Row = typeof telemetryWindows.$inferInsert;
+
+export interface TelemetryWriterOptions {
+  /** Rows that trigger an immediate flush; also the most rows one INSERT carries. Default 200. */
+  maxRows?: number;
+  /** Longest time a row waits in the buffer (ms). Default 500. */
+  flushIntervalMs?: number;
+  log?: Logger;
+  now?: () => Date;
+}
+
+export interface TelemetryWriterStats {
+  /** Rows inserted. */
+  written: number;
+  /** Rows the database already had (QoS 1 redeliveries). */
+  duplicates: number;
+  /** Rows given up after a failed write and its retry. */
+  dropped: number;
+  /** Rows refused at `add` because the database could never store them. */
+  rejected: number;
+  /** Rows waiting in the buffer. */
+  pending: number;
+  /** INSERTs that failed. */
+  failedFlushes: number;
+}
+
+interface Pending {
+  row: Row;
+  /** Write attempts so far. */
+  attempts: number;
+  /** Order of arrival, so `flush()` knows which rows it promised to drain. */
+  ticket: number;
+}
+
+const MAX_ATTEMPTS = 2;
+const INT32_MAX = 2_147_483_647;
+
+/** Batches telemetry windows into multi-row inserts; see the file comment for the failure policy. */
+export class TelemetryWriter {
+  readonly #db: Db;
+  readonly #maxRows: number;
+  readonly #intervalMs: number;
+  readonly #log: Logger;
+  readonly #now: () => Date;
+  #buffer: Pending[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #chain: Promise<void> = Promise.resolve();
+  #tickets = 0;
+  #closed = false;
+  readonly #stats = { written: 0, duplicates: 0, dropped: 0, rejected: 0, failedFlushes: 0 };
+
+  constructor(db: Db, options: TelemetryWriterOptions = {}) {
+    this.#db = db;
+    this.#maxRows = Math.max(1, options.maxRows ?? 200);
+    this.#intervalMs = Math.max(1, options.flushIntervalMs ?? 500);
+    this.#log = options.log ?? silentLogger;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Queues one telemetry message (one row per module); returns the rows queued. Never throws. */
+  add(deviceId: string, window: TelemetryWindow, receivedAt: Date = this.#now()): number {
+    if (this.#closed) {
+      this.#stats.rejected += window.modules.length;
+      this.#log.warn({ event: "telemetry.rejected", deviceId, reason: "writer closed" });
+      return 0;
+    }
+    const problem = unstorable(window);
+    if (problem) {
+      this.#stats.rejected += window.modules.length;
+      this.#log.warn({ event: "telemetry.rejected", deviceId, seq: window.seq, reason: problem });
+      return 0;
+    }
+    for (const module of window.modules) {
+      this.#buffer.push({
+        attempts: 0,
+        ticket: ++this.#tickets,
+        row: {
+          deviceId,
+          seq: window.seq,
+          module: module.name,
+          moduleVersion: module.version,
+          windowStart: new Date(window.windowStart),
+          windowEnd: new Date(window.windowEnd),
+          requests: module.requests,
+          errors: module.errors,
+          latencySumMs: module.latencySumMs,
+          payload: module,
+          receivedAt,
+        },
+      });
+    }
+    if (this.#buffer.length >= this.#maxRows) void this.#enqueuePass();
+    else this.#arm();
+    return window.modules.length;
+  }
+
+  /** Writes every row queued before this call (retrying failures once now); resolves when done. */
+  async flush(): Promise<void> {
+    const target = this.#tickets;
+    for (;;) {
+      // Wait for a pass in flight first: it may hand failed rows back to the buffer.
+      await this.#chain;
+      if (!this.#buffer.some((p) => p.ticket <= target)) return;
+      await this.#enqueuePass();
+    }
+  }
+
+  /** Refuses further rows, drains the buffer and stops the timer. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Counters since construction. */
+  stats(): TelemetryWriterStats {
+    return { ...this.#stats, pending: this.#buffer.length };
+  }
+
+  #arm(): void {
+    if (this.#timer || this.#buffer.length === 0) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#enqueuePass();
+    }, this.#intervalMs);
+    // A pending flush must not keep a finished process alive; close() drains explicitly.
+    this.#timer.unref();
+  }
+
+  /** One pass over the current buffer, serialised after any pass already running. */
+  #enqueuePass(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#chain = this.#chain
+      .then(() => this.#pass())
+      .catch((error: unknown) => this.#log.error({ event: "telemetry.pass_failed", err: error }));
+    return this.#chain;
+  }
+
+  async #pass(): Promise<void> {
+    const taken = this.#buffer;
+    this.#buffer = [];
+    const retry: Pending[] = [];
+    for (let start = 0; start < taken.length; start += this.#maxRows) {
+      const batch = taken.slice(start, start + this.#maxRows);
+      try {
+        const inserted = await this.#db
+          .insert(telemetryWindows)
+          .values(batch.map((p) => p.row))
+          .onConflictDoNothing({
+            target: [telemetryWindows.deviceId, telemetryWindows.seq, telemetryWindows.module],
+          })
+          .returning({ id: telemetryWindows.id });
+        this.#stats.written += inserted.length;
+        this.#stats.duplicates += batch.length - inserted.length;
+      } catch (error) {
+        this.#stats.failedFlushes++;
+        this.#log.error({ event: "telemetry.flush_failed", rows: batch.length, err: error });
+        for (const pending of batch) {
+          pending.attempts++;
+          if (pending.attempts < MAX_ATTEMPTS) retry.push(pending);
+          else this.#stats.dropped++;
+        }
+        const dropped = batch.length - batch.filter((p) => p.attempts < MAX_ATTEMPTS).length;
+        if (dropped > 0) this.#log.error({ event: "telemetry.rows_dropped", rows: dropped });
+      }
+    }
+    // Retries go first so rows stay roughly in arrival order.
+    this.#buffer = [...retry, ...this.#buffer];
+    this.#arm();
+  }
+}
+
+/** Why PostgreSQL could never store this window (so it must not poison a batch), or null. */
+function unstorable(window: TelemetryWindow): string | null {
+  if (!Number.isInteger(window.seq) || window.seq < 0 || window.seq > INT32_MAX) return "seq out of range";
+  if (Number.isNaN(Date.parse(window.windowStart)) || Number.isNaN(Date.parse(window.windowEnd))) {
+    return "invalid window time";
+  }
+  for (const module of window.modules) {
+    if (module.requests > INT32_MAX || module.errors > INT32_MAX) return "counter out of range";
+    // PostgreSQL text and jsonb cannot hold U+0000.
+    if (JSON.stringify(module).includes("\\u0000")) return "NUL character in module window";
+  }
+  return null;
+}
