@@ -1,5 +1,5 @@
 /**
- * Structured logging for every component: pino, JSON lines on stderr, stable `event` keys.
+ * Structured logging for every component: pino, JSON lines, stable `event` keys.
  * Level from the caller's parsed config (no env reads here).
  */
 import { pino, type Logger } from "pino";
@@ -10,13 +10,18 @@ export interface LogOptions {
   /** Component name, e.g. "hub" or "agent"; becomes the `component` key. */
   component: string;
   level?: string;
+  /** A file to append to instead of stderr. */
+  destination?: string;
 }
 
 /** Creates the root logger of a process; children carry more bound keys. */
 export function createLogger(options: LogOptions): Logger {
+  const destination = options.destination
+    ? pino.destination({ dest: options.destination, mkdir: true, append: true, sync: false })
+    : pino.destination({ fd: 2, sync: false });
   return pino(
     { level: options.level ?? "info", base: { component: options.component }, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ fd: 2, sync: false }),
+    destination,
   );
 }
 

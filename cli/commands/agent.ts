@@ -1,0 +1,64 @@
+/** `edgefleet agent`: the device runtime. */
+import type { Command } from "commander";
+import { parseAgentConfig, redactAgentConfig } from "../../agent/config.js";
+import { runAgent } from "../../agent/main.js";
+import { createLogger } from "../../lib/log.js";
+import { untilSignal } from "../signals.js";
+
+interface AgentFlags {
+  config?: string;
+  hub?: string;
+  mqtt?: string;
+  device?: string;
+  secret?: string;
+  data?: string;
+  host?: string;
+  port?: string;
+  trustKeyFile?: string;
+  telemetryInterval?: string;
+  profile?: string;
+  logLevel?: string;
+}
+
+/** Registers `edgefleet agent`. */
+export function registerAgentCommand(program: Command): void {
+  program
+    .command("agent")
+    .description("run the device agent: reconcile modules from the hub and serve local scoring")
+    .option("--config <file>", "JSON config file with any of the settings below (EDGEFLEET_AGENT_CONFIG)")
+    .option("--hub <url>", "hub HTTP URL (EDGEFLEET_HUB_URL)")
+    .option("--mqtt <url>", "broker URL (EDGEFLEET_MQTT_URL)")
+    .option("--device <id>", "device id (EDGEFLEET_DEVICE_ID)")
+    .option("--secret <secret>", "device secret (EDGEFLEET_DEVICE_SECRET; prefer the env var or config file)")
+    .option("--data <dir>", "agent data folder (EDGEFLEET_DATA, default ./.edgefleet-agent)")
+    .option("--host <host>", "scoring listen address (EDGEFLEET_AGENT_HOST, default 127.0.0.1)")
+    .option("--port <port>", "scoring port (EDGEFLEET_AGENT_PORT, default 8480)")
+    .option("--trust-key-file <file>", "hub signing public key (EDGEFLEET_TRUST_KEY_FILE; else pinned on first use)")
+    .option("--telemetry-interval <ms>", "telemetry window length (EDGEFLEET_TELEMETRY_INTERVAL_MS, default 10000)")
+    .option("--profile <id>", "firmware profile (EDGEFLEET_PROFILE)")
+    .option("--log-level <level>", "log level (EDGEFLEET_LOG_LEVEL, default info)")
+    .action(async (flags: AgentFlags) => {
+      const config = parseAgentConfig({
+        file: flags.config,
+        env: process.env,
+        flags: {
+          hubUrl: flags.hub,
+          mqttUrl: flags.mqtt,
+          deviceId: flags.device,
+          deviceSecret: flags.secret,
+          dataDir: flags.data,
+          host: flags.host,
+          port: flags.port,
+          trustKeyFile: flags.trustKeyFile,
+          telemetryIntervalMs: flags.telemetryInterval,
+          profile: flags.profile,
+          logLevel: flags.logLevel,
+        },
+      });
+      const log = createLogger({ component: "agent", level: config.logLevel });
+      log.info({ event: "agent.config", config: redactAgentConfig(config) });
+      const agent = await runAgent(config, { log });
+      await untilSignal();
+      await agent.stop();
+    });
+}

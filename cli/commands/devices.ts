@@ -1,0 +1,56 @@
+/** `edgefleet devices list|show|provision`. */
+import type { Command } from "commander";
+import { resolveHubClient } from "../hub-target.js";
+import { printObject, printTable } from "../output.js";
+import { type HubOptions, withHubOptions } from "./operator-options.js";
+
+type Device = Record<string, unknown> & { id: string; tags: Record<string, string>; online: boolean };
+
+/** Registers the devices command group. */
+export function registerDevicesCommand(program: Command): void {
+  const devices = program.command("devices").description("provision and inspect devices");
+
+  withHubOptions(devices.command("list"))
+    .description("list devices")
+    .option("--selector <tags>", "only devices with these tags, e.g. site=plant-1,line=2")
+    .action(async (options: HubOptions & { selector?: string }) => {
+      const client = await resolveHubClient(options, process.env);
+      const query = options.selector ? `?tag=${encodeURIComponent(options.selector)}` : "";
+      const { devices: rows } = await client.get<{ devices: Device[] }>(`/api/v1/devices${query}`);
+      const view = rows.map((d) => ({ ...d, modules: activeModules(d) }));
+      printTable(view, ["id", "online", "profile", "tags", "agentVersion", "modules", "lastSeenAt"], Boolean(options.json), rows);
+    });
+
+  withHubOptions(devices.command("show <id>"))
+    .description("show one device: status, desired and reported state")
+    .action(async (id: string, options: HubOptions) => {
+      const client = await resolveHubClient(options, process.env);
+      printObject(await client.get(`/api/v1/devices/${encodeURIComponent(id)}`));
+    });
+
+  withHubOptions(devices.command("provision [id]"))
+    .description("provision a device; prints its secret once and the command to start its agent")
+    .option("--name <name>", "display name")
+    .option("--tag <key=value...>", "tags (repeatable)")
+    .option("--profile <profile>", "firmware profile id")
+    .action(async (id: string | undefined, options: HubOptions & { name?: string; tag?: string[]; profile?: string }) => {
+      const client = await resolveHubClient(options, process.env);
+      const tags = Object.fromEntries((options.tag ?? []).map((pair) => [pair.split("=")[0], pair.split("=").slice(1).join("=")]));
+      const result = await client.post<{ device: Device; secret: string; hubUrl: string; mqttUrl: string }>("/api/v1/devices", {
+        id,
+        name: options.name,
+        tags,
+        profile: options.profile,
+      });
+      if (options.json) return printObject(result);
+      process.stdout.write(
+        `device ${result.device.id} provisioned. Its secret is shown only now.\n\n` +
+          `start its agent with:\n  edgefleet agent --hub ${result.hubUrl} --mqtt ${result.mqttUrl} --device ${result.device.id} --secret ${result.secret}\n`,
+      );
+    });
+}
+
+function activeModules(device: Device): string {
+  const reported = device.reported as { modules?: { name: string; version: string; state: string }[] } | null;
+  return (reported?.modules ?? []).map((m) => `${m.name}@${m.version}:${m.state}`).join(" ") || "-";
+}

@@ -1,0 +1,55 @@
+/** `edgefleet hub`: run the hub on the embedded defaults or with DATABASE_URL / MQTT_URL. */
+import type { Command } from "commander";
+import { parseHubConfig } from "../../hub/config.js";
+import { startHub } from "../../hub/main.js";
+import { createLogger } from "../../lib/log.js";
+import { untilSignal } from "../signals.js";
+
+interface HubFlags {
+  data?: string;
+  host?: string;
+  port?: string;
+  mqttPort?: string;
+  mqttHost?: string;
+  mqttUrl?: string;
+  databaseUrl?: string;
+  publicUrl?: string;
+  logLevel?: string;
+}
+
+/** Registers `edgefleet hub`. */
+export function registerHubCommand(program: Command): void {
+  program
+    .command("hub")
+    .description("run the hub: HTTP API, registry, embedded MQTT broker and storage")
+    .option("--data <dir>", "data folder (EDGEFLEET_DATA, default ./.edgefleet)")
+    .option("--host <host>", "HTTP listen address (EDGEFLEET_HOST, default 127.0.0.1)")
+    .option("--port <port>", "HTTP port (EDGEFLEET_PORT, default 8470)")
+    .option("--mqtt-host <host>", "embedded broker listen address (EDGEFLEET_MQTT_HOST, default 0.0.0.0)")
+    .option("--mqtt-port <port>", "embedded broker port (EDGEFLEET_MQTT_PORT, default 1883)")
+    .option("--mqtt-url <url>", "use an external broker instead of the embedded one (MQTT_URL)")
+    .option("--database-url <url>", "use PostgreSQL instead of PGlite (DATABASE_URL)")
+    .option("--public-url <url>", "URL devices use to reach this hub (EDGEFLEET_PUBLIC_URL)")
+    .option("--log-level <level>", "log level (EDGEFLEET_LOG_LEVEL, default info)")
+    .action(async (flags: HubFlags) => {
+      const config = parseHubConfig(
+        {
+          dataDir: flags.data,
+          host: flags.host,
+          port: flags.port as never,
+          mqttHost: flags.mqttHost,
+          mqttPort: flags.mqttPort as never,
+          mqttUrl: flags.mqttUrl,
+          databaseUrl: flags.databaseUrl,
+          publicUrl: flags.publicUrl,
+          logLevel: flags.logLevel as never,
+        },
+        process.env,
+      );
+      const log = createLogger({ component: "hub", level: config.logLevel });
+      const hub = await startHub(config, { log });
+      process.stderr.write(`edgefleet hub ${hub.context.version}: API ${hub.url}/api/v1  MQTT ${hub.mqttUrl}  data ${config.dataDir}\n`);
+      await untilSignal();
+      await hub.close();
+    });
+}

@@ -1,0 +1,37 @@
+/**
+ * Which hub an operator command talks to: --hub/--token flags, then EDGEFLEET_HUB_URL/EDGEFLEET_TOKEN,
+ * then the data folder of a hub on this machine (hub.json and admin-token).
+ */
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { ADMIN_TOKEN_FILE, readLocalHubInfo } from "../hub/local-access.js";
+import { HubClient } from "./hub-client.js";
+
+export interface HubTargetFlags {
+  hub?: string;
+  token?: string;
+  data?: string;
+}
+
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+/** Resolves hub URL and token for operator commands. */
+export async function resolveHubClient(flags: HubTargetFlags, env: NodeJS.ProcessEnv): Promise<HubClient> {
+  const dataDir = resolve(flags.data ?? env.EDGEFLEET_DATA ?? "./.edgefleet");
+  const local = await readLocalHubInfo(dataDir).catch(() => undefined);
+  const url = flags.hub ?? env.EDGEFLEET_HUB_URL ?? local?.url;
+  if (!url) {
+    throw new CliError(
+      `no hub to talk to: pass --hub URL (or set EDGEFLEET_HUB_URL), or run this where the hub's data folder is (${dataDir})`,
+    );
+  }
+  let token = flags.token ?? env.EDGEFLEET_TOKEN;
+  if (!token) token = (await readFile(join(dataDir, ADMIN_TOKEN_FILE), "utf8").catch(() => "")).trim() || undefined;
+  if (!token) throw new CliError("no API token: pass --token or set EDGEFLEET_TOKEN");
+  return new HubClient({ url, token });
+}

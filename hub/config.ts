@@ -1,0 +1,68 @@
+/**
+ * Hub configuration, parsed once at start-up. Precedence: explicit options (CLI flags) > environment > defaults.
+ * Nothing else in the hub reads process.env.
+ */
+import { resolve } from "node:path";
+import { z } from "zod";
+
+export const HUB_DEFAULTS = {
+  dataDir: "./.edgefleet",
+  host: "127.0.0.1",
+  /** HTTP API, dashboard and blob downloads. */
+  port: 8470,
+  /** Embedded MQTT broker (plain TCP). */
+  mqttPort: 1883,
+  mqttHost: "0.0.0.0",
+  /** Largest ONNX file the hub accepts, in bytes (512 MiB). */
+  maxModelBytes: 512 * 1024 * 1024,
+} as const;
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const HubConfigSchema = z.object({
+  dataDir: z.string().min(1).transform((dir) => resolve(dir)),
+  host: z.string().min(1),
+  port,
+  /** External broker; when unset the hub embeds aedes. */
+  mqttUrl: z.string().url().optional(),
+  mqttHost: z.string().min(1),
+  mqttPort: port,
+  /** PostgreSQL; when unset the hub uses PGlite in the data folder. */
+  databaseUrl: z.string().min(1).optional(),
+  /** URL devices use to reach the hub's HTTP API (module downloads); defaults to http://host:port. */
+  publicUrl: z.string().url().optional(),
+  /** URL devices use to reach the broker; defaults to the embedded broker's address. */
+  publicMqttUrl: z.string().url().optional(),
+  maxModelBytes: z.coerce.number().int().positive(),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+});
+export type HubConfig = z.infer<typeof HubConfigSchema>;
+export type HubConfigInput = Partial<z.input<typeof HubConfigSchema>>;
+
+/** Environment variables the hub reads, and the config key each one sets. */
+export const HUB_ENV = {
+  EDGEFLEET_DATA: "dataDir",
+  EDGEFLEET_HOST: "host",
+  EDGEFLEET_PORT: "port",
+  MQTT_URL: "mqttUrl",
+  EDGEFLEET_MQTT_HOST: "mqttHost",
+  EDGEFLEET_MQTT_PORT: "mqttPort",
+  DATABASE_URL: "databaseUrl",
+  EDGEFLEET_PUBLIC_URL: "publicUrl",
+  EDGEFLEET_PUBLIC_MQTT_URL: "publicMqttUrl",
+  EDGEFLEET_MAX_MODEL_BYTES: "maxModelBytes",
+  EDGEFLEET_LOG_LEVEL: "logLevel",
+} as const satisfies Record<string, keyof HubConfig>;
+
+/** Parses hub config from options and an environment; throws one error listing every problem. */
+export function parseHubConfig(options: HubConfigInput = {}, env: NodeJS.ProcessEnv = {}): HubConfig {
+  const fromEnv: Record<string, string> = {};
+  for (const [name, key] of Object.entries(HUB_ENV)) {
+    const value = env[name];
+    if (value !== undefined && value !== "") fromEnv[key] = value;
+  }
+  const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  const result = HubConfigSchema.safeParse({ ...HUB_DEFAULTS, logLevel: "info", ...fromEnv, ...defined });
+  if (!result.success) throw new Error(`invalid hub configuration:\n${z.prettifyError(result.error)}`);
+  return result.data;
+}

@@ -1,0 +1,22 @@
+/** Everything a running hub's routes and services share, built once by startHub. */
+import type { Logger } from "../lib/log.js";
+import type { BlobStore } from "./blobs/blob-store.js";
+import type { HubConfig } from "./config.js";
+import type { Database } from "./db/database.js";
+import type { SigningKeys } from "./keys.js";
+import type { HubLink } from "./mqtt/hub-link.js";
+import type { Repositories, TelemetryWriter } from "./repos/index.js";
+
+export interface HubContext {
+  version: string;
+  config: HubConfig;
+  log: Logger;
+  database: Database;
+  repos: Repositories;
+  blobs: BlobStore;
+  telemetry: TelemetryWriter;
+  signing: SigningKeys;
+  link: HubLink;
+  /** Addresses devices use to reach this hub (HTTP API and broker). */
+  urls: { api: string; mqtt: string };
+}

@@ -1,0 +1,84 @@
+/**
+ * The hub API's one error vocabulary: a code maps to an HTTP status, and every error leaves
+ * as `{"error": {"code", "message", "details"?}}` (DESIGN.md "Hub HTTP API").
+ */
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ZodError, z } from "zod";
+import type { Logger } from "../../lib/log.js";
+
+export const ERROR_STATUS = {
+  bad_request: 400,
+  invalid_model: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  range_not_satisfiable: 416,
+  unavailable: 503,
+  internal: 500,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** An error the API reports as is; anything else becomes a 500 with a generic message. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export const ErrorBodySchema = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+  })
+  .meta({ id: "Error" });
+
+/** Writes an error response in the API's shape. */
+export function errorResponse(c: Context, code: ErrorCode, message: string, details?: unknown): Response {
+  const body = details === undefined ? { error: { code, message } } : { error: { code, message, details } };
+  return c.json(body, ERROR_STATUS[code]);
+}
+
+/** Turns domain errors (repositories, validation) into API errors; used by the single onError. */
+export function toApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ZodError) {
+    return new ApiError("bad_request", z.prettifyError(error), error.issues);
+  }
+  const name = (error as Error | undefined)?.name;
+  const message = (error as Error | undefined)?.message ?? "";
+  if (name === "NotFoundError") return new ApiError("not_found", message);
+  if (name === "ConflictError") return new ApiError("conflict", message);
+  if (name === "InvalidModelError") return new ApiError("invalid_model", message);
+  if (name === "ValidationError") return new ApiError("bad_request", message);
+  return undefined;
+}
+
+/** The value, or a not_found ApiError when a repository found nothing. */
+export function found<T>(value: T | null | undefined, what: string): T {
+  if (value === null || value === undefined) throw new ApiError("not_found", `${what} does not exist`);
+  return value;
+}
+
+/** The app's onError: known errors keep their code, the rest are logged and hidden. */
+export function handleError(log: Logger) {
+  return function onError(error: Error, c: Context): Response {
+    const known = toApiError(error);
+    if (known) return errorResponse(c, known.code, known.message, known.details);
+    const status = (error as { status?: number }).status;
+    if (status === 413) return errorResponse(c, "payload_too_large", error.message);
+    if (typeof status === "number" && status >= 400 && status < 500) {
+      return errorResponse(c, "bad_request", error.message);
+    }
+    log.error({ event: "http.error", err: error, path: c.req.path }, "unhandled error");
+    return errorResponse(c, "internal", "internal error; see the hub log");
+  };
+}

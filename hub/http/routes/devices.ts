@@ -1,0 +1,77 @@
+/** Devices: provision (id + secret), list with selectors, show twin state. */
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
+import type { HubContext } from "../../context.js";
+import type { ApiApp } from "../app.js";
+import { requireRole } from "../auth.js";
+import { found } from "../errors.js";
+import { DeviceIdSchema, jsonOk, parseTagSelector, TagsSchema } from "./schemas.js";
+
+const ProvisionBody = z.object({
+  id: DeviceIdSchema.optional(),
+  name: z.string().max(128).optional(),
+  tags: TagsSchema.optional(),
+  profile: z.string().max(64).optional(),
+});
+
+const DeviceSchema = z.record(z.string(), z.unknown()).meta({ id: "Device" });
+
+const list = createRoute({
+  method: "get",
+  path: "/api/v1/devices",
+  summary: "List devices, optionally by tag selector (tag=k=v,k2=v2) or ids (ids=a,b)",
+  middleware: [requireRole("viewer")] as const,
+  request: { query: z.object({ tag: z.string().optional(), ids: z.string().optional() }) },
+  responses: jsonOk(z.object({ devices: z.array(DeviceSchema) }), "Devices"),
+});
+
+const show = createRoute({
+  method: "get",
+  path: "/api/v1/devices/{id}",
+  summary: "One device with status, desired and reported state",
+  middleware: [requireRole("viewer")] as const,
+  request: { params: z.object({ id: DeviceIdSchema }) },
+  responses: jsonOk(DeviceSchema, "The device"),
+});
+
+const provision = createRoute({
+  method: "post",
+  path: "/api/v1/devices",
+  summary: "Provision a device: returns its id and secret (shown once) and how to connect",
+  middleware: [requireRole("operator")] as const,
+  request: { body: { content: { "application/json": { schema: ProvisionBody } }, required: true } },
+  responses: jsonOk(
+    z.object({ device: DeviceSchema, secret: z.string(), hubUrl: z.string(), mqttUrl: z.string(), trustKey: z.string() }),
+    "The new device and its credentials",
+  ),
+});
+
+/** Registers the device routes. */
+export function registerDeviceRoutes(app: ApiApp, hub: HubContext): void {
+  app.openapi(list, async (c) => {
+    const query = c.req.valid("query");
+    const ids = query.ids ? query.ids.split(",").map((id) => DeviceIdSchema.parse(id.trim())) : undefined;
+    const devices = await hub.repos.devices.list({ tags: parseTagSelector(query.tag), ids });
+    return c.json({ devices }, 200);
+  });
+
+  app.openapi(show, async (c) => {
+    const { id } = c.req.valid("param");
+    return c.json(found(await hub.repos.devices.get(id), `device ${id}`), 200);
+  });
+
+  app.openapi(provision, async (c) => {
+    const { device, secret } = await hub.repos.devices.provision(c.req.valid("json"));
+    hub.log.info({ event: "device.provisioned", deviceId: device.id });
+    return c.json(
+      {
+        device,
+        secret,
+        hubUrl: hub.urls.api,
+        mqttUrl: hub.urls.mqtt,
+        trustKey: hub.signing.publicKeyPem,
+      },
+      200,
+    );
+  });
+}

@@ -1,0 +1,56 @@
+/** Telemetry windows as stored (newest first). */
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
+import type { HubContext } from "../../context.js";
+import type { ApiApp } from "../app.js";
+import { requireRole } from "../auth.js";
+import { DeviceIdSchema, jsonOk } from "./schemas.js";
+
+const list = createRoute({
+  method: "get",
+  path: "/api/v1/telemetry",
+  summary: "Telemetry windows, filtered by device and module",
+  middleware: [requireRole("viewer")] as const,
+  request: {
+    query: z.object({
+      device: DeviceIdSchema.optional(),
+      module: z.string().optional(),
+      since: z.string().datetime({ offset: true }).optional(),
+      limit: z.coerce.number().int().min(1).max(10_000).default(100),
+    }),
+  },
+  responses: jsonOk(z.object({ windows: z.array(z.record(z.string(), z.unknown())) }), "Windows"),
+});
+
+const events = createRoute({
+  method: "get",
+  path: "/api/v1/events",
+  summary: "Device events (deployment progress, errors), newest first",
+  middleware: [requireRole("viewer")] as const,
+  request: {
+    query: z.object({
+      device: DeviceIdSchema.optional(),
+      limit: z.coerce.number().int().min(1).max(10_000).default(100),
+    }),
+  },
+  responses: jsonOk(z.object({ events: z.array(z.record(z.string(), z.unknown())) }), "Events"),
+});
+
+/** Registers telemetry and event routes. */
+export function registerTelemetryRoutes(app: ApiApp, hub: HubContext): void {
+  app.openapi(list, async (c) => {
+    const q = c.req.valid("query");
+    await hub.telemetry.flush();
+    const windows = await hub.repos.telemetry.list({
+      deviceId: q.device,
+      module: q.module,
+      since: q.since ? new Date(q.since) : undefined,
+      limit: q.limit,
+    });
+    return c.json({ windows }, 200);
+  });
+  app.openapi(events, async (c) => {
+    const q = c.req.valid("query");
+    return c.json({ events: await hub.repos.events.list({ deviceId: q.device, limit: q.limit }) }, 200);
+  });
+}

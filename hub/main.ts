@@ -1,0 +1,116 @@
+/**
+ * Starting and stopping a hub: storage, blobs, signing key, broker (embedded or external), the hub's
+ * own MQTT client link, the telemetry writer and the HTTP API, in that order; closed in reverse.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { serve, type ServerType } from "@hono/node-server";
+import type { Logger } from "../lib/log.js";
+import { readPackageVersion } from "../lib/paths.js";
+import { BlobStore } from "./blobs/blob-store.js";
+import { startEmbeddedBroker, type EmbeddedBroker } from "./broker/embedded.js";
+import type { HubConfig } from "./config.js";
+import type { HubContext } from "./context.js";
+import { openDatabase } from "./db/connect.js";
+import { createApiApp } from "./http/app.js";
+import { loadOrCreateSigningKeys } from "./keys.js";
+import { ensureAdminToken } from "./admin-token.js";
+import { writeLocalHubInfo } from "./local-access.js";
+import { connectHubLink, HUB_USERNAME } from "./mqtt/hub-link.js";
+import { createRepositories, TelemetryWriter } from "./repos/index.js";
+import { republishDesired } from "./services/deployments.js";
+import { deviceMessageHandlers } from "./services/device-messages.js";
+
+export interface RunningHub {
+  context: HubContext;
+  /** HTTP base URL, e.g. http://127.0.0.1:8470. */
+  url: string;
+  /** Broker URL devices use. */
+  mqttUrl: string;
+  /** The admin token the local CLI uses (from the data folder). */
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+/** Starts a hub; rejects with a clear message (and releases what it opened) when a part fails. */
+export async function startHub(config: HubConfig, options: { log: Logger }): Promise<RunningHub> {
+  const { log } = options;
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((error) => log.warn({ event: "hub.close.failed", err: error }));
+  };
+  try {
+    await mkdir(config.dataDir, { recursive: true });
+    const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, log });
+    closers.push(() => database.close());
+    const repos = createRepositories(database.db);
+    const blobs = new BlobStore(config.dataDir);
+    const signing = await loadOrCreateSigningKeys(config.dataDir);
+    if (signing.created) log.info({ event: "hub.signing-key.created", fingerprint: signing.fingerprint });
+    const adminToken = await ensureAdminToken(repos.tokens, config.dataDir, log);
+
+    const hubSecret = randomBytes(24).toString("base64url");
+    let broker: EmbeddedBroker | undefined;
+    if (!config.mqttUrl) {
+      broker = await startEmbeddedBroker({
+        host: config.mqttHost,
+        port: config.mqttPort,
+        hubSecret,
+        verifyDevice: (id, secret) => repos.devices.verifySecret(id, secret),
+        log: log.child({ part: "broker" }),
+      });
+      closers.push(() => broker!.close());
+    }
+    const telemetry = new TelemetryWriter(database.db, { log: log.child({ part: "telemetry" }) });
+    closers.push(() => telemetry.close());
+
+    const version = readPackageVersion();
+    const partial = { version, config, log, database, repos, blobs, telemetry, signing };
+    const link = await connectHubLink({
+      url: config.mqttUrl ?? broker!.url,
+      username: broker ? HUB_USERNAME : undefined,
+      password: broker ? hubSecret : undefined,
+      log: log.child({ part: "mqtt" }),
+      handlers: deviceMessageHandlers(partial),
+    });
+    closers.push(() => link.close());
+
+    const urls = { api: "", mqtt: config.publicMqttUrl ?? config.mqttUrl ?? broker!.url };
+    const context: HubContext = { ...partial, link, urls };
+    const app = createApiApp(context);
+    const server = await listen(app.fetch, config.host, config.port);
+    closers.push(() => closeServer(server));
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
+    urls.api = config.publicUrl?.replace(/\/$/, "") ?? url;
+
+    const republished = await republishDesired(context);
+    await writeLocalHubInfo(config.dataDir, { url, mqttUrl: urls.mqtt, pid: process.pid, startedAt: new Date().toISOString() });
+    log.info({ event: "hub.started", url, mqttUrl: urls.mqtt, database: database.dialect, republished });
+    return { context, url, mqttUrl: urls.mqtt, adminToken, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, host: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname: host, port }, () => resolve(server));
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === "EADDRINUSE"
+          ? Object.assign(new Error(`HTTP port ${port} on ${host} is already in use; choose another with --port or EDGEFLEET_PORT`), { code: "EADDRINUSE" })
+          : error,
+      );
+    });
+  });
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
+}

@@ -1,0 +1,22 @@
+/** What the hub does with each kind of device message: update the twin, store telemetry and events. */
+import type { DeviceEvent, ReportedState, Status, TelemetryWindow } from "../../wire/messages.js";
+import type { HubContext } from "../context.js";
+
+/** Handlers for the hub's MQTT link, bound to a running hub. */
+export function deviceMessageHandlers(hub: Pick<HubContext, "repos" | "telemetry" | "log">) {
+  return {
+    async onStatus(deviceId: string, status: Status) {
+      await hub.repos.devices.setStatus(deviceId, status, new Date());
+      hub.log.info({ event: status.online ? "device.online" : "device.offline", deviceId });
+    },
+    async onReported(deviceId: string, reported: ReportedState) {
+      await hub.repos.devices.setReported(deviceId, reported, new Date());
+    },
+    async onTelemetry(deviceId: string, window: TelemetryWindow) {
+      hub.telemetry.add(deviceId, window);
+    },
+    async onEvent(deviceId: string, event: DeviceEvent) {
+      await hub.repos.events.insertFromWire(deviceId, event);
+    },
+  };
+}

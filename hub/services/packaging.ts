@@ -1,0 +1,52 @@
+/**
+ * Module packaging: a registered model version plus pre/post-processing and runtime options
+ * becomes a signed module tarball, stored as a blob and recorded in the registry.
+ */
+import type { ManifestInput } from "../../modules/manifest.js";
+import { packModule } from "../../modules/pack.js";
+import type { HubContext } from "../context.js";
+import { ApiError, found } from "../http/errors.js";
+import type { CreateModuleRequest } from "../http/routes/modules.js";
+
+/** Packages, signs and stores a module version; refuses duplicates before doing any work. */
+export async function createModule(hub: HubContext, request: CreateModuleRequest) {
+  if (await hub.repos.modules.get(request.name, request.version)) {
+    throw new ApiError("conflict", `module ${request.name}@${request.version} already exists; versions are immutable`);
+  }
+  const { name: modelName, version: modelNumber } = request.model;
+  const modelVersion = found(await hub.repos.models.getVersion(modelName, modelNumber), `model ${modelName} version ${modelNumber}`);
+  const modelBytes = await hub.blobs.read(modelVersion.sha256);
+  const manifest: ManifestInput = {
+    schemaVersion: 1,
+    name: request.name,
+    version: request.version,
+    description: request.description,
+    model: {
+      file: "model.onnx",
+      sha256: modelVersion.sha256,
+      size: modelVersion.size,
+      irVersion: modelVersion.irVersion ?? undefined,
+      opset: modelVersion.opsets[""] ?? modelVersion.opsets["ai.onnx"],
+    },
+    inputs: modelVersion.inputs,
+    outputs: modelVersion.outputs,
+    preprocessing: request.preprocessing,
+    postprocessing: request.postprocessing,
+    runtime: request.runtime,
+    resources: request.resources,
+    source: { model: modelVersion.modelName, modelVersion: modelVersion.version },
+    createdAt: new Date().toISOString(),
+  };
+  const packed = await packModule({ manifest, modelBytes, privateKeyPem: hub.signing.privateKeyPem });
+  await hub.blobs.put(packed.tarball, { expectedSha256: packed.sha256 });
+  const created = await hub.repos.modules.create({
+    name: request.name,
+    version: request.version,
+    modelVersionId: modelVersion.id,
+    manifest: packed.manifest,
+    tarballSha256: packed.sha256,
+    tarballSize: packed.size,
+  });
+  hub.log.info({ event: "module.created", module: request.name, version: request.version, sha256: packed.sha256 });
+  return created;
+}

@@ -1,0 +1,54 @@
+/**
+ * Model registry: an uploaded ONNX file becomes a model version only after it parses as a
+ * ModelProto and onnxruntime builds a session from it, so a device never receives a model the hub
+ * could not load itself.
+ */
+import * as ort from "onnxruntime-node";
+import { sha256Hex } from "../../lib/files.js";
+import { InvalidModelError, inspectOnnx } from "../../modules/onnx/inspect.js";
+import type { HubContext } from "../context.js";
+
+export interface RegisterModelInput {
+  name: string;
+  bytes: Uint8Array;
+  description?: string;
+}
+
+/** Validates an ONNX file and registers it as the next version of a model. */
+export async function registerModelVersion(hub: HubContext, input: RegisterModelInput) {
+  const info = inspectOnnx(input.bytes);
+  await assertOnnxRuntimeLoads(input.bytes);
+  const sha256 = sha256Hex(input.bytes);
+  await hub.blobs.put(input.bytes, { expectedSha256: sha256 });
+  const version = await hub.repos.models.registerVersion({
+    name: input.name,
+    description: input.description,
+    sha256,
+    size: input.bytes.byteLength,
+    inputs: info.inputs,
+    outputs: info.outputs,
+    irVersion: info.irVersion,
+    opsets: Object.fromEntries(info.opsets.map((o) => [o.domain, o.version])),
+    producer: [info.producerName, info.producerVersion].filter(Boolean).join(" ") || undefined,
+    metadata: info.metadata,
+  });
+  hub.log.info({ event: "model.registered", model: input.name, version: version.version, sha256 });
+  return version;
+}
+
+/** Builds (and releases) an ORT session; refuses what the runtime cannot load. */
+async function assertOnnxRuntimeLoads(bytes: Uint8Array): Promise<void> {
+  let session: ort.InferenceSession | undefined;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: "disabled",
+      extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
+    });
+  } catch (error) {
+    throw new InvalidModelError(`onnxruntime cannot load the model: ${(error as Error).message}`);
+  } finally {
+    await session?.release();
+  }
+}
