@@ -1,0 +1,165 @@
+/**
+ * Agent configuration, parsed once at start-up. Precedence: flags > environment > JSON config file >
+ * defaults. Nothing else in the agent reads process.env. The device secret never leaves this object
+ * except as MQTT password and Basic auth; log `redactAgentConfig(config)` instead of the config.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { z } from "zod";
+import { DEVICE_ID_PATTERN } from "../wire/topics.js";
+
+export const AGENT_DEFAULTS = {
+  dataDir: "./.edgefleet-agent",
+  host: "127.0.0.1",
+  /** Local scoring endpoint (the hub uses 8470). */
+  port: 8480,
+  /** One telemetry window every 10 s. */
+  telemetryIntervalMs: 10_000,
+  logLevel: "info",
+} as const;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const pem = z
+  .string()
+  .refine(
+    (value) => value.includes("-----BEGIN PUBLIC KEY-----"),
+    "a PEM public key (-----BEGIN PUBLIC KEY-----)",
+  );
+
+export const AgentConfigSchema = z.object({
+  /** Hub HTTP API: module downloads and the signing key. */
+  hubUrl: z.url({ protocol: /^https?$/ }),
+  /** Broker the hub uses, e.g. mqtt://hub.local:1883. */
+  mqttUrl: z.url({ protocol: /^(mqtts?|wss?|tcp|ssl)$/ }),
+  deviceId: z.string().regex(DEVICE_ID_PATTERN, "lowercase letters, digits and '-', 1-64 long"),
+  deviceSecret: z.string().min(1),
+  dataDir: z
+    .string()
+    .min(1)
+    .transform((dir) => resolve(dir)),
+  host: z.string().min(1),
+  port,
+  /** The hub's module signing key; absent means trust-on-first-use from the hub (pinned in dataDir). */
+  trustKey: pem.optional(),
+  /** Milliseconds between telemetry windows; at least 100 so a typo cannot flood the broker. */
+  telemetryIntervalMs: z.coerce.number().int().min(100),
+  /** Firmware profile name this device runs (informational for the hub). */
+  profile: z.string().min(1).optional(),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+});
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+
+/** Keys a flag, an environment variable or the config file may set (trustKeyFile resolves to trustKey). */
+export type AgentConfigKey = keyof AgentConfig | "trustKeyFile";
+export type AgentConfigInput = Partial<Record<AgentConfigKey, string | number | undefined>>;
+
+/** Environment variables the agent reads, and the config key each one sets. */
+export const AGENT_ENV = {
+  EDGEFLEET_HUB_URL: "hubUrl",
+  EDGEFLEET_MQTT_URL: "mqttUrl",
+  EDGEFLEET_DEVICE_ID: "deviceId",
+  EDGEFLEET_DEVICE_SECRET: "deviceSecret",
+  EDGEFLEET_DATA: "dataDir",
+  EDGEFLEET_AGENT_HOST: "host",
+  EDGEFLEET_AGENT_PORT: "port",
+  EDGEFLEET_TRUST_KEY: "trustKey",
+  EDGEFLEET_TRUST_KEY_FILE: "trustKeyFile",
+  EDGEFLEET_TELEMETRY_INTERVAL_MS: "telemetryIntervalMs",
+  EDGEFLEET_PROFILE: "profile",
+  EDGEFLEET_LOG_LEVEL: "logLevel",
+} as const satisfies Record<string, AgentConfigKey>;
+
+/** Environment variable naming the optional JSON config file (when `file` is not passed). */
+export const AGENT_CONFIG_FILE_ENV = "EDGEFLEET_AGENT_CONFIG";
+
+const KNOWN_KEYS = new Set<string>([...Object.keys(AgentConfigSchema.shape), "trustKeyFile"]);
+
+export interface ParseAgentConfigOptions {
+  /** CLI flags (commander's opts()); undefined values are ignored. */
+  flags?: AgentConfigInput;
+  env?: NodeJS.ProcessEnv;
+  /** Path of a JSON config file holding any of the config keys. */
+  file?: string;
+}
+
+/** Parses agent config from flags, environment and an optional JSON file; throws one error listing every problem. */
+export function parseAgentConfig(options: ParseAgentConfigOptions = {}): AgentConfig {
+  const env = options.env ?? {};
+  const problems: string[] = [];
+  const filePath = options.file ?? nonEmpty(env[AGENT_CONFIG_FILE_ENV]);
+  const fromFile = filePath === undefined ? {} : readConfigFile(filePath, problems);
+  const fromEnv: AgentConfigInput = {};
+  for (const [name, key] of Object.entries(AGENT_ENV)) {
+    const value = nonEmpty(env[name]);
+    if (value !== undefined) fromEnv[key] = value;
+  }
+  const merged: AgentConfigInput = {};
+  for (const level of [
+    AGENT_DEFAULTS,
+    fromFile,
+    fromEnv,
+    defined(options.flags ?? {}),
+  ] as AgentConfigInput[]) {
+    // An inline key and a key file are one setting: the higher level wins whichever form it uses.
+    if (level.trustKey !== undefined || level.trustKeyFile !== undefined) {
+      delete merged.trustKey;
+      delete merged.trustKeyFile;
+    }
+    Object.assign(merged, level);
+  }
+  if (merged.trustKey === undefined && merged.trustKeyFile !== undefined) {
+    const keyFile = String(merged.trustKeyFile);
+    try {
+      merged.trustKey = readFileSync(keyFile, "utf8");
+    } catch (error) {
+      problems.push(`trustKeyFile: cannot read ${keyFile}: ${(error as Error).message}`);
+    }
+  }
+  delete merged.trustKeyFile;
+  const result = AgentConfigSchema.safeParse(merged);
+  if (!result.success) problems.push(z.prettifyError(result.error));
+  if (problems.length > 0 || !result.success) {
+    throw new Error(`invalid agent configuration:\n${problems.join("\n")}`);
+  }
+  return result.data;
+}
+
+/** The config with the secret masked, for logs and `--json` output. */
+export function redactAgentConfig(
+  config: AgentConfig,
+): Omit<AgentConfig, "deviceSecret"> & { deviceSecret: "***" } {
+  return { ...config, deviceSecret: "***" };
+}
+
+function readConfigFile(path: string, problems: string[]): AgentConfigInput {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    problems.push(`config file ${path}: ${(error as Error).message}`);
+    return {};
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    problems.push(`config file ${path}: expected a JSON object`);
+    return {};
+  }
+  const input: AgentConfigInput = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!KNOWN_KEYS.has(key)) {
+      problems.push(`config file ${path}: unknown key "${key}"`);
+    } else if (typeof value !== "string" && typeof value !== "number") {
+      problems.push(`config file ${path}: "${key}" must be a string or a number`);
+    } else {
+      input[key as AgentConfigKey] = value;
+    }
+  }
+  return input;
+}
+
+function defined(input: AgentConfigInput): AgentConfigInput {
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined && value !== ""));
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}

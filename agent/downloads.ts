@@ -1,0 +1,163 @@
+/**
+ * Module tarball downloads: `${downloadsDir}/<sha256>.part` grows until it has `size` bytes (resumed
+ * with an HTTP Range request after an interruption), then its size and sha256 are checked and it is
+ * renamed to `<sha256>.tar.gz`. A finished file is therefore always a verified one.
+ */
+import { mkdir, open, rename, rm, stat, statfs } from "node:fs/promises";
+import { join } from "node:path";
+import { fsyncFolder, sha256File } from "../lib/files.js";
+import type { Logger } from "../lib/log.js";
+
+/** A download failure; `permanent` ones (wrong bytes, 404, refused credentials) are not retried. */
+export class DownloadError extends Error {
+  override readonly name = "DownloadError";
+  constructor(
+    message: string,
+    readonly code: "http" | "size" | "hash" | "disk" | "stalled",
+    readonly permanent: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface DownloadRequest {
+  url: string;
+  sha256: string;
+  size: number;
+  downloadsDir: string;
+  /** `Authorization` header value, when the URL is the hub's own (see `hubAuthorization`). */
+  authorization?: string;
+  signal?: AbortSignal;
+  log: Logger;
+  /** No byte for this long fails the attempt (transient) instead of hanging the reconciler. */
+  idleTimeoutMs?: number;
+}
+
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
+/** Basic auth for URLs on the hub's origin only: the device secret is never sent to another host. */
+export function hubAuthorization(
+  url: string,
+  hubUrl: string,
+  deviceId: string,
+  secret: string,
+): string | undefined {
+  if (new URL(url).origin !== new URL(hubUrl).origin) return undefined;
+  return `Basic ${Buffer.from(`${deviceId}:${secret}`).toString("base64")}`;
+}
+
+/** Downloads (or resumes) a tarball and returns the path of the verified `<sha256>.tar.gz`. */
+export async function downloadTarball(request: DownloadRequest): Promise<string> {
+  const { sha256, size, downloadsDir, log } = request;
+  const finalPath = join(downloadsDir, `${sha256}.tar.gz`);
+  const partPath = join(downloadsDir, `${sha256}.part`);
+  await mkdir(downloadsDir, { recursive: true });
+  if ((await fileSize(finalPath)) === size && (await sha256File(finalPath)) === sha256) return finalPath;
+
+  let offset = (await fileSize(partPath)) ?? 0;
+  if (offset > size) {
+    await rm(partPath, { force: true });
+    offset = 0;
+  }
+  await ensureFreeSpace(downloadsDir, size, offset);
+  if (offset < size) await fetchInto(request, partPath, offset);
+
+  const got = (await fileSize(partPath)) ?? 0;
+  if (got !== size) {
+    await rm(partPath, { force: true });
+    throw new DownloadError(`tarball is ${got} bytes, expected ${size}`, "size", true);
+  }
+  const actual = await sha256File(partPath);
+  if (actual !== sha256) {
+    await rm(partPath, { force: true });
+    throw new DownloadError(`tarball sha256 is ${actual}, expected ${sha256}`, "hash", true);
+  }
+  await rename(partPath, finalPath);
+  await fsyncFolder(downloadsDir);
+  log.info({ event: "download.complete", sha256, size, resumedFrom: offset });
+  return finalPath;
+}
+
+/** Appends the bytes after `offset` to `partPath`, or rewrites it when the server ignores Range. */
+async function fetchInto(request: DownloadRequest, partPath: string, offset: number): Promise<void> {
+  const { url, size, log } = request;
+  const idle = new AbortController();
+  const signal = request.signal ? AbortSignal.any([request.signal, idle.signal]) : idle.signal;
+  const idleMs = request.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  let timer = setTimeout(() => idle.abort(), idleMs);
+  const headers: Record<string, string> = {};
+  if (request.authorization) headers.authorization = request.authorization;
+  if (offset > 0) headers.range = `bytes=${offset}-`;
+  try {
+    const response = await fetch(url, { headers, signal });
+    let start = offset;
+    if (response.status === 200) {
+      start = 0; // The server sent the whole file: start over.
+    } else if (response.status === 206) {
+      const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(response.headers.get("content-range") ?? "");
+      if (range === null || Number(range[1]) !== offset) {
+        await response.body?.cancel();
+        throw new DownloadError(
+          `server answered a Range request with ${range ? range[0] : "no Content-Range"}`,
+          "http",
+          false,
+        );
+      }
+    } else if (response.status === 416 && offset > 0) {
+      // Our part file no longer matches what the server has; drop it and let the retry start from zero.
+      await response.body?.cancel();
+      await rm(partPath, { force: true });
+      throw new DownloadError("server refused to resume (416); starting over", "http", false);
+    } else {
+      await response.body?.cancel();
+      const transient = response.status >= 500 || response.status === 408 || response.status === 429;
+      throw new DownloadError(`GET ${url} answered ${response.status}`, "http", !transient);
+    }
+    if (offset > 0)
+      log.info({ event: "download.resume", sha256: request.sha256, offset, restarted: start === 0 });
+    const handle = await open(partPath, start === 0 ? "w" : "a");
+    let written = start;
+    try {
+      for await (const chunk of response.body ?? []) {
+        written += chunk.byteLength;
+        if (written > size) {
+          await rm(partPath, { force: true });
+          throw new DownloadError(`server sent more than the expected ${size} bytes`, "size", true);
+        }
+        await handle.write(chunk);
+        clearTimeout(timer);
+        timer = setTimeout(() => idle.abort(), idleMs);
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if (idle.signal.aborted && !(request.signal?.aborted ?? false)) {
+      throw new DownloadError(`no data from ${url} for ${idleMs} ms`, "stalled", false);
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Room for the rest of the tarball plus its unpacked copy (ONNX weights barely compress). */
+async function ensureFreeSpace(folder: string, size: number, alreadyHave: number): Promise<void> {
+  const fs = await statfs(folder);
+  const free = fs.bavail * fs.bsize;
+  const needed = size - alreadyHave + size;
+  if (free < needed) {
+    throw new DownloadError(`not enough disk space: ${needed} bytes needed, ${free} free`, "disk", false);
+  }
+}
+
+/** Size in bytes, or null when the file does not exist. */
+async function fileSize(path: string): Promise<number | null> {
+  try {
+    return (await stat(path)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+}

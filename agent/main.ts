@@ -1,0 +1,164 @@
+/**
+ * The agent process, composed: state store → last-known-good modules serving → scoring server →
+ * MQTT link → a reconcile on every desired message, and telemetry every interval. The order is the
+ * point: a device restarting without its hub serves what it had before touching the network.
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import { type Logger, silentLogger } from "../lib/log.js";
+import { loadLastKnownGood } from "./boot.js";
+import { deviceCapabilities } from "./capabilities.js";
+import type { AgentConfig } from "./config.js";
+import { hubAuthorization } from "./downloads.js";
+import { startScoringServer } from "./http/server.js";
+import { MqttLink, type ReconnectPolicy } from "./mqtt-link.js";
+import { AgentEffects, agentReconcileState } from "./reconcile/effects.js";
+import { Reconciler } from "./reconcile/reconciler.js";
+import { Reporter } from "./reconcile/reporter.js";
+import type { RetryPolicy, RunResult } from "./reconcile/runner.js";
+import { ServingTable } from "./runtime/serving-table.js";
+import { StateStore } from "./state-store.js";
+import { TelemetryRecorder } from "./telemetry/recorder.js";
+import { TelemetryOutbox } from "./telemetry-outbox.js";
+import { trustKeyProvider } from "./trust-key.js";
+
+export interface RunAgentOptions {
+  log?: Logger;
+  /** Defaults to package.json's version. */
+  agentVersion?: string;
+  /** Install SIGTERM/SIGINT handlers that stop gracefully (default true; tests pass false). */
+  handleSignals?: boolean;
+  /** Per-command retry of transient errors (tests shorten it). */
+  retry?: RetryPolicy;
+  /** Back-off between whole attempts at a version that failed transiently. */
+  moduleBackoff?: { baseMs: number; maxMs: number };
+  mqttReconnect?: ReconnectPolicy;
+  /** Called after each finished reconcile run; for tests and embedding. */
+  onReconcile?: (result: RunResult) => void;
+}
+
+export interface RunningAgent {
+  scoringUrl: string;
+  /** Serving table (read-only use: tests and embedding). */
+  table: ServingTable;
+  /** Resolves when the reconciler has nothing left to do. */
+  idle(): Promise<void>;
+  /** Publishes offline status, closes the server, disposes sessions. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Starts the agent; resolves once modules from the last run serve and the scoring server listens. */
+export async function runAgent(config: AgentConfig, options: RunAgentOptions = {}): Promise<RunningAgent> {
+  const log = options.log ?? silentLogger;
+  const agentVersion = options.agentVersion ?? (await packageVersion());
+  await mkdir(config.dataDir, { recursive: true });
+  const store = await StateStore.open(config.dataDir, log);
+  const table = new ServingTable();
+  const recorder = new TelemetryRecorder();
+
+  let link: MqttLink | undefined;
+  const reporter = new Reporter({ publish: (state) => link?.publishReported(state) });
+  await loadLastKnownGood({ store, table, reporter, log });
+  reporter.setRevision(store.snapshot.revision ?? 0);
+  await store.gc();
+
+  const server = await startScoringServer({
+    host: config.host,
+    port: config.port,
+    table,
+    recorder,
+    log,
+    agentVersion,
+  });
+
+  const authorization = hubAuthorization(config.hubUrl, config.hubUrl, config.deviceId, config.deviceSecret)!;
+  const effects = new AgentEffects({
+    store,
+    table,
+    log,
+    authorizationFor: (url) => hubAuthorization(url, config.hubUrl, config.deviceId, config.deviceSecret),
+    trustKey: trustKeyProvider({
+      configured: config.trustKey,
+      dataDir: config.dataDir,
+      hubUrl: config.hubUrl,
+      authorization,
+      log,
+    }),
+  });
+  const emit = (event: { kind: string; module?: string; version?: string; message: string }) =>
+    link?.publishEvent(event);
+  const reconciler = new Reconciler({
+    effects,
+    state: agentReconcileState(store, table),
+    reporter,
+    log,
+    emit,
+    ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.moduleBackoff ? { backoff: options.moduleBackoff } : {}),
+    ...(options.onReconcile ? { onRun: options.onReconcile } : {}),
+  });
+
+  const capabilities = deviceCapabilities();
+  const outbox = new TelemetryOutbox({
+    takeWindow: () => recorder.takeWindow(),
+    send: (window) => link?.publishTelemetry(window) ?? false,
+    intervalMs: config.telemetryIntervalMs,
+    log,
+  });
+  link = new MqttLink({
+    url: config.mqttUrl,
+    deviceId: config.deviceId,
+    secret: config.deviceSecret,
+    log,
+    birth: () => ({
+      agentVersion,
+      ...(config.profile ? { profile: config.profile } : {}),
+      capabilities,
+      scoringUrl: server.url,
+    }),
+    onDesired: (desired) => reconciler.submit(desired),
+    onConnect: () => outbox.flush(),
+    ...(options.mqttReconnect ? { reconnect: options.mqttReconnect } : {}),
+  });
+  reporter.publish();
+  outbox.start();
+  log.info({ event: "agent.started", deviceId: config.deviceId, scoringUrl: server.url, agentVersion });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      outbox.stop();
+      await reconciler.stop();
+      await link?.stop();
+      await server.close();
+      await Promise.all(table.list().map((module) => table.remove(module.name)?.drainAndDispose()));
+      log.info({ event: "agent.stopped" });
+    })();
+    return stopping;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info({ event: "agent.signal", signal });
+    stop().catch((error) => log.error({ event: "agent.stop_failed", err: error }));
+  };
+  if (options.handleSignals ?? true) {
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  }
+  return { scoringUrl: server.url, table, idle: () => reconciler.idle(), stop };
+}
+
+/** The agent's version: package.json next to the source tree or the compiled dist/ tree. */
+async function packageVersion(): Promise<string> {
+  for (const relative of ["../package.json", "../../package.json"]) {
+    try {
+      const json = JSON.parse(await readFile(new URL(relative, import.meta.url), "utf8")) as {
+        version?: string;
+      };
+      if (json.version) return json.version;
+    } catch {
+      // Try the next location.
+    }
+  }
+  return "0.0.0";
+}

@@ -1,0 +1,101 @@
+/**
+ * The hub's module signing key. Configured explicitly (EDGEFLEET_TRUST_KEY / _FILE) it is used as is.
+ * Otherwise the agent asks the hub once (`GET /api/v1/signing-key`, device Basic auth) and pins the
+ * answer in `${dataDir}/trust-key.pem`: trust-on-first-use, so the first contact must be trusted,
+ * and a hub that later presents another key is not believed. Resolved lazily: an agent restarting
+ * without its hub never needs the key to serve what it already verified.
+ */
+import { createPublicKey } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../lib/files.js";
+import type { Logger } from "../lib/log.js";
+
+export const PINNED_KEY_FILE = "trust-key.pem";
+
+export interface TrustKeyOptions {
+  /** PEM from config, when the operator provisioned it. */
+  configured?: string | undefined;
+  dataDir: string;
+  hubUrl: string;
+  /** `Authorization` header for the hub (device Basic auth). */
+  authorization: string;
+  log: Logger;
+}
+
+/** A signing key could not be obtained; transient, since the hub may simply be unreachable. */
+export class TrustKeyError extends Error {
+  override readonly name = "TrustKeyError";
+  constructor(
+    message: string,
+    readonly permanent = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Returns a function that yields the trusted PEM, fetching and pinning it on first need. */
+export function trustKeyProvider(options: TrustKeyOptions): () => Promise<string> {
+  let cached: string | undefined;
+  return async () => {
+    if (options.configured) return checkedPem(options.configured, "configured trust key");
+    if (cached) return cached;
+    const pinnedPath = join(options.dataDir, PINNED_KEY_FILE);
+    const pinned = await readFile(pinnedPath, "utf8").catch(() => undefined);
+    if (pinned !== undefined) {
+      cached = checkedPem(pinned, pinnedPath);
+      return cached;
+    }
+    const fetched = await fetchSigningKey(options);
+    await writeFileAtomic(pinnedPath, fetched);
+    options.log.warn({
+      event: "trust.tofu",
+      path: pinnedPath,
+      message:
+        "pinned the hub's signing key on first use; provision EDGEFLEET_TRUST_KEY to avoid trusting the first answer",
+    });
+    cached = fetched;
+    return cached;
+  };
+}
+
+async function fetchSigningKey(options: TrustKeyOptions): Promise<string> {
+  const url = new URL("/api/v1/signing-key", options.hubUrl).toString();
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      headers: { authorization: options.authorization, accept: "application/json" },
+    });
+  } catch (error) {
+    throw new TrustKeyError(`cannot reach ${url} for the signing key: ${(error as Error).message}`);
+  }
+  const body = await response.text();
+  if (!response.ok) {
+    throw new TrustKeyError(`GET ${url} answered ${response.status}`, response.status < 500);
+  }
+  return checkedPem(extractPem(body), url);
+}
+
+/** Accepts a PEM body or a JSON object with the PEM in one of its string fields. */
+function extractPem(body: string): string {
+  const trimmed = body.trim();
+  if (!trimmed.startsWith("{")) return trimmed;
+  try {
+    const json = JSON.parse(trimmed) as Record<string, unknown>;
+    const field = Object.values(json).find((v) => typeof v === "string" && v.includes("BEGIN PUBLIC KEY"));
+    return typeof field === "string" ? field : trimmed;
+  } catch {
+    return trimmed;
+  }
+}
+
+function checkedPem(pem: string, source: string): string {
+  try {
+    const key = createPublicKey(pem);
+    if (key.asymmetricKeyType !== "ed25519")
+      throw new Error(`expected an ed25519 key, got ${key.asymmetricKeyType}`);
+  } catch (error) {
+    throw new TrustKeyError(`${source} is not a usable signing key: ${(error as Error).message}`, true);
+  }
+  return pem.endsWith("\n") ? pem : `${pem}\n`;
+}
