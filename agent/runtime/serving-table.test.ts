@@ -9,7 +9,8 @@ describe("ServingTable", () => {
   let v2: LoadedModule;
   beforeAll(async () => {
     dirs.push(await idsModule("1.0.0"), await idsModule("2.0.0"));
-    [v1, v2] = await Promise.all(dirs.map((d) => loadModule({ dir: d.dir, manifest: d.manifest })));
+    v1 = await loadModule({ dir: dirs[0]!.dir, manifest: dirs[0]!.manifest });
+    v2 = await loadModule({ dir: dirs[1]!.dir, manifest: dirs[1]!.manifest });
   });
   afterAll(async () => {
     await Promise.all([v1, v2].map((m) => m.drainAndDispose()));

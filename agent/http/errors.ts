@@ -1,0 +1,81 @@
+/**
+ * The scoring server's one error vocabulary: a code maps to an HTTP status. Friendly routes
+ * (`/v1/...`) answer `{"error": {"code", "message"}}` like the hub API; Open Inference Protocol
+ * routes (`/v2...`) answer `{"error": "message"}` because that is what OIP clients parse
+ * (reference/protocols.md §1.8). One onError picks the shape by path.
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Logger } from "../../lib/log.js";
+import { ModuleUnavailableError } from "../runtime/loaded-module.js";
+import { TensorInputError } from "../runtime/tensor-json.js";
+
+export const ERROR_STATUS = {
+  invalid_input: 400,
+  /** A known model asked for at a version this agent does not serve (OIP model-ready says 400). */
+  version_not_served: 400,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unavailable: 503,
+  internal: 500,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** An error the server reports as is; anything else becomes a 500 with a generic message. */
+export class ScoringError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ScoringError";
+  }
+
+  get status(): ContentfulStatusCode {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+/** True for paths that follow the Open Inference Protocol's error shape. */
+export function isOipPath(path: string): boolean {
+  return path === "/v2" || path.startsWith("/v2/");
+}
+
+/** Writes an error in the shape the request's route family uses. */
+export function errorResponse(c: Context, error: ScoringError): Response {
+  if (isOipPath(c.req.path)) return c.json({ error: error.message }, error.status);
+  return c.json({ error: { code: error.code, message: error.message } }, error.status);
+}
+
+/** Maps domain errors onto the vocabulary; undefined for unexpected ones. */
+export function toScoringError(error: unknown): ScoringError | undefined {
+  if (error instanceof ScoringError) return error;
+  if (error instanceof TensorInputError) return new ScoringError("invalid_input", error.message);
+  // Preprocessing in modules/ throws InputError for a bad feature; match by name to stay decoupled.
+  if ((error as Error | undefined)?.name === "InputError") {
+    return new ScoringError("invalid_input", (error as Error).message);
+  }
+  if (error instanceof ModuleUnavailableError) return new ScoringError("unavailable", error.message);
+  if (error instanceof HTTPException && error.status === 413) {
+    return new ScoringError("payload_too_large", "request body is too large");
+  }
+  return undefined;
+}
+
+/** The app's single onError: known errors keep their code, the rest are logged and hidden. */
+export function handleError(log: Logger) {
+  return function onError(error: Error, c: Context): Response {
+    const known = toScoringError(error);
+    if (known) return errorResponse(c, known);
+    log.error({ event: "http.error", err: error, path: c.req.path }, "unhandled error");
+    return errorResponse(c, new ScoringError("internal", "internal error; see the agent log"));
+  };
+}
+
+/** The app's notFound: unknown paths answer in the same shapes. */
+export function handleNotFound(c: Context): Response {
+  return errorResponse(c, new ScoringError("not_found", `no route for ${c.req.method} ${c.req.path}`));
+}

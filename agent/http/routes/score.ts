@@ -1,0 +1,100 @@
+/**
+ * POST /v1/modules/{name}/score: named features (or raw tensors) in, post-processed predictions
+ * out. The module's manifest drives both ends: tabular preprocessing turns rows into the model
+ * input, postprocessing turns outputs into one prediction per row.
+ */
+import { randomUUID } from "node:crypto";
+import { type Context, Hono } from "hono";
+import { Tensor } from "onnxruntime-node";
+import { postprocess, tabularFeeds } from "../../../modules/index.js";
+import { feedsFromJson, type RequestTensor } from "../../runtime/feeds.js";
+import type { Feeds, LoadedModule } from "../../runtime/loaded-module.js";
+import { inferShape } from "../../runtime/tensor-json.js";
+import type { ScoringDeps } from "../deps.js";
+import { ScoringError } from "../errors.js";
+import { inferenceFailed, parseWith, readJsonBody, resolveModule } from "../request.js";
+import { type ScoreRequest, ScoreRequestSchema, type ScoreResponse } from "./score-schemas.js";
+
+interface PreparedRequest {
+  feeds: Feeds;
+  batchSize: number;
+  /** The request's rows, for per-feature telemetry (tabular requests only). */
+  rows?: readonly Record<string, unknown>[];
+}
+
+/** Turns a score body into session feeds for a module. */
+export function prepare(module: LoadedModule, body: ScoreRequest): PreparedRequest {
+  const pre = module.manifest.preprocessing;
+  if (body.inputs !== undefined) {
+    const tensors: RequestTensor[] = Object.entries(body.inputs).map(([name, value]) =>
+      Array.isArray(value) ? { name, shape: inferShape(name, value), data: value } : { name, ...value },
+    );
+    const feeds = feedsFromJson(module.inputs, tensors);
+    const first = Object.values(feeds)[0];
+    return { feeds, batchSize: first !== undefined && first.dims.length > 0 ? Number(first.dims[0]) : 1 };
+  }
+  if (pre.kind !== "tabular") {
+    throw new ScoringError(
+      "invalid_input",
+      `module "${module.name}" has no tabular preprocessing; send model tensors as "inputs" (see GET /v1/modules)`,
+    );
+  }
+  const rows = body.instances ?? [body.features!];
+  const feeds: Feeds = {};
+  for (const [name, tensor] of Object.entries(tabularFeeds(module.manifest, rows))) {
+    feeds[name] = new Tensor("float32", tensor.data, tensor.shape);
+  }
+  return { feeds, batchSize: rows.length, rows };
+}
+
+/** Scores a prepared request on a module the caller holds a lease on. */
+async function score(module: LoadedModule, prepared: PreparedRequest): Promise<ScoreResponse> {
+  let outputs: Awaited<ReturnType<LoadedModule["run"]>>;
+  try {
+    outputs = await module.run(prepared.feeds);
+  } catch (error) {
+    throw inferenceFailed(error);
+  }
+  const predictions = postprocess(module.manifest.postprocessing, outputs, prepared.batchSize);
+  return {
+    module: module.name,
+    version: module.version,
+    predictions,
+    predictionIds: predictions.map(() => randomUUID()),
+  };
+}
+
+/** POST /v1/modules/{name}/score. */
+export function scoreRoutes(deps: ScoringDeps): Hono {
+  const app = new Hono();
+  app.post("/v1/modules/:name/score", async (c: Context) => {
+    const body = await readJsonBody(c);
+    const module = resolveModule(deps.table, c.req.param("name")!);
+    const started = performance.now();
+    let ok = false;
+    let rows: PreparedRequest["rows"];
+    try {
+      // Lookup and lease happen in the same tick, so an update in between cannot dispose this session.
+      const response = await module.withLease(async () => {
+        const prepared = prepare(module, parseWith(ScoreRequestSchema, body));
+        rows = prepared.rows;
+        return score(module, prepared);
+      });
+      ok = true;
+      return c.json(response);
+    } finally {
+      const pre = module.manifest.preprocessing;
+      deps.recorder.record({
+        module: module.name,
+        version: module.version,
+        latencyMs: performance.now() - started,
+        ok,
+        // Only requests that scored feed the input summaries: a refused row may be garbage.
+        ...(ok && rows !== undefined && pre.kind === "tabular"
+          ? { features: rows, featureNames: pre.features.map((feature) => feature.name) }
+          : {}),
+      });
+    }
+  });
+  return app;
+}
