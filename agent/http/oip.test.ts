@@ -270,6 +270,15 @@ describe("OIP inference refusals", () => {
     expectOipError(reply, 400, /version "2.0.0" is not served/);
   });
 
+  it("refuses the binary tensor data extension it does not advertise", async () => {
+    const response = await fetch(`${base}/v2/models/classifier/infer`, {
+      method: "POST",
+      headers: { "inference-header-content-length": "0", "content-type": "application/octet-stream" },
+      body: new Uint8Array(16),
+    });
+    expectOipError({ status: response.status, body: await response.json() }, 400, /binary tensor data/);
+  });
+
   it("refuses a body over the size limit with 413", async () => {
     const big = features(new Array(20_000).fill(1.2345), [5000, 4]);
     expectOipError(await infer(big), 413, /exceeds the limit of 65536 bytes/);
@@ -288,6 +297,10 @@ describe("OIP inference refusals", () => {
 });
 
 describe("routes", () => {
+  it("listens on loopback by default", () => {
+    expect(h.server.url).toBe(`http://127.0.0.1:${h.server.port}`);
+  });
+
   it("answers unknown paths in each family's error shape", async () => {
     expectOipError(await call(`${base}/v2/nothing`), 404, /no route for GET \/v2\/nothing/);
     const friendly = await call(`${base}/v1/nothing`);

@@ -7,6 +7,7 @@ import { feedsFromJson, outputNamesFor } from "../../runtime/feeds.js";
 import type { LoadedModule } from "../../runtime/loaded-module.js";
 import { tensorToJson } from "../../runtime/tensor-json.js";
 import type { ScoringDeps } from "../deps.js";
+import { ScoringError } from "../errors.js";
 import { inferenceFailed, parseWith, readJsonBody, resolveModule } from "../request.js";
 import { type InferRequest, InferRequestSchema, type InferResponse } from "./oip-schemas.js";
 
@@ -36,6 +37,13 @@ export async function infer(module: LoadedModule, request: InferRequest): Promis
 export function oipInferRoutes(deps: ScoringDeps): Hono {
   const app = new Hono();
   const handle = async (c: Context, version?: string): Promise<Response> => {
+    if (c.req.header("inference-header-content-length") !== undefined) {
+      // Not advertised in /v2 extensions; say so instead of failing to parse the binary tail as JSON.
+      throw new ScoringError(
+        "invalid_input",
+        "the binary tensor data extension is not supported; send JSON data",
+      );
+    }
     const body = await readJsonBody(c);
     const module = resolveModule(deps.table, c.req.param("name")!, version);
     const started = performance.now();
