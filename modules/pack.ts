@@ -1,0 +1,112 @@
+/**
+ * Packing a model module: manifest + ONNX file → signed, reproducible tar.gz.
+ * The tarball holds exactly `module.json` (the signed bytes), `module.sig` (base64 ed25519 over
+ * those bytes) and the model file. Unpacking lives in unpack.ts and is re-exported here.
+ */
+import { z } from "zod";
+import { sha256Hex } from "../lib/files.js";
+import { InvalidManifestError } from "./errors.js";
+import {
+  MANIFEST_FILE,
+  type Manifest,
+  type ManifestInput,
+  parseManifest,
+  SIGNATURE_FILE,
+} from "./manifest.js";
+import { checkManifestAgainstModel } from "./model-checks.js";
+import { defaultOpset, inspectOnnx } from "./onnx/inspect.js";
+import { signBytes } from "./sign.js";
+import { writeTarGz } from "./tar-writer.js";
+
+export { readManifestFromTarball, type UnpackOptions, unpackModule } from "./unpack.js";
+
+/**
+ * What the packer accepts: a manifest whose model hash, size, versions, tensors and creation time
+ * may be left out; the packer derives them from the model bytes (and refuses values that disagree).
+ */
+export type PackManifestInput = Omit<
+  ManifestInput,
+  "schemaVersion" | "model" | "inputs" | "outputs" | "createdAt"
+> & {
+  schemaVersion?: ManifestInput["schemaVersion"];
+  model: Omit<ManifestInput["model"], "sha256" | "size"> & { sha256?: string; size?: number };
+  inputs?: ManifestInput["inputs"];
+  outputs?: ManifestInput["outputs"];
+  createdAt?: string;
+};
+
+export interface PackOptions {
+  manifest: PackManifestInput | ManifestInput;
+  modelBytes: Uint8Array;
+  /** The hub's ed25519 signing key (PKCS#8 PEM). */
+  privateKeyPem: string;
+}
+
+export interface PackedModule {
+  tarball: Buffer;
+  /** sha256 of the tarball, lowercase hex: the blob id and what desired state pins. */
+  sha256: string;
+  size: number;
+  manifest: Manifest;
+}
+
+/** The exact bytes that are signed and stored as module.json: pretty JSON, trailing newline. */
+export function manifestBytes(manifest: Manifest): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+function zodIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) =>
+    issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message,
+  );
+}
+
+/**
+ * Validates the manifest against the model, signs it and builds the module tarball.
+ * Throws InvalidModelError when the bytes are not a usable ONNX model, InvalidManifestError otherwise.
+ */
+export async function packModule(options: PackOptions): Promise<PackedModule> {
+  const { manifest: input, modelBytes } = options;
+  const info = inspectOnnx(modelBytes);
+  const derived = {
+    sha256: sha256Hex(modelBytes),
+    size: modelBytes.byteLength,
+    irVersion: info.irVersion,
+    opset: defaultOpset(info),
+  };
+  const issues: string[] = [];
+  for (const key of ["sha256", "size", "irVersion", "opset"] as const) {
+    const given = input.model?.[key];
+    if (given !== undefined && given !== derived[key]) {
+      issues.push(`model.${key} is ${given} but the model file has ${derived[key]}`);
+    }
+  }
+  if (issues.length > 0) throw new InvalidManifestError(issues);
+
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest({
+      ...input,
+      schemaVersion: input.schemaVersion ?? 1,
+      model: { ...input.model, ...derived },
+      inputs: input.inputs ?? info.inputs,
+      outputs: input.outputs ?? info.outputs,
+      createdAt: input.createdAt ?? new Date().toISOString(),
+    });
+  } catch (error) {
+    if (error instanceof z.ZodError) throw new InvalidManifestError(zodIssues(error));
+    throw error;
+  }
+  const mismatches = checkManifestAgainstModel(manifest, info);
+  if (mismatches.length > 0) throw new InvalidManifestError(mismatches);
+
+  const signed = manifestBytes(manifest);
+  const signature = signBytes(signed, options.privateKeyPem);
+  const tarball = writeTarGz([
+    // module.json first, so a reader can verify the manifest before the (large) model streams past.
+    { name: MANIFEST_FILE, data: signed },
+    { name: SIGNATURE_FILE, data: new TextEncoder().encode(`${signature}\n`) },
+    { name: manifest.model.file, data: modelBytes },
+  ]);
+  return { tarball, sha256: sha256Hex(tarball), size: tarball.byteLength, manifest };
+}
