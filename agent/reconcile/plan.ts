@@ -102,9 +102,11 @@ export function plan(desired: DesiredState, current: CurrentState, options: Plan
   const diff = diffModules(accepted, current.active, rejectedNames);
 
   const deferred: DeferredModule[] = [];
-  const toApply: Array<{ module: DesiredModule; from: ActiveModule | null }> = [];
-  for (const module of diff.added) toApply.push({ module, from: null });
-  for (const { from, to } of diff.updated) toApply.push({ module: to, from });
+  // In desired-state order, so the hub decides which module goes first.
+  const fromOf = new Map(diff.updated.map(({ from, to }) => [to, from]));
+  const toApply = accepted
+    .filter((module) => diff.added.includes(module) || fromOf.has(module))
+    .map((module) => ({ module, from: fromOf.get(module) ?? null }));
   const applying = toApply.filter(({ module }) => {
     const failure = current.failures.find(
       (f) => f.name === module.name && f.version === module.version && f.sha256 === module.sha256,

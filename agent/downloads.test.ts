@@ -1,0 +1,124 @@
+/** Tarball downloads against a real HTTP server: resume, integrity refusals, auth scoping. */
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { sha256Hex } from "../lib/files.js";
+import { silentLogger } from "../lib/log.js";
+import { type BlobServer, startBlobServer } from "../test/agent/blob-server.js";
+import { DownloadError, downloadTarball, hubAuthorization } from "./downloads.js";
+
+const AUTH = hubAuthorization("http://hub/", "http://hub/", "dev-1", "s3cret")!;
+const BYTES = randomBytes(200_000);
+const SHA = sha256Hex(BYTES);
+
+let server: BlobServer;
+let dir: string;
+
+beforeAll(async () => {
+  server = await startBlobServer({ authorization: AUTH });
+});
+afterAll(() => server.close());
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "edgefleet-downloads-"));
+  server.hits.length = 0;
+  server.ignoreRange = false;
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+function request(url: string, overrides: Partial<Parameters<typeof downloadTarball>[0]> = {}) {
+  return {
+    url,
+    sha256: SHA,
+    size: BYTES.length,
+    downloadsDir: dir,
+    authorization: AUTH,
+    log: silentLogger,
+    ...overrides,
+  };
+}
+
+describe("downloadTarball", () => {
+  it("downloads, verifies and renames to <sha256>.tar.gz", async () => {
+    const path = await downloadTarball(request(server.put("a", BYTES)));
+    expect(path).toBe(join(dir, `${SHA}.tar.gz`));
+    expect(sha256Hex(await readFile(path))).toBe(SHA);
+    expect(await readdir(dir)).toEqual([`${SHA}.tar.gz`]);
+  });
+
+  it("resumes a partial .part file with a Range request", async () => {
+    const url = server.put("b", BYTES);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${SHA}.part`), BYTES.subarray(0, 70_000));
+    await downloadTarball(request(url));
+    expect(server.hits.map((h) => [h.range, h.status])).toEqual([["bytes=70000-", 206]]);
+    expect(sha256Hex(await readFile(join(dir, `${SHA}.tar.gz`)))).toBe(SHA);
+  });
+
+  it("keeps what arrived before a dropped connection and resumes from there", async () => {
+    const url = server.put("c", BYTES);
+    server.cutNextAfter(50_000);
+    await expect(downloadTarball(request(url))).rejects.toThrow();
+    const partial = await readFile(join(dir, `${SHA}.part`));
+    expect(partial.length).toBeGreaterThan(0);
+    await downloadTarball(request(url));
+    expect(server.hits[1]?.range).toBe(`bytes=${partial.length}-`);
+    expect(sha256Hex(await readFile(join(dir, `${SHA}.tar.gz`)))).toBe(SHA);
+  });
+
+  it("starts over when the server ignores Range and sends the whole file", async () => {
+    const url = server.put("d", BYTES);
+    server.ignoreRange = true;
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${SHA}.part`), Buffer.alloc(70_000, 7)); // garbage that must not survive
+    await downloadTarball(request(url));
+    expect(server.hits[0]?.status).toBe(200);
+    expect(sha256Hex(await readFile(join(dir, `${SHA}.tar.gz`)))).toBe(SHA);
+  });
+
+  it("refuses bytes with the wrong sha256, permanently, and leaves no file behind", async () => {
+    const corrupted = Buffer.from(BYTES);
+    corrupted[1234] = corrupted[1234]! ^ 0xff;
+    const error = await downloadTarball(request(server.put("e", corrupted))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DownloadError);
+    expect(error).toMatchObject({ code: "hash", permanent: true });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("refuses a server that sends more bytes than announced", async () => {
+    const error = await downloadTarball(request(server.put("f", BYTES), { size: 1000 })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: "size", permanent: true });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("treats 404 and refused credentials as permanent", async () => {
+    await expect(downloadTarball(request(`${server.url}/blobs/missing`))).rejects.toMatchObject({
+      permanent: true,
+    });
+    const wrongAuth = hubAuthorization("http://hub/", "http://hub/", "dev-1", "wrong")!;
+    await expect(
+      downloadTarball(request(server.put("g", BYTES), { authorization: wrongAuth })),
+    ).rejects.toMatchObject({ permanent: true, message: expect.stringContaining("401") });
+  });
+
+  it("treats an unreachable server as transient", async () => {
+    const closed = await startBlobServer();
+    const url = closed.put("x", BYTES);
+    await closed.close();
+    const error = await downloadTarball(request(url)).catch((e: unknown) => e);
+    expect((error as { permanent?: boolean }).permanent).not.toBe(true);
+  });
+});
+
+describe("hubAuthorization", () => {
+  it("sends device credentials to the hub's origin only", () => {
+    expect(hubAuthorization("http://hub:8470/blobs/x", "http://hub:8470", "dev-1", "pw")).toBe(
+      `Basic ${Buffer.from("dev-1:pw").toString("base64")}`,
+    );
+    expect(hubAuthorization("https://s3.example.com/x", "http://hub:8470", "dev-1", "pw")).toBeUndefined();
+    expect(hubAuthorization("http://hub:9999/blobs/x", "http://hub:8470", "dev-1", "pw")).toBeUndefined();
+  });
+});
