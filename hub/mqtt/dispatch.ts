@@ -1,0 +1,89 @@
+/**
+ * From an MQTT message to a handler call: which device, which kind, which schema. One route per
+ * message kind, so adding a kind is adding a row (like aedes' lib/handlers/index.js).
+ */
+import { z } from "zod";
+import {
+  type DeviceEvent,
+  DeviceEventSchema,
+  parsePayload,
+  type ReportedState,
+  ReportedStateSchema,
+  type Status,
+  StatusSchema,
+  type TelemetryWindow,
+  TelemetryWindowSchema,
+} from "../../wire/messages.js";
+import { parseDeviceTopic } from "../../wire/topics.js";
+
+/** What a handler may want to know beyond the payload. */
+export interface MessageMeta {
+  topic: string;
+  /** True when the broker replayed a retained message on (re)subscribe; handlers must be idempotent. */
+  retained: boolean;
+}
+
+/** The hub's reactions to device messages, injected by whoever owns storage. */
+export interface DeviceMessageHandlers {
+  onStatus(deviceId: string, status: Status, meta: MessageMeta): Promise<void>;
+  onReported(deviceId: string, reported: ReportedState, meta: MessageMeta): Promise<void>;
+  onTelemetry(deviceId: string, window: TelemetryWindow, meta: MessageMeta): Promise<void>;
+  onEvent(deviceId: string, event: DeviceEvent, meta: MessageMeta): Promise<void>;
+  /** Command responses (`responses/{requestId}`); their payloads are JSON without a shared schema yet. */
+  onResponse?(deviceId: string, requestId: string, payload: unknown, meta: MessageMeta): Promise<void>;
+}
+
+/** A validated message, ready to hand to its handler. */
+export interface RoutedMessage {
+  deviceId: string;
+  kind: string;
+  call: (handlers: DeviceMessageHandlers) => Promise<void>;
+}
+
+export type RouteResult =
+  | { ok: true; message: RoutedMessage }
+  | { ok: false; drop: "not-ours" | "empty" | "invalid"; deviceId?: string; reason: string };
+
+type Route = {
+  schema: z.ZodType<unknown>;
+  call: (
+    handlers: DeviceMessageHandlers,
+    deviceId: string,
+    value: unknown,
+    meta: MessageMeta,
+    rest: string,
+  ) => Promise<void>;
+};
+
+const ROUTES: Record<string, Route> = {
+  status: { schema: StatusSchema, call: (h, id, v, m) => h.onStatus(id, v as Status, m) },
+  reported: { schema: ReportedStateSchema, call: (h, id, v, m) => h.onReported(id, v as ReportedState, m) },
+  telemetry: {
+    schema: TelemetryWindowSchema,
+    call: (h, id, v, m) => h.onTelemetry(id, v as TelemetryWindow, m),
+  },
+  events: { schema: DeviceEventSchema, call: (h, id, v, m) => h.onEvent(id, v as DeviceEvent, m) },
+  responses: {
+    schema: z.unknown(),
+    call: async (h, id, v, m, rest) => h.onResponse?.(id, rest.slice("responses/".length), v, m),
+  },
+};
+
+/** Parses topic and payload of one incoming message; never throws. */
+export function routeMessage(topic: string, payload: Buffer, retained: boolean): RouteResult {
+  const parsed = parseDeviceTopic(topic);
+  if (!parsed) return { ok: false, drop: "not-ours", reason: "not a device topic" };
+  const { deviceId, rest } = parsed;
+  const kind = rest.startsWith("responses/") ? "responses" : rest;
+  const route = ROUTES[kind];
+  if (!route) return { ok: false, drop: "not-ours", deviceId, reason: `no route for "${rest}"` };
+  // An empty retained payload is how a retained message is deleted, not a message.
+  if (payload.length === 0) return { ok: false, drop: "empty", deviceId, reason: "empty payload" };
+  const result = parsePayload(route.schema, payload);
+  if (!result.ok) return { ok: false, drop: "invalid", deviceId, reason: result.error };
+  const meta: MessageMeta = { topic, retained };
+  return {
+    ok: true,
+    message: { deviceId, kind, call: (handlers) => route.call(handlers, deviceId, result.value, meta, rest) },
+  };
+}
