@@ -3,8 +3,6 @@
  * provisions a local device, builds and registers a demo model, packages and deploys it, starts an
  * agent process, waits until it serves the model, then prints where to score.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
@@ -12,9 +10,9 @@ import { parseHubConfig } from "../../hub/config.js";
 import { startHub } from "../../hub/main.js";
 import { readJsonFile, writeFileAtomic } from "../../lib/files.js";
 import { createLogger } from "../../lib/log.js";
-import { projectRoot } from "../../lib/paths.js";
+import { type AgentProcess, spawnAgent } from "../../lib/agent-process.js";
+import { preferredOrFreePort } from "../../lib/ports.js";
 import { buildDemoModel, DEMO_FEATURES, DEMO_LABELS, DEMO_MODEL, DEMO_MODULE } from "../demo-model.js";
-import { preferredOrFreePort } from "../free-port.js";
 import { HubClient } from "../hub-client.js";
 import { CliError } from "../hub-target.js";
 import { untilSignal } from "../signals.js";
@@ -46,12 +44,9 @@ export function registerUpCommand(program: Command): void {
       const log = createLogger({ component: "hub", level: config.logLevel, destination: hubLogPath });
       step(`starting the hub (data ${config.dataDir}, log ${hubLogPath})`);
       const hub = await startHub(config, { log });
-      let agent: ChildProcess | undefined;
+      let agent: AgentProcess | undefined;
       const stopAll = async () => {
-        if (agent && agent.exitCode === null) {
-          agent.kill("SIGTERM");
-          await new Promise((resolve) => agent?.once("exit", resolve));
-        }
+        await agent?.stop();
         await hub.close();
       };
       try {
@@ -60,17 +55,21 @@ export function registerUpCommand(program: Command): void {
         step(`device ${LOCAL_DEVICE} ready`);
         const moduleVersion = await ensureDemoDeployed(client, step);
         const agentPort = await pickPort(AGENT_PORT, "127.0.0.1", "agent scoring", step);
-        agent = startAgentProcess({
+        const agentLog = join(config.dataDir, "logs", `agent-${LOCAL_DEVICE}.log`);
+        agent = await spawnAgent({
           hubUrl: hub.url,
           mqttUrl: hub.mqttUrl,
-          device,
+          deviceId: device.id,
+          secret: device.secret,
           dataDir: join(config.dataDir, "agents", LOCAL_DEVICE),
           port: agentPort,
           trustKey: hub.context.signing.publicKeyPem,
-          logPath: join(config.dataDir, "logs", `agent-${LOCAL_DEVICE}.log`),
+          telemetryIntervalMs: 5000,
+          logLevel: "info",
+          logFile: agentLog,
         });
-        const scoringUrl = `http://127.0.0.1:${agentPort}`;
-        step(`agent ${LOCAL_DEVICE} starting (log ${join(config.dataDir, "logs", `agent-${LOCAL_DEVICE}.log`)})`);
+        const scoringUrl = agent.scoringUrl;
+        step(`agent ${LOCAL_DEVICE} starting (log ${agentLog})`);
         await waitForModule(scoringUrl, DEMO_MODULE, moduleVersion, agent);
         printReady(hub.url, hub.mqttUrl, scoringUrl, join(config.dataDir, "admin-token"));
         if (!flags.exit) await untilSignal();
@@ -130,39 +129,10 @@ async function ensureDemoDeployed(client: HubClient, step: (t: string) => void):
   return version;
 }
 
-interface AgentProcessOptions {
-  hubUrl: string;
-  mqttUrl: string;
-  device: { id: string; secret: string };
-  dataDir: string;
-  port: number;
-  trustKey: string;
-  logPath: string;
-}
-
-function startAgentProcess(options: AgentProcessOptions): ChildProcess {
-  const logStream = createWriteStream(options.logPath, { flags: "a" });
-  const child = spawn(process.execPath, [join(projectRoot(), "bin", "edgefleet.js"), "agent"], {
-    env: {
-      ...process.env,
-      EDGEFLEET_HUB_URL: options.hubUrl,
-      EDGEFLEET_MQTT_URL: options.mqttUrl,
-      EDGEFLEET_DEVICE_ID: options.device.id,
-      EDGEFLEET_DEVICE_SECRET: options.device.secret,
-      EDGEFLEET_DATA: options.dataDir,
-      EDGEFLEET_AGENT_PORT: String(options.port),
-      EDGEFLEET_TRUST_KEY: options.trustKey,
-      EDGEFLEET_TELEMETRY_INTERVAL_MS: "5000",
-    },
-    stdio: ["ignore", logStream, logStream],
-  });
-  return child;
-}
-
-async function waitForModule(scoringUrl: string, name: string, version: string, agent: ChildProcess): Promise<void> {
+async function waitForModule(scoringUrl: string, name: string, version: string, agent: AgentProcess): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (agent.exitCode !== null) throw new CliError(`the agent exited with code ${agent.exitCode}; see its log`);
+    if (agent.child.exitCode !== null) throw new CliError(`the agent exited with code ${agent.child.exitCode}; see its log`);
     const modules = await fetch(`${scoringUrl}/v1/modules`)
       .then((r) => (r.ok ? (r.json() as Promise<{ modules: { name: string; version: string }[] }>) : undefined))
       .catch(() => undefined);

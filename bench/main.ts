@@ -1,0 +1,44 @@
+/**
+ * `npm run bench [-- ID ...]`: benchmarks as ratios against a peer measured in the same run
+ * (../shared/BENCH.md). Prints one line per figure and writes bench-results.json. Never fails on a goal.
+ */
+import { execFileSync } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { benchScoreVsSessionRun } from "./a1-score.js";
+import { type BenchResult, machineFacts, printResult } from "./stats.js";
+
+const BENCHES: Record<string, (options: { agentCpus?: string }) => Promise<BenchResult[]>> = {
+  A1: benchScoreVsSessionRun,
+};
+
+const wanted = process.argv.slice(2).map((id) => id.toUpperCase());
+const unknown = wanted.filter((id) => !BENCHES[id]);
+if (unknown.length > 0) {
+  process.stderr.write(`unknown benchmark ids: ${unknown.join(", ")}; known: ${Object.keys(BENCHES).join(", ")}\n`);
+  process.exit(2);
+}
+
+const agentCpus = pinApart();
+process.stdout.write(`machine: ${JSON.stringify(await machineFacts())}${agentCpus ? `; load generator on CPU 0, agent on CPU ${agentCpus}` : ""}\n`);
+const results: BenchResult[] = [];
+for (const [id, run] of Object.entries(BENCHES)) {
+  if (wanted.length > 0 && !wanted.includes(id)) continue;
+  for (const result of await run({ agentCpus })) {
+    printResult(result);
+    results.push(result);
+  }
+}
+await writeFile("bench-results.json", `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write("wrote bench-results.json\n");
+
+/** Pins this process to CPU 0 and returns "1" for the agent, when taskset exists and there are 2+ cores. */
+function pinApart(): string | undefined {
+  if (availableParallelism() < 2) return undefined;
+  try {
+    execFileSync("taskset", ["-a", "-c", "-p", "0", String(process.pid)], { stdio: "ignore" });
+    return "1";
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,42 @@
+/** Test helpers: a real hub in this process on free ports, with a temp data folder. */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HubClient } from "../../cli/hub-client.js";
+import { parseHubConfig, type HubConfigInput } from "../../hub/config.js";
+import { type RunningHub, startHub } from "../../hub/main.js";
+import { silentLogger } from "../../lib/log.js";
+
+export interface TestHub extends RunningHub {
+  dataDir: string;
+  client: HubClient;
+  /** Stops the hub and removes its data folder. */
+  dispose(): Promise<void>;
+}
+
+/** Starts a hub on port 0 (HTTP and embedded broker) in a fresh or given data folder. */
+export async function startTestHub(options: HubConfigInput & { keepData?: boolean } = {}): Promise<TestHub> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "edgefleet-hub-")));
+  const { keepData, ...config } = options;
+  const hub = await startHub(parseHubConfig({ port: 0, mqttPort: 0, mqttHost: "127.0.0.1", logLevel: "silent", ...config, dataDir }), {
+    log: silentLogger,
+  });
+  let closed = false;
+  return {
+    ...hub,
+    dataDir,
+    client: new HubClient({ url: hub.url, token: hub.adminToken }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await hub.close();
+    },
+    async dispose() {
+      if (!closed) {
+        closed = true;
+        await hub.close();
+      }
+      if (!keepData) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
