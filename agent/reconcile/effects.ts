@@ -7,6 +7,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { readJsonFile } from "../../lib/files.js";
 import type { Logger } from "../../lib/log.js";
+import { ModuleVerificationError } from "../../modules/errors.js";
 import { MANIFEST_FILE, parseManifest } from "../../modules/manifest.js";
 import { unpackModule } from "../../modules/unpack.js";
 import type { DesiredModule } from "../../wire/messages.js";
@@ -28,9 +29,9 @@ export interface AgentEffectsOptions {
   trustKey: () => Promise<string>;
 }
 
-/** A module whose unpacked manifest is not the module the hub asked for. */
-export class ManifestMismatchError extends Error {
-  override readonly name = "ManifestMismatchError";
+/** A tarball refused at unpack: bad format, signature or hash, or not the module the hub asked for. */
+export class ModuleRefusedError extends Error {
+  override readonly name = "ModuleRefusedError";
   readonly permanent = true;
 }
 
@@ -64,10 +65,18 @@ export class AgentEffects implements ReconcileEffects {
     const destDir = store.moduleDir(module.name, module.version);
     // A folder left by a crash mid-unpack (no module.json, so not listed as unpacked) is garbage.
     await rm(destDir, { recursive: true, force: true });
-    const manifest = await unpackModule({ tarball, destDir, publicKeyPem });
+    const manifest = await unpackModule({ tarball, destDir, publicKeyPem }).catch((error: unknown) => {
+      // Name the failed check in the reported error, so operators see "signature" or "hash" first.
+      if (error instanceof ModuleVerificationError) {
+        throw new ModuleRefusedError(`verification failed (${error.reason}): ${error.message}`, {
+          cause: error,
+        });
+      }
+      throw error;
+    });
     if (manifest.name !== module.name || manifest.version !== module.version) {
       await rm(destDir, { recursive: true, force: true });
-      throw new ManifestMismatchError(
+      throw new ModuleRefusedError(
         `tarball holds ${manifest.name}@${manifest.version}, desired state says ${module.name}@${module.version}`,
       );
     }

@@ -18,8 +18,9 @@ export const MODULE_TRANSITIONS: Readonly<Record<ModuleState | "none", readonly 
   // verifying → loading covers unpack+signature check; a tarball already unpacked skips to loading.
   verifying: ["loading", "failed"],
   loading: ["active", "failed", "rolled-back"],
-  // A new version starts (downloading, or verifying/loading when already on disk), or removal.
-  active: ["downloading", "verifying", "loading", "rolled-back", null],
+  // A new version starts (downloading, or verifying/loading when already on disk), or removal;
+  // failed when a target that failed before is re-reported after a restart.
+  active: ["downloading", "verifying", "loading", "failed", "rolled-back", null],
   failed: ["downloading", "verifying", "loading", "active", null],
   "rolled-back": ["downloading", "verifying", "loading", "active", null],
 };

@@ -148,6 +148,19 @@ describe("Reconciler", () => {
     reconciler.submit(desired(2, [mod("a", "2.0.0"), mod("b", "1.0.0")]));
     await reconciler.idle();
     expect(effects.calls).toEqual([]);
+
+    // After a restart the reporter starts from what serves; the deferred failure is reported again.
+    const restartedReporter = new Reporter({ publish: () => {} });
+    restartedReporter.set("a", { version: "1.0.0", state: "active", servingVersion: "1.0.0" });
+    const restarted = new Reconciler({ effects, state, reporter: restartedReporter, log: silentLogger });
+    restarted.submit(desired(2, [mod("a", "2.0.0"), mod("b", "1.0.0")]));
+    await restarted.idle();
+    expect(effects.calls).toEqual([]);
+    expect(restartedReporter.get("a")).toMatchObject({
+      version: "2.0.0",
+      state: "failed",
+      servingVersion: "1.0.0",
+    });
   });
 
   it("supersedes a run when a newer revision arrives and drops the old run's results", async () => {

@@ -95,6 +95,14 @@ export async function runPlan(plan: Plan, context: RunContext): Promise<RunResul
       message: rejected.reason,
     });
   }
+  for (const { module, reason } of plan.deferred) {
+    // After a restart the reporter only knows what serves; say again why the target is not there.
+    const entry = reporter.get(module.name);
+    if (entry?.version !== module.version || (entry.state !== "failed" && entry.state !== "rolled-back")) {
+      const servingVersion = effects.servingVersion(module.name);
+      reporter.set(module.name, { version: module.version, state: "failed", servingVersion, error: reason });
+    }
+  }
   const failed = new Set<string>();
   try {
     for (const command of plan.commands) {
