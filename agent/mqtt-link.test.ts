@@ -5,6 +5,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../lib/log.js";
 import { memoryLogger } from "../test/support/memory-log.js";
+import { waitFor } from "../test/support/wait.js";
 import type { Status } from "../wire/messages.js";
 import { deviceTopic } from "../wire/topics.js";
 import { MqttLink } from "./mqtt-link.js";
@@ -52,12 +53,9 @@ async function watcher(url: string, deviceId: string): Promise<{ client: MqttCli
   return { client, statuses };
 }
 
-async function until<T>(check: () => T | undefined | false): Promise<T> {
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** Waits for `check` to hold; the message names the condition when it never does. */
+function until<T>(check: () => T | undefined | false): Promise<T> {
+  return waitFor(check.toString(), async () => check(), 20_000, 20);
 }
 
 function startLink(url: string, deviceId: string, secret: string, log = silentLogger) {

@@ -19,6 +19,7 @@ import { packModule } from "../../modules/pack.js";
 import { generateSigningKeyPair } from "../../modules/sign.js";
 import type { DesiredModule, DeviceEvent, ReportedState, Status } from "../../wire/messages.js";
 import { deviceTopic } from "../../wire/topics.js";
+import { waitFor } from "../support/wait.js";
 import { type BlobServer, startBlobServer } from "./blob-server.js";
 
 const SECRET = "device-secret";
@@ -67,13 +68,9 @@ afterAll(async () => {
   await new Promise<void>((resolve) => broker.close(() => resolve()));
 });
 
-/** Polls until `check` returns a value; the test timeout bounds the wait. */
-async function until<T>(check: () => T | undefined | false): Promise<T> {
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Waits for `check` to hold; the message names the condition when it never does. */
+function until<T>(check: () => T | undefined | false): Promise<T> {
+  return waitFor(check.toString(), async () => check(), 20_000, 20);
 }
 
 interface Packed {
