@@ -10,7 +10,7 @@ import type { DesiredModule, DesiredState, ReportedState } from "../../wire/mess
 import type { CurrentState, FailedAttempt } from "./plan.js";
 import { Reconciler, type ReconcileState } from "./reconciler.js";
 import { Reporter } from "./reporter.js";
-import type { ReconcileEffects, RunResult } from "./runner.js";
+import { type ReconcileEffects, RolledBackError, type RunResult } from "./runner.js";
 
 function mod(name: string, version: string): DesiredModule {
   const sha256 = sha256Hex(`${name}@${version}`);
@@ -195,6 +195,20 @@ describe("Reconciler", () => {
     await reconciler.idle();
     expect(effects.calls).toEqual([]);
     expect(effects.serving.get("a")).toBe("1.0.0");
+  });
+
+  it("reports a switch that had to be undone as rolled back", async () => {
+    const { effects, reconciler, runs, reporter } = setup();
+    reconciler.submit(desired(1, [mod("a", "1.0.0")]));
+    await reconciler.idle();
+    effects.failNext("activate a@2.0.0", () => new RolledBackError("could not record a@2.0.0: disk full"));
+    reconciler.submit(desired(2, [mod("a", "2.0.0")]));
+    await reconciler.idle();
+    expect(runs.at(-1)?.modules).toMatchObject([
+      { name: "a", version: "2.0.0", outcome: "failed-rolled-back" },
+    ]);
+    expect(reporter.get("a")).toMatchObject({ state: "rolled-back", servingVersion: "1.0.0" });
+    expect(effects.calls.at(-1)).toBe("activate a@2.0.0");
   });
 
   it("removes a module and reports it gone", async () => {

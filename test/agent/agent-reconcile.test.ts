@@ -239,6 +239,14 @@ describe("agent reconcile over MQTT", () => {
     expect(scored.version).toBe("1.1.0");
     expectLogits(scored.logits, v2.model);
     await agent.stop();
+
+    // 7. The active version's files are damaged: the restart falls back to the previous version on disk.
+    await writeFile(join(dataDir, "modules", MODULE, "1.1.0", "model.onnx"), "not an onnx model");
+    agent = await startAgent(deviceId, dataDir, deadBroker);
+    scored = await score(agent.scoringUrl);
+    expect(scored.version).toBe("1.0.0");
+    expectLogits(scored.logits, v1.model);
+    await agent.stop();
   });
 
   it("resumes a download from a partial .part file", async () => {
