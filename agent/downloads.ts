@@ -115,6 +115,8 @@ async function fetchInto(request: DownloadRequest, partPath: string, offset: num
     }
     if (offset > 0)
       log.info({ event: "download.resume", sha256: request.sha256, offset, restarted: start === 0 });
+    // Each chunk is on disk before the next is read; when the connection drops, a fetch body
+    // discards what it buffered but we had not read yet, so a resume re-fetches at most that.
     const handle = await open(partPath, start === 0 ? "w" : "a");
     let written = start;
     try {

@@ -1,7 +1,7 @@
 /**
  * Test stand-in for the hub's blob and signing-key endpoints: a node:http server on a free port
  * that serves tarballs by path with Range support and device Basic auth, records every request,
- * and can cut a response short to imitate a dropped connection.
+ * and can stall a response halfway to imitate a dead connection.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,8 +18,12 @@ export interface BlobServer {
   hits: BlobHit[];
   /** Serves `bytes` at `${url}/blobs/${id}`; returns that URL. */
   put(id: string, bytes: Uint8Array): string;
-  /** The next blob response sends only this many bytes, then drops the connection. */
-  cutNextAfter(bytes: number): void;
+  /**
+   * The next blob response sends only this many bytes, then stalls with the connection open (a
+   * dead link as the client sees it). Stalling, not closing, keeps the test deterministic: a fetch
+   * body that errors discards chunks its reader has not pulled yet, a stalled one does not.
+   */
+  stallNextAfter(bytes: number): void;
   /** Answer Range requests with the whole file (200), as a server without Range support would. */
   ignoreRange: boolean;
   close(): Promise<void>;
@@ -36,7 +40,7 @@ export interface BlobServerOptions {
 export async function startBlobServer(options: BlobServerOptions = {}): Promise<BlobServer> {
   const blobs = new Map<string, Uint8Array>();
   const hits: BlobHit[] = [];
-  let cutAfter: number | undefined;
+  let stallAfter: number | undefined;
   const state = { ignoreRange: false };
 
   const handle = (req: IncomingMessage, res: ServerResponse): number => {
@@ -73,10 +77,9 @@ export async function startBlobServer(options: BlobServerOptions = {}): Promise<
     };
     if (status === 206) headers["content-range"] = `bytes ${start}-${bytes.length - 1}/${bytes.length}`;
     res.writeHead(status, headers);
-    if (cutAfter !== undefined) {
-      const keep = cutAfter;
-      cutAfter = undefined;
-      res.write(body.subarray(0, keep), () => res.destroy());
+    if (stallAfter !== undefined) {
+      res.write(body.subarray(0, stallAfter));
+      stallAfter = undefined;
     } else {
       res.end(body);
     }
@@ -101,8 +104,8 @@ export async function startBlobServer(options: BlobServerOptions = {}): Promise<
       blobs.set(`/blobs/${id}`, bytes);
       return `${url}/blobs/${id}`;
     },
-    cutNextAfter(bytes) {
-      cutAfter = bytes;
+    stallNextAfter(bytes) {
+      stallAfter = bytes;
     },
     get ignoreRange() {
       return state.ignoreRange;
