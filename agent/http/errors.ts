@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "../../lib/log.js";
+import { InputError, PostprocessError } from "../../modules/index.js";
 import { ModuleUnavailableError } from "../runtime/loaded-module.js";
 import { TensorInputError } from "../runtime/tensor-json.js";
 
@@ -29,6 +30,8 @@ export class ScoringError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** Extra structured detail for friendly routes (e.g. each bad row and feature); OIP drops it. */
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = "ScoringError";
@@ -47,16 +50,21 @@ export function isOipPath(path: string): boolean {
 /** Writes an error in the shape the request's route family uses. */
 export function errorResponse(c: Context, error: ScoringError): Response {
   if (isOipPath(c.req.path)) return c.json({ error: error.message }, error.status);
-  return c.json({ error: { code: error.code, message: error.message } }, error.status);
+  const body =
+    error.details === undefined
+      ? { code: error.code, message: error.message }
+      : { code: error.code, message: error.message, details: error.details };
+  return c.json({ error: body }, error.status);
 }
 
 /** Maps domain errors onto the vocabulary; undefined for unexpected ones. */
 export function toScoringError(error: unknown): ScoringError | undefined {
   if (error instanceof ScoringError) return error;
   if (error instanceof TensorInputError) return new ScoringError("invalid_input", error.message);
-  // Preprocessing in modules/ throws InputError for a bad feature; match by name to stay decoupled.
-  if ((error as Error | undefined)?.name === "InputError") {
-    return new ScoringError("invalid_input", (error as Error).message);
+  if (error instanceof InputError) return new ScoringError("invalid_input", error.message, error.details);
+  // The outputs do not fit the manifest's postprocessing: a packaging fault, but say what it is.
+  if (error instanceof PostprocessError) {
+    return new ScoringError("internal", `postprocessing failed: ${error.message}`);
   }
   if (error instanceof ModuleUnavailableError) return new ScoringError("unavailable", error.message);
   if (error instanceof HTTPException && error.status === 413) {

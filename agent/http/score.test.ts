@@ -47,7 +47,10 @@ function expectError(
   message: RegExp,
 ) {
   expect(reply.status).toBe(status);
-  expect(reply.body).toEqual({ error: { code, message: expect.stringMatching(message) } });
+  expect(Object.keys(reply.body as object)).toEqual(["error"]);
+  const { error } = reply.body as { error: { code: string; message: string; details?: unknown } };
+  expect(error.code).toBe(code);
+  expect(error.message).toMatch(message);
 }
 
 describe("GET /v1/modules", () => {
@@ -162,6 +165,22 @@ describe("POST /v1/modules/{name}/score refusals", () => {
     ["features that are not an object", { features: [1, 2, 3, 4] }, /features/],
   ])("refuses %s with 400 invalid_input", async (_, body, message) => {
     expectError(await score(body), 400, "invalid_input", message);
+  });
+
+  it("lists every bad row and feature in details", async () => {
+    const reply = await score({
+      instances: [
+        { temp: 1, humidity: 1, current: 0 },
+        { temp: "x", humidity: 1 },
+      ],
+    });
+    expectError(reply, 400, "invalid_input", /feature "temp" in row 1 must be a finite number/);
+    expect((reply.body as { error: { details: unknown } }).error.details).toEqual({
+      problems: [
+        { row: 1, feature: "temp", message: expect.stringMatching(/temp/) },
+        { row: 1, feature: "current", message: expect.stringMatching(/missing feature "current"/) },
+      ],
+    });
   });
 
   it("refuses features for a module without tabular preprocessing", async () => {
