@@ -297,6 +297,10 @@ describe("OIP inference refusals", () => {
 });
 
 describe("routes", () => {
+  it("answers a wrong verb on infer with 405", async () => {
+    expectOipError(await call(`${base}/v2/models/classifier/infer`), 405, /GET is not allowed .* use POST/);
+  });
+
   it("listens on loopback by default", () => {
     expect(h.server.url).toBe(`http://127.0.0.1:${h.server.port}`);
   });
