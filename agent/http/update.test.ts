@@ -1,3 +1,4 @@
+import { Tensor } from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classifierModule } from "../runtime/test-modules.js";
 import { call, type Harness, startHarness } from "./test-harness.js";
@@ -36,11 +37,21 @@ describe("updating a module under load", () => {
     // Let traffic run on 1.0.0, then make-before-break: load and warm 2.0.0, swap, drain 1.0.0.
     while (total < 50) await new Promise((resolve) => setImmediate(resolve));
     const next = await h.load(await classifierModule("2.0.0", 2));
+    // Stand in for a slow request that is still on 1.0.0 when the swap happens.
+    const slow = h.table.get("classifier")!;
+    slow.acquire();
     const previous = h.table.activate(next);
     swapped = true;
-    expect(previous?.version).toBe("1.0.0");
+    expect(previous).toBe(slow);
     const drained = previous!.drainAndDispose();
     await Promise.all(workers);
+    // New traffic went to 2.0.0 while the held lease kept 1.0.0's session alive and usable.
+    expect(previous!.state).toBe("draining");
+    const late = await previous!.run({
+      features: new Tensor("float32", Float32Array.of(1, 2, 3, 4), [1, 4]),
+    });
+    expect(late.logits!.dims).toEqual([1, 3]);
+    previous!.release();
 
     expect(failures).toEqual([]);
     expect(await drained).toEqual({ timedOut: false });
