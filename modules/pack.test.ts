@@ -399,5 +399,9 @@ describe("readManifestFromTarball", () => {
     await expect(readManifestFromTarball({ tarball: Buffer.from("nope") })).rejects.toMatchObject({
       reason: "format",
     });
+    // A file that cannot be read is an I/O problem, not a bad module: the error passes through.
+    await expect(readManifestFromTarball({ tarball: join(root, "missing.tar.gz") })).rejects.toMatchObject({
+      code: "ENOENT",
+    });
   });
 });
