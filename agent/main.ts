@@ -19,6 +19,7 @@ import { ServingTable } from "./runtime/serving-table.js";
 import { StateStore } from "./state-store.js";
 import { TelemetryRecorder } from "./telemetry/recorder.js";
 import { TelemetryOutbox } from "./telemetry-outbox.js";
+import { TelemetrySeq } from "./telemetry-seq.js";
 import { trustKeyProvider } from "./trust-key.js";
 
 export interface RunAgentOptions {
@@ -98,8 +99,10 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
   });
 
   const capabilities = deviceCapabilities();
+  const seq = await TelemetrySeq.open(store, log);
   const outbox = new TelemetryOutbox({
     takeWindow: () => recorder.takeWindow(),
+    nextSeq: () => seq.next(),
     send: (window) => link?.publishTelemetry(window) ?? false,
     intervalMs: config.telemetryIntervalMs,
     log,

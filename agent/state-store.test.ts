@@ -43,6 +43,7 @@ describe("StateStore", () => {
         },
       },
       failures: [expect.objectContaining({ version: "1.2.0", permanent: true })],
+      telemetrySeqCeiling: 0,
     });
   });
 

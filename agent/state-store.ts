@@ -1,8 +1,8 @@
 /**
  * The agent's persistent state: `${dataDir}/state.json`, written atomically (temp, fsync, rename).
  * It records the last applied desired revision, per module the active version (always one that
- * loaded and warmed up: the last-known-good) and the previous one kept on disk for rollback, and
- * failed attempts so a restart does not retry a broken tarball hot.
+ * loaded and warmed up: the last-known-good) and the previous one kept on disk for rollback,
+ * failed attempts so a restart does not retry a broken tarball hot, and the telemetry seq ceiling.
  *
  * Files: `${dataDir}/modules/<name>/<version>/` holds unpacked versions; only active + previous
  * survive `gc`. Writes are serialised through one promise chain so two updates never interleave.
@@ -42,6 +42,8 @@ export const AgentStateSchema = z.object({
   revision: z.number().int().nonnegative().nullable(),
   modules: z.record(z.string(), StoredModuleSchema),
   failures: z.array(FailedAttemptSchema),
+  /** Telemetry seq numbers below this may have been used; a restart starts here (telemetry-seq.ts). */
+  telemetrySeqCeiling: z.number().int().nonnegative().default(0),
 });
 export type AgentState = z.infer<typeof AgentStateSchema>;
 
@@ -125,6 +127,13 @@ export class StateStore {
     });
   }
 
+  /** Raises the telemetry seq ceiling (never lowers it). */
+  setTelemetrySeqCeiling(ceiling: number): Promise<void> {
+    return this.update((state) => {
+      state.telemetrySeqCeiling = Math.max(state.telemetrySeqCeiling, ceiling);
+    });
+  }
+
   /** Records (or replaces) the failure of one module version. */
   recordFailure(failure: FailedAttempt): Promise<void> {
     return this.update((state) => {
@@ -188,7 +197,7 @@ export class StateStore {
 }
 
 function emptyState(): AgentState {
-  return { schemaVersion: 1, revision: null, modules: {}, failures: [] };
+  return { schemaVersion: 1, revision: null, modules: {}, failures: [], telemetrySeqCeiling: 0 };
 }
 
 async function listDirs(folder: string): Promise<string[]> {

@@ -11,6 +11,8 @@ export const DEFAULT_TELEMETRY_QUEUE_LIMIT = 360;
 
 export interface TelemetryOutboxOptions {
   takeWindow: () => ModuleWindow[];
+  /** Sequence numbers, unique across restarts (telemetry-seq.ts). */
+  nextSeq: () => number;
   /** Sends one window; false when it could not be handed over (offline), so it stays queued. */
   send: (window: TelemetryWindow) => boolean;
   intervalMs: number;
@@ -26,16 +28,12 @@ export class TelemetryOutbox {
   readonly #now: () => Date;
   #timer: NodeJS.Timeout | undefined;
   #windowStart: Date;
-  // Starting at the clock keeps seq increasing across restarts without a write per window:
-  // windows are at least 100 ms apart, so a run never uses more numbers than milliseconds elapse.
-  #seq: number;
   #dropped = 0;
 
   constructor(options: TelemetryOutboxOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => new Date());
     this.#windowStart = this.#now();
-    this.#seq = this.#windowStart.getTime();
   }
 
   /** Windows dropped because the queue was full. */
@@ -69,7 +67,7 @@ export class TelemetryOutbox {
     if (modules.length > 0) {
       this.#queue.push({
         protocol: PROTOCOL_VERSION,
-        seq: this.#seq++,
+        seq: this.#options.nextSeq(),
         windowStart: windowStart.toISOString(),
         windowEnd: windowEnd.toISOString(),
         modules,
