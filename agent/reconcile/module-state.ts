@@ -10,19 +10,24 @@ export { MODULE_STATES, type ModuleState };
 /** `null` is "not on the device yet" (first download) and "gone" (removed). */
 export type ModuleStateOrNone = ModuleState | null;
 
-/** Allowed next states for each state. */
+/**
+ * Allowed next states for each state. An attempt in progress (downloading, verifying, loading) can
+ * be abandoned when a newer revision supersedes it: back to what serves (active), to nothing (null)
+ * or straight into the next attempt. Only loading can end in rolled-back, since only an attempt
+ * that got as far as switching can have something to undo.
+ */
 export const MODULE_TRANSITIONS: Readonly<Record<ModuleState | "none", readonly ModuleStateOrNone[]>> = {
   // From nothing: a first download, or at start-up the outcome of loading what the state file records.
   none: ["downloading", "verifying", "loading", "active", "failed", "rolled-back"],
-  downloading: ["verifying", "failed"],
+  downloading: ["verifying", "failed", "loading", "active", null],
   // verifying → loading covers unpack+signature check; a tarball already unpacked skips to loading.
-  verifying: ["loading", "failed"],
-  loading: ["active", "failed", "rolled-back"],
+  verifying: ["loading", "failed", "downloading", "active", null],
+  loading: ["active", "failed", "rolled-back", "downloading", "verifying", null],
   // A new version starts (downloading, or verifying/loading when already on disk), or removal;
   // failed when a target that failed before is re-reported after a restart.
   active: ["downloading", "verifying", "loading", "failed", "rolled-back", null],
   failed: ["downloading", "verifying", "loading", "active", null],
-  "rolled-back": ["downloading", "verifying", "loading", "active", null],
+  "rolled-back": ["downloading", "verifying", "loading", "active", "failed", null],
 };
 
 /** Whether the reconciler may move a module from `from` to `to`. */

@@ -193,12 +193,14 @@ describe("plan", () => {
 });
 
 describe("module state transitions", () => {
-  it("allows the update path and refuses skipping verification after a download", () => {
+  it("allows the update path and abandoning an attempt, and rolls back only from loading", () => {
     expect(canTransition("active", "downloading")).toBe(true);
     expect(canTransition("downloading", "verifying")).toBe(true);
     expect(canTransition("loading", "active")).toBe(true);
-    expect(canTransition("downloading", "active")).toBe(false);
-    expect(canTransition("downloading", "loading")).toBe(false);
-    expect(canTransition("failed", null)).toBe(true);
+    expect(canTransition("loading", "rolled-back")).toBe(true);
+    expect(canTransition("downloading", null)).toBe(true);
+    expect(canTransition("downloading", "rolled-back")).toBe(false);
+    expect(canTransition("verifying", "rolled-back")).toBe(false);
+    expect(canTransition("failed", "rolled-back")).toBe(false);
   });
 });

@@ -186,6 +186,17 @@ describe("Reconciler", () => {
     });
   });
 
+  it("forgets an abandoned attempt when the newer revision no longer wants the module", async () => {
+    const { effects, reconciler, reporter } = setup();
+    effects.blockDownloads = true;
+    reconciler.submit(desired(1, [mod("a", "1.0.0")]));
+    while (effects.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(reporter.get("a")?.state).toBe("downloading");
+    reconciler.submit(desired(2, []));
+    await reconciler.idle();
+    expect(reporter.snapshot()).toMatchObject({ revision: 2, modules: [] });
+  });
+
   it("ignores a revision older than the latest one submitted", async () => {
     const { effects, reconciler } = setup();
     reconciler.submit(desired(5, [mod("a", "1.0.0")]));

@@ -50,6 +50,11 @@ export class Reporter {
     this.publish();
   }
 
+  /** Every entry, by name. */
+  entries(): ReportedModule[] {
+    return [...this.#modules.values()];
+  }
+
   /** The entry of one module, if any. */
   get(name: string): ReportedModule | undefined {
     return this.#modules.get(name);

@@ -95,6 +95,7 @@ export async function runPlan(plan: Plan, context: RunContext): Promise<RunResul
       message: rejected.reason,
     });
   }
+  settleAbandoned(effects, reporter);
   for (const { module, reason } of plan.deferred) {
     // After a restart the reporter only knows what serves; say again why the target is not there.
     const entry = reporter.get(module.name);
@@ -177,7 +178,33 @@ export async function runPlan(plan: Plan, context: RunContext): Promise<RunResul
   } finally {
     await effects.releaseUnused();
   }
+  forgetUndesired(plan, effects, reporter);
   return { revision: plan.revision, superseded: false, modules: [...results.values()] };
+}
+
+const IN_PROGRESS = new Set(["downloading", "verifying", "loading"]);
+
+/** Entries a superseded run left mid-attempt go back to what actually serves (or away). */
+function settleAbandoned(effects: ReconcileEffects, reporter: Reporter): void {
+  for (const entry of reporter.entries()) {
+    if (!IN_PROGRESS.has(entry.state)) continue;
+    const serving = effects.servingVersion(entry.name);
+    if (serving === null) reporter.delete(entry.name);
+    else reporter.set(entry.name, { version: serving, state: "active", servingVersion: serving });
+  }
+}
+
+/** After a complete run, a module neither desired nor serving (e.g. one that only failed) is not reported. */
+function forgetUndesired(plan: Plan, effects: ReconcileEffects, reporter: Reporter): void {
+  const desired = new Set([
+    ...plan.diff.added.map((m) => m.name),
+    ...plan.diff.updated.map((u) => u.to.name),
+    ...plan.diff.unchanged.map((m) => m.name),
+    ...plan.deferred.map((d) => d.module.name),
+  ]);
+  for (const entry of reporter.entries()) {
+    if (!desired.has(entry.name) && effects.servingVersion(entry.name) === null) reporter.delete(entry.name);
+  }
 }
 
 function fail(command: Command, error: unknown, effects: ReconcileEffects, reporter: Reporter): ModuleResult {
