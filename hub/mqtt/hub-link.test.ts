@@ -329,6 +329,24 @@ describe("hub link on the embedded broker", () => {
     expect(hub.connected).toBe(true);
   });
 
+  it("fails a publish still waiting for the broker when the link closes", async () => {
+    const hub = await link({
+      handlers: recordingHandlers().handlers,
+      reconnect: { initialMs: 50, maxMs: 100 },
+    });
+    const { port } = broker;
+    await broker.close();
+    await new Promise<void>((resolve) => {
+      const poll = () => (hub.connected ? setTimeout(poll, 20) : resolve());
+      poll();
+    });
+    const pending = hub.publishDesired("dev-9", desired(1));
+    await hub.close();
+    await expect(pending).rejects.toThrow(/closed before the broker acknowledged/);
+    await expect(hub.publishDesired("dev-9", desired(2))).rejects.toThrow(/closed/);
+    broker = await startBroker(port);
+  });
+
   it("rejects when the first connection is refused", async () => {
     const wrong = connectHubLink({
       url: broker.url,

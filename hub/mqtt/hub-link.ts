@@ -9,6 +9,7 @@
  * and `reported` come back on the next subscribe, and telemetry windows carry a sequence number.
  */
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
+import { z } from "zod";
 import type { Logger } from "../../lib/log.js";
 import { type DesiredState, DesiredStateSchema } from "../../wire/messages.js";
 import { allDevicesTopic, DEVICE_ID_PATTERN, deviceTopic } from "../../wire/topics.js";
@@ -61,7 +62,10 @@ export interface HubLinkOptions {
 export interface HubLink {
   /** True while connected to the broker. */
   readonly connected: boolean;
-  /** Publishes a device's desired state (QoS 1, retained); resolves on PUBACK. */
+  /**
+   * Publishes a device's desired state (QoS 1, retained); resolves on PUBACK. While the link is down
+   * the publish waits in mqtt.js and is sent on reconnect; close() fails whatever is still waiting.
+   */
   publishDesired(deviceId: string, state: DesiredState): Promise<void>;
   /** Deletes a device's retained desired state (empty retained payload). */
   clearDesired(deviceId: string): Promise<void>;
@@ -176,7 +180,8 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
     async publishDesired(deviceId, state) {
       assertDeviceId(deviceId);
       const parsed = DesiredStateSchema.safeParse(state);
-      if (!parsed.success) throw new Error(`invalid desired state for ${deviceId}: ${parsed.error.message}`);
+      if (!parsed.success)
+        throw new Error(`invalid desired state for ${deviceId}:\n${z.prettifyError(parsed.error)}`);
       await publishRetained(deviceId, JSON.stringify(parsed.data));
     },
     async clearDesired(deviceId) {
