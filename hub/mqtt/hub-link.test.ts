@@ -1,86 +1,24 @@
-import { randomBytes } from "node:crypto";
-import { createConnection } from "node:net";
 import type { MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../lib/log.js";
+import {
+  deferred,
+  desired,
+  event,
+  recordingHandlers,
+  reported,
+  status,
+  window,
+} from "../../test/support/device-messages.js";
 import { memoryLogger } from "../../test/support/memory-log.js";
 import { connectClient, endAll, nextMessage } from "../../test/support/mqtt-clients.js";
-import type {
-  DesiredState,
-  DeviceEvent,
-  ReportedState,
-  Status,
-  TelemetryWindow,
-} from "../../wire/messages.js";
+import type { TelemetryWindow } from "../../wire/messages.js";
 import { deviceTopic, responseTopic } from "../../wire/topics.js";
 import { type EmbeddedBroker, startEmbeddedBroker } from "../broker/embedded.js";
-import {
-  connectHubLink,
-  type DeviceMessageHandlers,
-  HUB_USERNAME,
-  type HubLink,
-  type HubLinkOptions,
-} from "./hub-link.js";
+import { connectHubLink, HUB_USERNAME, type HubLink, type HubLinkOptions } from "./hub-link.js";
 
 const HUB_SECRET = "hub-secret-for-link-tests-01";
 const SECRET = "device-secret";
-const AT = "2025-01-01T00:00:00.000Z";
-
-const status = (online: boolean): Status => ({ protocol: 1, online, agentVersion: "0.1.0", at: AT });
-const reported: ReportedState = { protocol: 1, revision: 3, modules: [], at: AT };
-const window = (seq: number): TelemetryWindow => ({
-  protocol: 1,
-  seq,
-  windowStart: AT,
-  windowEnd: AT,
-  modules: [],
-});
-const event: DeviceEvent = { protocol: 1, at: AT, kind: "module.activated", message: "ok" };
-const desired = (revision: number): DesiredState => ({ protocol: 1, revision, issuedAt: AT, modules: [] });
-
-type Call = { kind: string; deviceId: string; value: unknown };
-
-/** Handlers that record every call; `telemetryHook` lets a test hold a handler open. */
-function recordingHandlers(telemetryHook?: (deviceId: string, window: TelemetryWindow) => Promise<void>) {
-  const calls: Call[] = [];
-  const listeners: (() => void)[] = [];
-  const record = (kind: string, deviceId: string, value: unknown) => {
-    calls.push({ kind, deviceId, value });
-    for (const listener of [...listeners]) listener();
-  };
-  const handlers: DeviceMessageHandlers = {
-    onStatus: async (deviceId, value) => record("status", deviceId, value),
-    onReported: async (deviceId, value) => record("reported", deviceId, value),
-    onTelemetry: async (deviceId, value) => {
-      await telemetryHook?.(deviceId, value);
-      record("telemetry", deviceId, value);
-    },
-    onEvent: async (deviceId, value) => record("event", deviceId, value),
-    onResponse: async (deviceId, requestId, value) => record("response", deviceId, { requestId, value }),
-  };
-  /** Resolves once `count` calls match. */
-  const until = (matches: (call: Call) => boolean, count = 1) =>
-    new Promise<Call[]>((resolve) => {
-      const check = () => {
-        const found = calls.filter(matches);
-        if (found.length < count) return;
-        listeners.splice(listeners.indexOf(check), 1);
-        resolve(found);
-      };
-      listeners.push(check);
-      check();
-    });
-  return { handlers, calls, until };
-}
-
-/** A promise with its resolve function outside. */
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
 
 describe("hub link on the embedded broker", () => {
   let broker: EmbeddedBroker;
@@ -362,106 +300,5 @@ describe("hub link on the embedded broker", () => {
       handlers: recordingHandlers().handlers,
     });
     await expect(nobody).rejects.toThrow(/cannot connect to MQTT broker at mqtt:\/\/127\.0\.0\.1:1/);
-  });
-});
-
-/** True when something accepts TCP connections at host:port within the timeout. */
-function answers(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host, port });
-    const finish = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.setTimeout(timeoutMs, () => finish(false));
-    socket.once("connect", () => finish(true));
-    socket.once("error", () => finish(false));
-  });
-}
-
-const MOSQUITTO_URL = "mqtt://127.0.0.1:1883";
-const mosquittoUp = await answers("127.0.0.1", 1883, 1_000);
-if (!mosquittoUp)
-  console.warn(`hub-link.test: no broker answers at ${MOSQUITTO_URL}; skipping the Mosquitto tests`);
-
-describe.skipIf(!mosquittoUp)("hub link on Mosquitto (127.0.0.1:1883, anonymous)", () => {
-  // Mosquitto here keeps retained messages and sessions across runs: unique ids, and clean up after.
-  const run = randomBytes(4).toString("hex");
-  const hubClientId = `edgefleet-hub-test-${run}`;
-  const deviceId = (name: string) => `t-${run}-${name}`;
-  const clients: MqttClient[] = [];
-  let hub: HubLink | undefined;
-  // Uneven async work per message, so a queue that did not serialise per device would reorder.
-  const recorder = recordingHandlers(async (_deviceId, received) => {
-    for (let i = 0; i < received.seq % 4; i++) await new Promise((resolve) => setImmediate(resolve));
-  });
-
-  const anonymous = async (clientId: string) => {
-    const client = await connectClient(MOSQUITTO_URL, { clientId });
-    clients.push(client);
-    return client;
-  };
-
-  beforeAll(async () => {
-    hub = await connectHubLink({
-      url: MOSQUITTO_URL,
-      clientId: hubClientId,
-      log: silentLogger,
-      handlers: recorder.handlers,
-    });
-  });
-  afterEach(async () => {
-    await endAll(clients.splice(0));
-  });
-  afterAll(async () => {
-    await hub?.close();
-    // Drop the hub's persistent session so Mosquitto does not queue for it forever.
-    const cleaner = await connectClient(MOSQUITTO_URL, { clientId: hubClientId, clean: true });
-    await cleaner.endAsync();
-  });
-
-  it("publishes desired retained for a device that connects later", async () => {
-    const id = deviceId("late");
-    await hub!.publishDesired(id, desired(9));
-    const dev = await anonymous(id);
-    const retained = nextMessage(dev, () => true);
-    await dev.subscribeAsync(deviceTopic(id, "desired"), { qos: 1 });
-    const message = await retained;
-    expect(message.retain).toBe(true);
-    expect(JSON.parse(message.payload.toString())).toEqual(desired(9));
-    await hub!.clearDesired(id);
-  });
-
-  it("drops invalid payloads and delivers valid ones after them", async () => {
-    const id = deviceId("valid");
-    const dev = await anonymous(id);
-    await dev.publishAsync(deviceTopic(id, "telemetry"), "{ nope", { qos: 1 });
-    await dev.publishAsync(deviceTopic(id, "telemetry"), JSON.stringify(window(3)), { qos: 1 });
-    const calls = await recorder.until((call) => call.deviceId === id);
-    expect(calls).toEqual([{ kind: "telemetry", deviceId: id, value: window(3) }]);
-  });
-
-  it("keeps one device's order", async () => {
-    const id = deviceId("order");
-    const dev = await anonymous(id);
-    const count = 20;
-    await Promise.all(
-      Array.from({ length: count }, (_, seq) =>
-        dev.publishAsync(deviceTopic(id, "telemetry"), JSON.stringify(window(seq)), { qos: 1 }),
-      ),
-    );
-    const calls = await recorder.until((call) => call.deviceId === id, count);
-    expect(calls.map((call) => (call.value as TelemetryWindow).seq)).toEqual(
-      Array.from({ length: count }, (_, i) => i),
-    );
-  });
-
-  it("hands a retained status to onStatus and forgets it once cleared", async () => {
-    const id = deviceId("status");
-    const dev = await anonymous(id);
-    await dev.publishAsync(deviceTopic(id, "status"), JSON.stringify(status(true)), { qos: 1, retain: true });
-    const [call] = await recorder.until((c) => c.deviceId === id && c.kind === "status");
-    expect(call?.value).toEqual(status(true));
-    await dev.publishAsync(deviceTopic(id, "status"), "", { qos: 1, retain: true });
   });
 });
