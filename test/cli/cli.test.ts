@@ -1,5 +1,5 @@
 /** The built `edgefleet` CLI as a user runs it: `up` end to end, `hub` on a taken port, operator commands. */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../../lib/paths.js";
 import { startTestHub } from "../support/hub.js";
+import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
 const cli = join(projectRoot(), "bin", "edgefleet.js");
@@ -24,14 +25,28 @@ afterAll(async () => {
 });
 
 describe("edgefleet up", () => {
-  it("starts hub and agent, deploys the demo model, prints a working curl example, and is idempotent", async () => {
+  it("starts hub and agent, deploys the demo model, and the printed curl example scores it", async () => {
     const data = await tempDir();
-    // Ports the defaults would use may be taken on this machine (1883 is); up must cope either way.
+    // 1883 is taken on machines running Mosquitto: up must pick another port and say so.
     const env = { ...process.env, EDGEFLEET_DATA: data, EDGEFLEET_PORT: "0", EDGEFLEET_MQTT_PORT: "1883" };
-    const first = await run(process.execPath, [cli, "up", "--exit"], { env, timeout: 120_000 });
-    expect(first.stdout).toContain("edgefleet is up");
-    expect(first.stdout).toMatch(/curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/v1\/modules\/demo-iris\/score/);
-    expect(first.stdout).toContain("deployed demo-iris@1.0.0 to local-1");
+    const up = spawn(process.execPath, [cli, "up"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    up.stdout.on("data", (chunk) => (stdout += chunk));
+    try {
+      await waitFor(`up to be ready; output so far:\n${stdout}`, async () => stdout.includes("stop:"), 120_000, 200);
+      expect(stdout).toContain("deployed demo-iris@1.0.0 to local-1");
+      const curl = /curl -s -X POST (\S+) -H 'content-type: application\/json' -d '(.+)'/.exec(stdout);
+      expect(curl, stdout).not.toBeNull();
+      const response = await fetch(curl![1]!, { method: "POST", headers: { "content-type": "application/json" }, body: curl![2] });
+      expect(response.status).toBe(200);
+      const answer = (await response.json()) as { predictions: { label: string }[] };
+      expect(answer.predictions[0]!.label).toBe("setosa");
+    } finally {
+      const exited = new Promise<number | null>((resolve) => up.once("exit", (code) => resolve(code)));
+      up.kill("SIGINT");
+      expect(await exited).toBe(0);
+    }
+    // A second start reuses the device, model and module instead of registering them again.
     const second = await run(process.execPath, [cli, "up", "--exit"], { env, timeout: 120_000 });
     expect(second.stdout).toContain("edgefleet is up");
     expect(second.stdout).not.toContain("registered model");
