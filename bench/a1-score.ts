@@ -22,13 +22,23 @@ const BLOCKS = 10;
 /** Runs A1 and returns its result. */
 export async function benchScoreVsSessionRun(options: { agentCpus?: string }): Promise<BenchResult[]> {
   const dataDir = await mkdtemp(join(tmpdir(), "edgefleet-bench-"));
-  const hub = await startHub(parseHubConfig({ dataDir, port: 0, mqttPort: 0, mqttHost: "127.0.0.1", logLevel: "silent" }), {
-    log: silentLogger,
-  });
+  const hub = await startHub(
+    parseHubConfig({ dataDir, port: 0, mqttPort: 0, mqttHost: "127.0.0.1", logLevel: "silent" }),
+    {
+      log: silentLogger,
+    },
+  );
   const client = new HubClient({ url: hub.url, token: hub.adminToken });
   const model = buildMlpClassifier({ inputSize: FEATURES.length, hiddenSizes: [32], classes: 4, seed: 7 });
-  const { device, secret } = await client.post<{ device: { id: string }; secret: string }>("/api/v1/devices", { id: "bench-1" });
-  const registered = await client.request<{ version: number }>("POST", "/api/v1/models/tiny-mlp/versions", model.bytes);
+  const { device, secret } = await client.post<{ device: { id: string }; secret: string }>(
+    "/api/v1/devices",
+    { id: "bench-1" },
+  );
+  const registered = await client.request<{ version: number }>(
+    "POST",
+    "/api/v1/models/tiny-mlp/versions",
+    model.bytes,
+  );
   await client.post("/api/v1/modules", {
     name: "tiny-mlp",
     version: "1.0.0",
@@ -36,7 +46,11 @@ export async function benchScoreVsSessionRun(options: { agentCpus?: string }): P
     preprocessing: { kind: "tabular", input: "features", features: FEATURES.map((name) => ({ name })) },
     postprocessing: { kind: "softmax", output: "logits" },
   });
-  await client.post("/api/v1/deployments", { module: "tiny-mlp", version: "1.0.0", selector: { deviceIds: [device.id] } });
+  await client.post("/api/v1/deployments", {
+    module: "tiny-mlp",
+    version: "1.0.0",
+    selector: { deviceIds: [device.id] },
+  });
   const agent = await spawnAgent({
     hubUrl: hub.url,
     mqttUrl: hub.mqttUrl,
@@ -56,7 +70,9 @@ export async function benchScoreVsSessionRun(options: { agentCpus?: string }): P
     });
     const row = FEATURES.map((_, i) => (i % 5) - 2);
     const body = JSON.stringify({ features: Object.fromEntries(FEATURES.map((f, i) => [f, row[i]])) });
-    const oipBody = JSON.stringify({ inputs: [{ name: "features", shape: [1, FEATURES.length], datatype: "FP32", data: row }] });
+    const oipBody = JSON.stringify({
+      inputs: [{ name: "features", shape: [1, FEATURES.length], datatype: "FP32", data: row }],
+    });
     const feeds = { features: new ort.Tensor("float32", Float32Array.from(row), [1, FEATURES.length]) };
 
     const peer = async () => {
@@ -66,7 +82,11 @@ export async function benchScoreVsSessionRun(options: { agentCpus?: string }): P
     };
     const http = (path: string, payload: string) => async () => {
       const start = process.hrtime.bigint();
-      const response = await fetch(`${agent.scoringUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: payload });
+      const response = await fetch(`${agent.scoringUrl}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: payload,
+      });
       await response.arrayBuffer();
       if (response.status !== 200) throw new Error(`score answered ${response.status}`);
       return Number(process.hrtime.bigint() - start) / 1000;
@@ -82,7 +102,8 @@ export async function benchScoreVsSessionRun(options: { agentCpus?: string }): P
     const ratios: number[] = [];
     for (let b = 0; b < BLOCKS; b++) {
       // A B B A: alternate which side goes first so drift on the machine hits both.
-      const order = b % 2 === 0 ? (["peer", "friendly", "oip"] as const) : (["oip", "friendly", "peer"] as const);
+      const order =
+        b % 2 === 0 ? (["peer", "friendly", "oip"] as const) : (["oip", "friendly", "peer"] as const);
       const block: Record<string, number[]> = { peer: [], friendly: [], oip: [] };
       for (const side of order) {
         const run = side === "peer" ? peer : side === "friendly" ? friendly : oip;
@@ -114,7 +135,12 @@ export async function benchScoreVsSessionRun(options: { agentCpus?: string }): P
       };
     };
     return [
-      result("A1", "agent HTTP score p50 vs raw session.run, tiny MLP (16→32→4), JSON features route", samples.friendly, 150),
+      result(
+        "A1",
+        "agent HTTP score p50 vs raw session.run, tiny MLP (16→32→4), JSON features route",
+        samples.friendly,
+        150,
+      ),
       result("A1o", "agent OIP v2 infer p50 vs raw session.run, tiny MLP", samples.oip, 150),
     ];
   } finally {
@@ -127,7 +153,10 @@ export async function benchScoreVsSessionRun(options: { agentCpus?: string }): P
 async function waitServed(scoringUrl: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const ok = await fetch(`${scoringUrl}/v2/models/tiny-mlp/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${scoringUrl}/v2/models/tiny-mlp/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

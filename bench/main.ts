@@ -15,12 +15,16 @@ const BENCHES: Record<string, (options: { agentCpus?: string }) => Promise<Bench
 const wanted = process.argv.slice(2).map((id) => id.toUpperCase());
 const unknown = wanted.filter((id) => !BENCHES[id]);
 if (unknown.length > 0) {
-  process.stderr.write(`unknown benchmark ids: ${unknown.join(", ")}; known: ${Object.keys(BENCHES).join(", ")}\n`);
+  process.stderr.write(
+    `unknown benchmark ids: ${unknown.join(", ")}; known: ${Object.keys(BENCHES).join(", ")}\n`,
+  );
   process.exit(2);
 }
 
 const agentCpus = pinApart();
-process.stdout.write(`machine: ${JSON.stringify(await machineFacts())}${agentCpus ? `; load generator on CPU 0, agent on CPU ${agentCpus}` : ""}\n`);
+process.stdout.write(
+  `machine: ${JSON.stringify(await machineFacts())}${agentCpus ? `; load generator on CPU 0, agent on CPU ${agentCpus}` : ""}\n`,
+);
 const results: BenchResult[] = [];
 for (const [id, run] of Object.entries(BENCHES)) {
   if (wanted.length > 0 && !wanted.includes(id)) continue;

@@ -22,7 +22,17 @@ const INTERCEPTS = [9.85, 2.23, -12.08];
 /** Builds the demo classifier: "features" FP32 [batch, 4] → "logits" FP32 [batch, 3]. */
 export function buildDemoModel(): MlpModel {
   return mlpFromLayers(
-    [{ inputs: 4, outputs: 3, weights: Float32Array.from(WEIGHTS.flat()), bias: Float32Array.from(INTERCEPTS) }],
-    { graphName: "iris_logistic_regression", model: { producerName: "edgefleet", metadata: { "org.edgefleet.labels": DEMO_LABELS.join(",") } } },
+    [
+      {
+        inputs: 4,
+        outputs: 3,
+        weights: Float32Array.from(WEIGHTS.flat()),
+        bias: Float32Array.from(INTERCEPTS),
+      },
+    ],
+    {
+      graphName: "iris_logistic_regression",
+      model: { producerName: "edgefleet", metadata: { "org.edgefleet.labels": DEMO_LABELS.join(",") } },
+    },
   );
 }

@@ -24,7 +24,12 @@ export class HubClient {
   constructor(readonly options: HubClientOptions) {}
 
   /** Sends a request and parses the JSON answer; hub errors become HubApiError. */
-  async request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     const init: RequestInit = { method, headers: { ...this.authHeaders(), ...headers } };
     if (body instanceof Uint8Array) {
       init.body = body;
@@ -37,13 +42,23 @@ export class HubClient {
     try {
       response = await fetch(new URL(path, this.options.url), init);
     } catch (error) {
-      throw new HubApiError(0, "unreachable", `cannot reach the hub at ${this.options.url}: ${(error as Error).cause ?? (error as Error).message}`);
+      throw new HubApiError(
+        0,
+        "unreachable",
+        `cannot reach the hub at ${this.options.url}: ${(error as Error).cause ?? (error as Error).message}`,
+      );
     }
     const text = await response.text();
     const json = text ? safeJson(text) : undefined;
     if (!response.ok) {
-      const error = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-      throw new HubApiError(response.status, error?.code ?? String(response.status), error?.message ?? (text || response.statusText), error?.details);
+      const error = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)
+        ?.error;
+      throw new HubApiError(
+        response.status,
+        error?.code ?? String(response.status),
+        error?.message ?? (text || response.statusText),
+        error?.details,
+      );
     }
     return json as T;
   }

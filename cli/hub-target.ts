@@ -14,7 +14,10 @@ export interface HubTargetFlags {
 }
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = "CliError";
   }
@@ -31,7 +34,8 @@ export async function resolveHubClient(flags: HubTargetFlags, env: NodeJS.Proces
     );
   }
   let token = flags.token ?? env.EDGEFLEET_TOKEN;
-  if (!token) token = (await readFile(join(dataDir, ADMIN_TOKEN_FILE), "utf8").catch(() => "")).trim() || undefined;
+  if (!token)
+    token = (await readFile(join(dataDir, ADMIN_TOKEN_FILE), "utf8").catch(() => "")).trim() || undefined;
   if (!token) throw new CliError("no API token: pass --token or set EDGEFLEET_TOKEN");
   return new HubClient({ url, token });
 }

@@ -1,7 +1,6 @@
 /** The `edgefleet` command line: hub, agent, up, and operator commands against the hub API. */
 import { Command, CommanderError } from "commander";
-import { HubApiError } from "./hub-client.js";
-import { CliError } from "./hub-target.js";
+import { readPackageVersion } from "../lib/paths.js";
 import { registerAgentCommand } from "./commands/agent.js";
 import { registerDeployCommands } from "./commands/deploy.js";
 import { registerDevicesCommand } from "./commands/devices.js";
@@ -9,7 +8,8 @@ import { registerHubCommand } from "./commands/hub.js";
 import { registerModelsCommand } from "./commands/models.js";
 import { registerModulesCommand } from "./commands/modules.js";
 import { registerUpCommand } from "./commands/up.js";
-import { readPackageVersion } from "../lib/paths.js";
+import { HubApiError } from "./hub-client.js";
+import { CliError } from "./hub-target.js";
 
 const program = new Command("edgefleet")
   .description("edgefleet: train, package and roll out ONNX models to device fleets")
@@ -34,7 +34,9 @@ try {
 function reportError(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode;
   if (error instanceof HubApiError) {
-    process.stderr.write(`error: ${error.message}${error.status ? ` (HTTP ${error.status}, ${error.code})` : ""}\n`);
+    process.stderr.write(
+      `error: ${error.message}${error.status ? ` (HTTP ${error.status}, ${error.code})` : ""}\n`,
+    );
     return 1;
   }
   if (error instanceof CliError) {

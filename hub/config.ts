@@ -20,7 +20,10 @@ export const HUB_DEFAULTS = {
 const port = z.coerce.number().int().min(0).max(65535);
 
 export const HubConfigSchema = z.object({
-  dataDir: z.string().min(1).transform((dir) => resolve(dir)),
+  dataDir: z
+    .string()
+    .min(1)
+    .transform((dir) => resolve(dir)),
   host: z.string().min(1),
   port,
   /** External broker; when unset the hub embeds aedes. */

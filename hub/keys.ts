@@ -18,7 +18,10 @@ export async function loadOrCreateSigningKeys(dataDir: string): Promise<SigningK
   const privatePath = join(dataDir, "keys", "signing.key");
   const publicPath = join(dataDir, "keys", "signing.pub");
   try {
-    const [privateKeyPem, publicKeyPem] = await Promise.all([readFile(privatePath, "utf8"), readFile(publicPath, "utf8")]);
+    const [privateKeyPem, publicKeyPem] = await Promise.all([
+      readFile(privatePath, "utf8"),
+      readFile(publicPath, "utf8"),
+    ]);
     return { privateKeyPem, publicKeyPem, fingerprint: keyFingerprint(publicKeyPem), created: false };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;

@@ -5,17 +5,17 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
-import { serve, type ServerType } from "@hono/node-server";
+import { type ServerType, serve } from "@hono/node-server";
 import type { Logger } from "../lib/log.js";
 import { readPackageVersion } from "../lib/paths.js";
+import { ensureAdminToken } from "./admin-token.js";
 import { BlobStore } from "./blobs/blob-store.js";
-import { startEmbeddedBroker, type EmbeddedBroker } from "./broker/embedded.js";
+import { type EmbeddedBroker, startEmbeddedBroker } from "./broker/embedded.js";
 import type { HubConfig } from "./config.js";
 import type { HubContext } from "./context.js";
 import { openDatabase } from "./db/connect.js";
 import { createApiApp } from "./http/app.js";
 import { loadOrCreateSigningKeys } from "./keys.js";
-import { ensureAdminToken } from "./admin-token.js";
 import { writeLocalHubInfo } from "./local-access.js";
 import { connectHubLink, HUB_USERNAME } from "./mqtt/hub-link.js";
 import { createRepositories, TelemetryWriter } from "./repos/index.js";
@@ -38,7 +38,8 @@ export async function startHub(config: HubConfig, options: { log: Logger }): Pro
   const { log } = options;
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch((error) => log.warn({ event: "hub.close.failed", err: error }));
+    for (const close of closers.reverse())
+      await close().catch((error) => log.warn({ event: "hub.close.failed", err: error }));
   };
   try {
     await mkdir(config.dataDir, { recursive: true });
@@ -86,7 +87,12 @@ export async function startHub(config: HubConfig, options: { log: Logger }): Pro
     urls.api = config.publicUrl?.replace(/\/$/, "") ?? url;
 
     const republished = await republishDesired(context);
-    await writeLocalHubInfo(config.dataDir, { url, mqttUrl: urls.mqtt, pid: process.pid, startedAt: new Date().toISOString() });
+    await writeLocalHubInfo(config.dataDir, {
+      url,
+      mqttUrl: urls.mqtt,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    });
     log.info({ event: "hub.started", url, mqttUrl: urls.mqtt, database: database.dialect, republished });
     return { context, url, mqttUrl: urls.mqtt, adminToken, close: closeAll };
   } catch (error) {
@@ -95,13 +101,22 @@ export async function startHub(config: HubConfig, options: { log: Logger }): Pro
   }
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, host: string, port: number): Promise<ServerType> {
+function listen(
+  fetch: (request: Request) => Response | Promise<Response>,
+  host: string,
+  port: number,
+): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, hostname: host, port }, () => resolve(server));
     server.once("error", (error: NodeJS.ErrnoException) => {
       reject(
         error.code === "EADDRINUSE"
-          ? Object.assign(new Error(`HTTP port ${port} on ${host} is already in use; choose another with --port or EDGEFLEET_PORT`), { code: "EADDRINUSE" })
+          ? Object.assign(
+              new Error(
+                `HTTP port ${port} on ${host} is already in use; choose another with --port or EDGEFLEET_PORT`,
+              ),
+              { code: "EADDRINUSE" },
+            )
           : error,
       );
     });

@@ -56,7 +56,9 @@ export async function spawnAgent(options: AgentProcessOptions): Promise<AgentPro
   };
   if (options.trustKey) env.EDGEFLEET_TRUST_KEY = options.trustKey;
   const cli = [join(projectRoot(), "bin", "edgefleet.js"), "agent"];
-  const [command, args] = options.cpus ? ["taskset", ["-c", options.cpus, process.execPath, ...cli]] : [process.execPath, cli];
+  const [command, args] = options.cpus
+    ? ["taskset", ["-c", options.cpus, process.execPath, ...cli]]
+    : [process.execPath, cli];
   const child = spawn(command, args as string[], { env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   if (options.logFile) {

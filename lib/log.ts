@@ -2,7 +2,7 @@
  * Structured logging for every component: pino, JSON lines, stable `event` keys.
  * Level from the caller's parsed config (no env reads here).
  */
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 export type { Logger };
 
@@ -20,7 +20,11 @@ export function createLogger(options: LogOptions): Logger {
     ? pino.destination({ dest: options.destination, mkdir: true, append: true, sync: false })
     : pino.destination({ fd: 2, sync: false });
   return pino(
-    { level: options.level ?? "info", base: { component: options.component }, timestamp: pino.stdTimeFunctions.isoTime },
+    {
+      level: options.level ?? "info",
+      base: { component: options.component },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
     destination,
   );
 }

@@ -80,7 +80,12 @@ export const PostprocessingSchema = z.discriminatedUnion("kind", [
     fromProbabilities: z.boolean().default(false),
   }),
   /** Winning label (or index) and its score. */
-  z.object({ kind: z.literal("argmax"), output: z.string().min(1), labels, applySoftmax: z.boolean().default(true) }),
+  z.object({
+    kind: z.literal("argmax"),
+    output: z.string().min(1),
+    labels,
+    applySoftmax: z.boolean().default(true),
+  }),
   /** The k best labels with scores. */
   z.object({
     kind: z.literal("topk"),

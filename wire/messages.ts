@@ -33,7 +33,14 @@ export const DesiredStateSchema = z.object({
 export type DesiredState = z.infer<typeof DesiredStateSchema>;
 
 /** Lifecycle of one module on a device, as reported. */
-export const MODULE_STATES = ["downloading", "verifying", "loading", "active", "failed", "rolled-back"] as const;
+export const MODULE_STATES = [
+  "downloading",
+  "verifying",
+  "loading",
+  "active",
+  "failed",
+  "rolled-back",
+] as const;
 export const ModuleStateSchema = z.enum(MODULE_STATES);
 export type ModuleState = z.infer<typeof ModuleStateSchema>;
 

@@ -19,6 +19,14 @@ export type DeviceTopicKind = keyof typeof DEVICE_TOPICS;
 /** Device ids are DNS-label-like so they are safe in topics, URLs and file names. */
 export const DEVICE_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
+/** MQTT client ids and usernames the hub uses; no device may take an id starting with it. */
+export const HUB_CLIENT_ID_PREFIX = "edgefleet-hub";
+
+/** Whether a device id is well formed and not reserved for the hub. */
+export function isValidDeviceId(deviceId: string): boolean {
+  return DEVICE_ID_PATTERN.test(deviceId) && !deviceId.startsWith(HUB_CLIENT_ID_PREFIX);
+}
+
 /** Prefix of one device's subtree, with the trailing slash. */
 export function deviceTopicPrefix(deviceId: string): string {
   return `${TOPIC_ROOT}/${deviceId}/`;

@@ -33,8 +33,14 @@ export function registerAgentCommand(program: Command): void {
     .option("--data <dir>", "agent data folder (EDGEFLEET_DATA, default ./.edgefleet-agent)")
     .option("--host <host>", "scoring listen address (EDGEFLEET_AGENT_HOST, default 127.0.0.1)")
     .option("--port <port>", "scoring port (EDGEFLEET_AGENT_PORT, default 8480)")
-    .option("--trust-key-file <file>", "hub signing public key (EDGEFLEET_TRUST_KEY_FILE; else pinned on first use)")
-    .option("--telemetry-interval <ms>", "telemetry window length (EDGEFLEET_TELEMETRY_INTERVAL_MS, default 10000)")
+    .option(
+      "--trust-key-file <file>",
+      "hub signing public key (EDGEFLEET_TRUST_KEY_FILE; else pinned on first use)",
+    )
+    .option(
+      "--telemetry-interval <ms>",
+      "telemetry window length (EDGEFLEET_TELEMETRY_INTERVAL_MS, default 10000)",
+    )
     .option("--profile <id>", "firmware profile (EDGEFLEET_PROFILE)")
     .option("--log-level <level>", "log level (EDGEFLEET_LOG_LEVEL, default info)")
     .action(async (flags: AgentFlags) => {

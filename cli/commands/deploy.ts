@@ -13,12 +13,15 @@ export function registerDeployCommands(program: Command): void {
     .action(async (target: string, options: HubOptions & { devices?: string; selector?: string }) => {
       const at = target.lastIndexOf("@");
       if (at <= 0) throw new CliError("give the module as name@version, e.g. demo-iris@1.0.0");
-      if (!options.devices && !options.selector) throw new CliError("choose devices with --devices or --selector");
+      if (!options.devices && !options.selector)
+        throw new CliError("choose devices with --devices or --selector");
       const client = await resolveHubClient(options, process.env);
       const selector: Record<string, unknown> = {};
       if (options.devices) selector.deviceIds = options.devices.split(",").map((d) => d.trim());
       if (options.selector) {
-        selector.tags = Object.fromEntries(options.selector.split(",").map((p) => [p.split("=")[0], p.split("=").slice(1).join("=")]));
+        selector.tags = Object.fromEntries(
+          options.selector.split(",").map((p) => [p.split("=")[0], p.split("=").slice(1).join("=")]),
+        );
       }
       const deployment = await client.post<{ id: string; targetDeviceIds: string[] }>("/api/v1/deployments", {
         module: target.slice(0, at),
@@ -26,7 +29,9 @@ export function registerDeployCommands(program: Command): void {
         selector,
       });
       if (options.json) return printObject(deployment);
-      process.stdout.write(`deployment ${deployment.id}: ${target} to ${deployment.targetDeviceIds.length} device(s)\n`);
+      process.stdout.write(
+        `deployment ${deployment.id}: ${target} to ${deployment.targetDeviceIds.length} device(s)\n`,
+      );
     });
 
   const deployments = program.command("deployments").description("inspect deployments");
@@ -34,8 +39,15 @@ export function registerDeployCommands(program: Command): void {
     .description("list deployments")
     .action(async (options: HubOptions) => {
       const client = await resolveHubClient(options, process.env);
-      const { deployments: rows } = await client.get<{ deployments: Record<string, unknown>[] }>("/api/v1/deployments");
-      printTable(rows, ["id", "moduleName", "moduleVersion", "strategy", "status", "createdAt"], Boolean(options.json), rows);
+      const { deployments: rows } = await client.get<{ deployments: Record<string, unknown>[] }>(
+        "/api/v1/deployments",
+      );
+      printTable(
+        rows,
+        ["id", "moduleName", "moduleVersion", "strategy", "status", "createdAt"],
+        Boolean(options.json),
+        rows,
+      );
     });
   withHubOptions(deployments.command("show <id>"))
     .description("one deployment with per-device state and counts")

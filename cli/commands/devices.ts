@@ -18,7 +18,12 @@ export function registerDevicesCommand(program: Command): void {
       const query = options.selector ? `?tag=${encodeURIComponent(options.selector)}` : "";
       const { devices: rows } = await client.get<{ devices: Device[] }>(`/api/v1/devices${query}`);
       const view = rows.map((d) => ({ ...d, modules: activeModules(d) }));
-      printTable(view, ["id", "online", "profile", "tags", "agentVersion", "modules", "lastSeenAt"], Boolean(options.json), rows);
+      printTable(
+        view,
+        ["id", "online", "profile", "tags", "agentVersion", "modules", "lastSeenAt"],
+        Boolean(options.json),
+        rows,
+      );
     });
 
   withHubOptions(devices.command("show <id>"))
@@ -33,21 +38,31 @@ export function registerDevicesCommand(program: Command): void {
     .option("--name <name>", "display name")
     .option("--tag <key=value...>", "tags (repeatable)")
     .option("--profile <profile>", "firmware profile id")
-    .action(async (id: string | undefined, options: HubOptions & { name?: string; tag?: string[]; profile?: string }) => {
-      const client = await resolveHubClient(options, process.env);
-      const tags = Object.fromEntries((options.tag ?? []).map((pair) => [pair.split("=")[0], pair.split("=").slice(1).join("=")]));
-      const result = await client.post<{ device: Device; secret: string; hubUrl: string; mqttUrl: string }>("/api/v1/devices", {
-        id,
-        name: options.name,
-        tags,
-        profile: options.profile,
-      });
-      if (options.json) return printObject(result);
-      process.stdout.write(
-        `device ${result.device.id} provisioned. Its secret is shown only now.\n\n` +
-          `start its agent with:\n  edgefleet agent --hub ${result.hubUrl} --mqtt ${result.mqttUrl} --device ${result.device.id} --secret ${result.secret}\n`,
-      );
-    });
+    .action(
+      async (
+        id: string | undefined,
+        options: HubOptions & { name?: string; tag?: string[]; profile?: string },
+      ) => {
+        const client = await resolveHubClient(options, process.env);
+        const tags = Object.fromEntries(
+          (options.tag ?? []).map((pair) => [pair.split("=")[0], pair.split("=").slice(1).join("=")]),
+        );
+        const result = await client.post<{ device: Device; secret: string; hubUrl: string; mqttUrl: string }>(
+          "/api/v1/devices",
+          {
+            id,
+            name: options.name,
+            tags,
+            profile: options.profile,
+          },
+        );
+        if (options.json) return printObject(result);
+        process.stdout.write(
+          `device ${result.device.id} provisioned. Its secret is shown only now.\n\n` +
+            `start its agent with:\n  edgefleet agent --hub ${result.hubUrl} --mqtt ${result.mqttUrl} --device ${result.device.id} --secret ${result.secret}\n`,
+        );
+      },
+    );
 }
 
 function activeModules(device: Device): string {

@@ -14,8 +14,15 @@ export function registerModelsCommand(program: Command): void {
     .action(async (name: string | undefined, options: HubOptions) => {
       const client = await resolveHubClient(options, process.env);
       if (name) {
-        const { versions } = await client.get<{ versions: Record<string, unknown>[] }>(`/api/v1/models/${encodeURIComponent(name)}/versions`);
-        return printTable(versions, ["modelName", "version", "sha256", "size", "createdAt"], Boolean(options.json), versions);
+        const { versions } = await client.get<{ versions: Record<string, unknown>[] }>(
+          `/api/v1/models/${encodeURIComponent(name)}/versions`,
+        );
+        return printTable(
+          versions,
+          ["modelName", "version", "sha256", "size", "createdAt"],
+          Boolean(options.json),
+          versions,
+        );
       }
       const { models: rows } = await client.get<{ models: Record<string, unknown>[] }>("/api/v1/models");
       printTable(rows, ["name", "latestVersion", "description", "createdAt"], Boolean(options.json), rows);
@@ -43,6 +50,10 @@ export function registerModelsCommand(program: Command): void {
     .description("show one model version: signature, opsets, hash")
     .action(async (name: string, version: string, options: HubOptions) => {
       const client = await resolveHubClient(options, process.env);
-      printObject(await client.get(`/api/v1/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`));
+      printObject(
+        await client.get(
+          `/api/v1/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`,
+        ),
+      );
     });
 }

@@ -23,8 +23,15 @@ export function registerModulesCommand(program: Command): void {
     .action(async (name: string | undefined, options: HubOptions) => {
       const client = await resolveHubClient(options, process.env);
       const query = name ? `?name=${encodeURIComponent(name)}` : "";
-      const { modules: rows } = await client.get<{ modules: Record<string, unknown>[] }>(`/api/v1/modules${query}`);
-      printTable(rows, ["name", "version", "tarballSha256", "tarballSize", "createdAt"], Boolean(options.json), rows);
+      const { modules: rows } = await client.get<{ modules: Record<string, unknown>[] }>(
+        `/api/v1/modules${query}`,
+      );
+      printTable(
+        rows,
+        ["name", "version", "tarballSha256", "tarballSize", "createdAt"],
+        Boolean(options.json),
+        rows,
+      );
     });
 
   withHubOptions(modules.command("create <name> <version>"))
@@ -34,27 +41,42 @@ export function registerModulesCommand(program: Command): void {
     .option("--features <list>", "tabular preprocessing: feature names in model input order, comma-separated")
     .option("--labels <list>", "class labels, comma-separated")
     .option("--post <kind>", "postprocessing: raw, softmax, argmax, topk:K, threshold:T")
-    .option("--spec <file>", "JSON file with preprocessing/postprocessing/runtime/resources (overrides the flags)")
+    .option(
+      "--spec <file>",
+      "JSON file with preprocessing/postprocessing/runtime/resources (overrides the flags)",
+    )
     .action(async (name: string, version: string, options: CreateOptions) => {
       const client = await resolveHubClient(options, process.env);
       const body = await buildCreateBody(name, version, options, client);
       const created = await client.post<Record<string, unknown>>("/api/v1/modules", body);
       if (options.json) return printObject(created);
-      process.stdout.write(`packaged and signed ${name}@${version} (tarball sha256 ${created.tarballSha256})\n`);
+      process.stdout.write(
+        `packaged and signed ${name}@${version} (tarball sha256 ${created.tarballSha256})\n`,
+      );
     });
 
   withHubOptions(modules.command("show <name> <version>"))
     .description("show one module version with its manifest")
     .action(async (name: string, version: string, options: HubOptions) => {
       const client = await resolveHubClient(options, process.env);
-      printObject(await client.get(`/api/v1/modules/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`));
+      printObject(
+        await client.get(
+          `/api/v1/modules/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`,
+        ),
+      );
     });
 }
 
-async function buildCreateBody(name: string, version: string, options: CreateOptions, client: { get<T>(p: string): Promise<T> }) {
+async function buildCreateBody(
+  name: string,
+  version: string,
+  options: CreateOptions,
+  client: { get<T>(p: string): Promise<T> },
+) {
   const at = options.model.lastIndexOf("@");
   const modelVersion = Number(options.model.slice(at + 1));
-  if (at <= 0 || !Number.isInteger(modelVersion)) throw new CliError("--model must look like name@version, e.g. iris@3");
+  if (at <= 0 || !Number.isInteger(modelVersion))
+    throw new CliError("--model must look like name@version, e.g. iris@3");
   const model = { name: options.model.slice(0, at), version: modelVersion };
   const body: Record<string, unknown> = { name, version, description: options.description, model };
   const labels = options.labels?.split(",").map((l) => l.trim());

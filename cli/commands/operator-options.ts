@@ -6,7 +6,10 @@ export function withHubOptions(command: Command): Command {
   return command
     .option("--hub <url>", "hub URL (default: EDGEFLEET_HUB_URL, then the local hub's data folder)")
     .option("--token <token>", "API token (default: EDGEFLEET_TOKEN, then the local admin token)")
-    .option("--data <dir>", "hub data folder to find a local hub in (default: EDGEFLEET_DATA or ./.edgefleet)")
+    .option(
+      "--data <dir>",
+      "hub data folder to find a local hub in (default: EDGEFLEET_DATA or ./.edgefleet)",
+    )
     .option("--json", "print JSON");
 }
 

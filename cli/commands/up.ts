@@ -8,9 +8,9 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { parseHubConfig } from "../../hub/config.js";
 import { startHub } from "../../hub/main.js";
+import { type AgentProcess, spawnAgent } from "../../lib/agent-process.js";
 import { readJsonFile, writeFileAtomic } from "../../lib/files.js";
 import { createLogger } from "../../lib/log.js";
-import { type AgentProcess, spawnAgent } from "../../lib/agent-process.js";
 import { preferredOrFreePort } from "../../lib/ports.js";
 import { buildDemoModel, DEMO_FEATURES, DEMO_LABELS, DEMO_MODEL, DEMO_MODULE } from "../demo-model.js";
 import { HubClient } from "../hub-client.js";
@@ -38,7 +38,9 @@ export function registerUpCommand(program: Command): void {
       await mkdir(join(base.dataDir, "logs"), { recursive: true });
 
       const port = await pickPort(base.port, base.host, "HTTP API", step);
-      const mqttPort = base.mqttUrl ? base.mqttPort : await pickPort(base.mqttPort, "127.0.0.1", "MQTT broker", step);
+      const mqttPort = base.mqttUrl
+        ? base.mqttPort
+        : await pickPort(base.mqttPort, "127.0.0.1", "MQTT broker", step);
       const config = { ...base, port, mqttPort };
       const hubLogPath = join(config.dataDir, "logs", "hub.log");
       const log = createLogger({ component: "hub", level: config.logLevel, destination: hubLogPath });
@@ -79,17 +81,28 @@ export function registerUpCommand(program: Command): void {
     });
 }
 
-async function pickPort(preferred: number, host: string, what: string, step: (t: string) => void): Promise<number> {
+async function pickPort(
+  preferred: number,
+  host: string,
+  what: string,
+  step: (t: string) => void,
+): Promise<number> {
   const port = await preferredOrFreePort(preferred, host === "0.0.0.0" ? "127.0.0.1" : host);
   if (port !== preferred) step(`port ${preferred} (${what}) is taken; using ${port} instead`);
   return port;
 }
 
-async function ensureLocalDevice(client: HubClient, dataDir: string): Promise<{ id: string; secret: string }> {
+async function ensureLocalDevice(
+  client: HubClient,
+  dataDir: string,
+): Promise<{ id: string; secret: string }> {
   const path = join(dataDir, "local-device.json");
   const saved = await readJsonFile<{ id: string; secret: string }>(path);
   if (saved) {
-    const known = await client.get(`/api/v1/devices/${saved.id}`).then(() => true, () => false);
+    const known = await client.get(`/api/v1/devices/${saved.id}`).then(
+      () => true,
+      () => false,
+    );
     if (known) return saved;
   }
   const provisioned = await client.post<{ device: { id: string }; secret: string }>("/api/v1/devices", {
@@ -104,11 +117,17 @@ async function ensureLocalDevice(client: HubClient, dataDir: string): Promise<{ 
 
 /** Registers the demo model and module once; deploys it to the local device unless already desired. */
 async function ensureDemoDeployed(client: HubClient, step: (t: string) => void): Promise<string> {
-  const { modules } = await client.get<{ modules: { name: string; version: string }[] }>(`/api/v1/modules?name=${DEMO_MODULE}`);
+  const { modules } = await client.get<{ modules: { name: string; version: string }[] }>(
+    `/api/v1/modules?name=${DEMO_MODULE}`,
+  );
   let version = modules[0]?.version;
   if (!version) {
     const { bytes } = buildDemoModel();
-    const model = await client.request<{ version: number }>("POST", `/api/v1/models/${DEMO_MODEL}/versions?description=demo`, bytes);
+    const model = await client.request<{ version: number }>(
+      "POST",
+      `/api/v1/models/${DEMO_MODEL}/versions?description=demo`,
+      bytes,
+    );
     step(`built and registered model ${DEMO_MODEL} v${model.version} (ONNX, ${bytes.byteLength} bytes)`);
     version = "1.0.0";
     await client.post("/api/v1/modules", {
@@ -116,25 +135,43 @@ async function ensureDemoDeployed(client: HubClient, step: (t: string) => void):
       version,
       description: "demo classifier: 4 flower measurements to a species",
       model: { name: DEMO_MODEL, version: model.version },
-      preprocessing: { kind: "tabular", input: "features", features: DEMO_FEATURES.map((name) => ({ name })) },
+      preprocessing: {
+        kind: "tabular",
+        input: "features",
+        features: DEMO_FEATURES.map((name) => ({ name })),
+      },
       postprocessing: { kind: "softmax", output: "logits", labels: DEMO_LABELS },
     });
     step(`packaged and signed module ${DEMO_MODULE}@${version}`);
   }
-  const device = await client.get<{ desired?: { modules: { name: string; version: string }[] } | null }>(`/api/v1/devices/${LOCAL_DEVICE}`);
+  const device = await client.get<{ desired?: { modules: { name: string; version: string }[] } | null }>(
+    `/api/v1/devices/${LOCAL_DEVICE}`,
+  );
   if (!device.desired?.modules.some((m) => m.name === DEMO_MODULE && m.version === version)) {
-    await client.post("/api/v1/deployments", { module: DEMO_MODULE, version, selector: { deviceIds: [LOCAL_DEVICE] } });
+    await client.post("/api/v1/deployments", {
+      module: DEMO_MODULE,
+      version,
+      selector: { deviceIds: [LOCAL_DEVICE] },
+    });
     step(`deployed ${DEMO_MODULE}@${version} to ${LOCAL_DEVICE}`);
   }
   return version;
 }
 
-async function waitForModule(scoringUrl: string, name: string, version: string, agent: AgentProcess): Promise<void> {
+async function waitForModule(
+  scoringUrl: string,
+  name: string,
+  version: string,
+  agent: AgentProcess,
+): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (agent.child.exitCode !== null) throw new CliError(`the agent exited with code ${agent.child.exitCode}; see its log`);
+    if (agent.child.exitCode !== null)
+      throw new CliError(`the agent exited with code ${agent.child.exitCode}; see its log`);
     const modules = await fetch(`${scoringUrl}/v1/modules`)
-      .then((r) => (r.ok ? (r.json() as Promise<{ modules: { name: string; version: string }[] }>) : undefined))
+      .then((r) =>
+        r.ok ? (r.json() as Promise<{ modules: { name: string; version: string }[] }>) : undefined,
+      )
       .catch(() => undefined);
     if (modules?.modules.some((m) => m.name === name && m.version === version)) return;
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -143,7 +180,9 @@ async function waitForModule(scoringUrl: string, name: string, version: string, 
 }
 
 function printReady(hubUrl: string, mqttUrl: string, scoringUrl: string, tokenPath: string): void {
-  const example = JSON.stringify({ features: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 } });
+  const example = JSON.stringify({
+    features: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
+  });
   process.stdout.write(
     `\nedgefleet is up.\n` +
       `  hub API       ${hubUrl}/api/v1   (OpenAPI: ${hubUrl}/api/v1/openapi.json, admin token in ${tokenPath})\n` +
@@ -155,4 +194,3 @@ function printReady(hubUrl: string, mqttUrl: string, scoringUrl: string, tokenPa
       `stop:           Ctrl-C\n`,
   );
 }
-

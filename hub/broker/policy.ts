@@ -4,16 +4,18 @@
  * `embedded.ts` adapts these to aedes' handlers, and the device secret check is injected.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { DEVICE_ID_PATTERN, parseDeviceTopic } from "../../wire/topics.js";
+import {
+  DEVICE_ID_PATTERN,
+  HUB_CLIENT_ID_PREFIX,
+  isValidDeviceId,
+  parseDeviceTopic,
+} from "../../wire/topics.js";
 
 /** Username the hub authenticates with; its password is the hub secret. */
 export const HUB_USERNAME = "edgefleet-hub";
 
-/**
- * Client ids the hub may use start with this. Device ids with this prefix are refused so a device can
- * never take over (kick) the hub's session, nor the hub a device's.
- */
-export const HUB_CLIENT_ID_PREFIX = "edgefleet-hub";
+// Client ids the hub may use start with HUB_CLIENT_ID_PREFIX; devices may never take one (wire/topics.ts).
+export { HUB_CLIENT_ID_PREFIX, isValidDeviceId };
 
 /** Limits of the embedded broker; aedes option names are noted where a value is passed straight through. */
 export const BROKER_DEFAULTS = {
@@ -95,11 +97,6 @@ const DEVICE_RETAINED_KINDS = new Set(["reported", "status"]);
 /** True for device ids no device may use (they would collide with the hub's client ids). */
 export function isReservedDeviceId(deviceId: string): boolean {
   return deviceId.startsWith(HUB_CLIENT_ID_PREFIX);
-}
-
-/** True when the id is a well-formed, non-reserved device id. */
-export function isValidDeviceId(deviceId: string): boolean {
-  return DEVICE_ID_PATTERN.test(deviceId) && !isReservedDeviceId(deviceId);
 }
 
 /** Compares secrets in constant time; hashing first makes the lengths equal. */

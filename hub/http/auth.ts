@@ -32,7 +32,10 @@ export function roleAtLeast(role: Role, needed: Role): boolean {
 export function authenticate(options: AuthOptions): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function authenticateRequest(c, next) {
     const header = c.req.header("authorization") ?? "";
-    const [scheme, value] = [header.slice(0, header.indexOf(" ")).toLowerCase(), header.slice(header.indexOf(" ") + 1)];
+    const [scheme, value] = [
+      header.slice(0, header.indexOf(" ")).toLowerCase(),
+      header.slice(header.indexOf(" ") + 1),
+    ];
     if (scheme === "bearer" && value) {
       const token = await options.verifyToken(value.trim());
       if (!token) throw new ApiError("unauthorized", "unknown or revoked token");
@@ -60,7 +63,8 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<{ Variable
 export function requireRole(role: Role): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function requireOperatorRole(c, next) {
     const principal = c.get("principal");
-    if (principal?.kind !== "operator") throw new ApiError("forbidden", "this route is for operators, not devices");
+    if (principal?.kind !== "operator")
+      throw new ApiError("forbidden", "this route is for operators, not devices");
     if (!roleAtLeast(principal.role, role)) {
       throw new ApiError("forbidden", `this route needs the ${role} role; the token has ${principal.role}`);
     }

@@ -58,8 +58,10 @@ export function toApiError(error: unknown): ApiError | undefined {
   if (name === "NotFoundError") return new ApiError("not_found", message);
   if (name === "ConflictError") return new ApiError("conflict", message);
   if (name === "InvalidModelError") return new ApiError("invalid_model", message);
-  if (name === "ValidationError") return new ApiError("bad_request", message, (error as { details?: unknown }).details);
-  if (name === "InvalidManifestError") return new ApiError("bad_request", message, (error as { issues?: unknown }).issues);
+  if (name === "ValidationError")
+    return new ApiError("bad_request", message, (error as { details?: unknown }).details);
+  if (name === "InvalidManifestError")
+    return new ApiError("bad_request", message, (error as { issues?: unknown }).issues);
   return undefined;
 }
 

@@ -1,6 +1,9 @@
 /** HTTP Range parsing (RFC 9110 §14.2), single ranges only: enough for resumable downloads. */
 
-export type RangeResult = { kind: "full" } | { kind: "partial"; start: number; end: number } | { kind: "unsatisfiable" };
+export type RangeResult =
+  | { kind: "full" }
+  | { kind: "partial"; start: number; end: number }
+  | { kind: "unsatisfiable" };
 
 /** Interprets a Range header against a resource size; multi-range requests get the full body. */
 export function parseRange(header: string | undefined, size: number): RangeResult {

@@ -11,7 +11,7 @@ import {
   type ReportedState,
   type Status,
 } from "../../wire/messages.js";
-import { DEVICE_ID_PATTERN } from "../../wire/topics.js";
+import { DEVICE_ID_PATTERN, HUB_CLIENT_ID_PREFIX } from "../../wire/topics.js";
 import type { Db } from "../db/database.js";
 import { devices } from "../db/schema/index.js";
 import { clockOf, type RepoOptions } from "./clock.js";
@@ -75,6 +75,10 @@ const ProvisionSchema = z.object({
   id: z
     .string()
     .regex(DEVICE_ID_PATTERN, "device id: lowercase letters, digits and '-', 1-64 long")
+    .refine(
+      (id) => !id.startsWith(HUB_CLIENT_ID_PREFIX),
+      `device ids starting with "${HUB_CLIENT_ID_PREFIX}" are reserved`,
+    )
     .optional(),
   name: z.string().min(1).max(200).optional(),
   tags: TagsSchema.optional(),

@@ -18,7 +18,10 @@ export interface DeployRequest {
 
 /** Creates a deployment and sets the desired state of every targeted device. */
 export async function deployModule(hub: HubContext, request: DeployRequest) {
-  const module = found(await hub.repos.modules.get(request.module, request.version), `module ${request.module}@${request.version}`);
+  const module = found(
+    await hub.repos.modules.get(request.module, request.version),
+    `module ${request.module}@${request.version}`,
+  );
   const targets = await resolveTargets(hub, request.selector);
   const entry: DesiredModule = {
     name: module.name,
@@ -37,12 +40,17 @@ export async function deployModule(hub: HubContext, request: DeployRequest) {
   });
   const published = await Promise.allSettled(
     targets.map(async (deviceId) => {
-      const desired = await hub.repos.devices.setDesired(deviceId, ({ current, nextRevision }) => withModule(current, entry, nextRevision));
+      const desired = await hub.repos.devices.setDesired(deviceId, ({ current, nextRevision }) =>
+        withModule(current, entry, nextRevision),
+      );
       await hub.link.publishDesired(deviceId, desired);
     }),
   );
-  const failures = published.flatMap((p, i) => (p.status === "rejected" ? [{ deviceId: targets[i], error: String(p.reason) }] : []));
-  for (const failure of failures) hub.log.error({ event: "deployment.publish.failed", deploymentId: deployment.id, ...failure });
+  const failures = published.flatMap((p, i) =>
+    p.status === "rejected" ? [{ deviceId: targets[i], error: String(p.reason) }] : [],
+  );
+  for (const failure of failures)
+    hub.log.error({ event: "deployment.publish.failed", deploymentId: deployment.id, ...failure });
   hub.log.info({
     event: "deployment.created",
     deploymentId: deployment.id,
@@ -54,7 +62,11 @@ export async function deployModule(hub: HubContext, request: DeployRequest) {
 }
 
 /** The next desired state: same modules, this one set to the deployed version. */
-export function withModule(current: DesiredState | null, entry: DesiredModule, revision: number): DesiredState {
+export function withModule(
+  current: DesiredState | null,
+  entry: DesiredModule,
+  revision: number,
+): DesiredState {
   const modules = (current?.modules ?? []).filter((m) => m.name !== entry.name);
   modules.push(entry);
   modules.sort((a, b) => a.name.localeCompare(b.name));
@@ -94,7 +106,13 @@ export async function deploymentStatus(hub: HubContext, id: string) {
     const reported = device.reported?.modules.find((m) => m.name === deployment.moduleName);
     const state = reported && reported.version === deployment.moduleVersion ? reported.state : "pending";
     counts[state] = (counts[state] ?? 0) + 1;
-    return { deviceId: device.id, online: device.online, state, error: reported?.error, servingVersion: reported?.servingVersion };
+    return {
+      deviceId: device.id,
+      online: device.online,
+      state,
+      error: reported?.error,
+      servingVersion: reported?.servingVersion,
+    };
   });
   return { ...deployment, counts, devices: perDevice };
 }

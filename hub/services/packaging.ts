@@ -11,10 +11,16 @@ import type { CreateModuleRequest } from "../http/routes/modules.js";
 /** Packages, signs and stores a module version; refuses duplicates before doing any work. */
 export async function createModule(hub: HubContext, request: CreateModuleRequest) {
   if (await hub.repos.modules.get(request.name, request.version)) {
-    throw new ApiError("conflict", `module ${request.name}@${request.version} already exists; versions are immutable`);
+    throw new ApiError(
+      "conflict",
+      `module ${request.name}@${request.version} already exists; versions are immutable`,
+    );
   }
   const { name: modelName, version: modelNumber } = request.model;
-  const modelVersion = found(await hub.repos.models.getVersion(modelName, modelNumber), `model ${modelName} version ${modelNumber}`);
+  const modelVersion = found(
+    await hub.repos.models.getVersion(modelName, modelNumber),
+    `model ${modelName} version ${modelNumber}`,
+  );
   const modelBytes = await hub.blobs.read(modelVersion.sha256);
   const manifest: ManifestInput = {
     schemaVersion: 1,
@@ -47,6 +53,11 @@ export async function createModule(hub: HubContext, request: CreateModuleRequest
     tarballSha256: packed.sha256,
     tarballSize: packed.size,
   });
-  hub.log.info({ event: "module.created", module: request.name, version: request.version, sha256: packed.sha256 });
+  hub.log.info({
+    event: "module.created",
+    module: request.name,
+    version: request.version,
+    sha256: packed.sha256,
+  });
   return created;
 }

@@ -33,11 +33,20 @@ describe("edgefleet up", () => {
     let stdout = "";
     up.stdout.on("data", (chunk) => (stdout += chunk));
     try {
-      await waitFor(`up to be ready; output so far:\n${stdout}`, async () => stdout.includes("stop:"), 120_000, 200);
+      await waitFor(
+        `up to be ready; output so far:\n${stdout}`,
+        async () => stdout.includes("stop:"),
+        120_000,
+        200,
+      );
       expect(stdout).toContain("deployed demo-iris@1.0.0 to local-1");
       const curl = /curl -s -X POST (\S+) -H 'content-type: application\/json' -d '(.+)'/.exec(stdout);
       expect(curl, stdout).not.toBeNull();
-      const response = await fetch(curl![1]!, { method: "POST", headers: { "content-type": "application/json" }, body: curl![2] });
+      const response = await fetch(curl![1]!, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: curl![2],
+      });
       expect(response.status).toBe(200);
       const answer = (await response.json()) as { predictions: { label: string }[] };
       expect(answer.predictions[0]!.label).toBe("setosa");
@@ -59,11 +68,17 @@ describe("edgefleet hub", () => {
 
   it("fails with a clear message when its HTTP port is taken", async () => {
     blocker = createServer();
-    const port = await new Promise<number>((resolve) => blocker!.listen(0, "127.0.0.1", () => resolve((blocker!.address() as { port: number }).port)));
+    const port = await new Promise<number>((resolve) =>
+      blocker!.listen(0, "127.0.0.1", () => resolve((blocker!.address() as { port: number }).port)),
+    );
     const data = await tempDir();
-    const result = await run(process.execPath, [cli, "hub", "--port", String(port), "--mqtt-port", "0", "--data", data], {
-      timeout: 60_000,
-    }).then(
+    const result = await run(
+      process.execPath,
+      [cli, "hub", "--port", String(port), "--mqtt-port", "0", "--data", data],
+      {
+        timeout: 60_000,
+      },
+    ).then(
       () => undefined,
       (error: { code: number; stderr: string }) => error,
     );
@@ -74,11 +89,17 @@ describe("edgefleet hub", () => {
 
   it("fails with a clear message when its MQTT port is taken", async () => {
     const busy = createServer();
-    const port = await new Promise<number>((resolve) => busy.listen(0, "0.0.0.0", () => resolve((busy.address() as { port: number }).port)));
+    const port = await new Promise<number>((resolve) =>
+      busy.listen(0, "0.0.0.0", () => resolve((busy.address() as { port: number }).port)),
+    );
     const data = await tempDir();
-    const result = await run(process.execPath, [cli, "hub", "--port", "0", "--mqtt-port", String(port), "--data", data], {
-      timeout: 60_000,
-    }).then(
+    const result = await run(
+      process.execPath,
+      [cli, "hub", "--port", "0", "--mqtt-port", String(port), "--data", data],
+      {
+        timeout: 60_000,
+      },
+    ).then(
       () => undefined,
       (error: { code: number; stderr: string }) => error,
     );
@@ -93,7 +114,8 @@ describe("operator commands", () => {
     const hub = await startTestHub();
     try {
       const env = { ...process.env, EDGEFLEET_HUB_URL: hub.url, EDGEFLEET_TOKEN: hub.adminToken };
-      const json = async (...args: string[]) => JSON.parse((await run(process.execPath, [cli, ...args, "--json"], { env })).stdout);
+      const json = async (...args: string[]) =>
+        JSON.parse((await run(process.execPath, [cli, ...args, "--json"], { env })).stdout);
       const provisioned = await json("devices", "provision", "pump-7", "--tag", "site=plant-1");
       expect(provisioned.device.id).toBe("pump-7");
       const modelPath = join(await tempDir(), "model.onnx");
@@ -101,13 +123,28 @@ describe("operator commands", () => {
       await (await import("node:fs/promises")).writeFile(modelPath, buildDemoModel().bytes);
       const version = await json("models", "register", "iris", modelPath);
       expect(version.version).toBe(1);
-      const created = await json("modules", "create", "iris-mod", "1.0.0", "--model", "iris@1", "--features", "a,b,c,d", "--post", "argmax", "--labels", "x,y,z");
+      const created = await json(
+        "modules",
+        "create",
+        "iris-mod",
+        "1.0.0",
+        "--model",
+        "iris@1",
+        "--features",
+        "a,b,c,d",
+        "--post",
+        "argmax",
+        "--labels",
+        "x,y,z",
+      );
       expect(created.manifest.preprocessing.features).toHaveLength(4);
       const deployment = await json("deploy", "iris-mod@1.0.0", "--selector", "site=plant-1");
       expect(deployment.targetDeviceIds).toEqual(["pump-7"]);
       const listed = await json("devices", "list", "--selector", "site=plant-1");
       expect(listed.map((d: { id: string }) => d.id)).toEqual(["pump-7"]);
-      const failed = await run(process.execPath, [cli, "deploy", "iris-mod@9.9.9", "--devices", "pump-7"], { env }).then(
+      const failed = await run(process.execPath, [cli, "deploy", "iris-mod@9.9.9", "--devices", "pump-7"], {
+        env,
+      }).then(
         () => undefined,
         (error: { code: number; stderr: string }) => error,
       );

@@ -9,11 +9,11 @@ import mqtt from "mqtt";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HubApiError } from "../../cli/hub-client.js";
+import { type AgentProcess, spawnAgent } from "../../lib/agent-process.js";
 import { buildMlpClassifier } from "../../modules/onnx/models.js";
 import { packModule } from "../../modules/pack.js";
 import { generateSigningKeyPair } from "../../modules/sign.js";
 import { deviceTopic } from "../../wire/topics.js";
-import { type AgentProcess, spawnAgent } from "../../lib/agent-process.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { getJson, waitFor } from "../support/wait.js";
 
@@ -32,12 +32,16 @@ interface ScoreAnswer {
 
 let hub: TestHub;
 let agents: AgentProcess[] = [];
-let devices: Device[] = [];
+const devices: Device[] = [];
 const modelV1 = buildMlpClassifier({ inputSize: 4, hiddenSizes: [8], classes: 3, seed: 1 });
 const modelV2 = buildMlpClassifier({ inputSize: 4, hiddenSizes: [8], classes: 3, seed: 2 });
 
 async function registerAndPackage(model: { bytes: Uint8Array }, moduleVersion: string) {
-  const registered = await hub.client.request<{ version: number }>("POST", "/api/v1/models/classifier/versions", model.bytes);
+  const registered = await hub.client.request<{ version: number }>(
+    "POST",
+    "/api/v1/models/classifier/versions",
+    model.bytes,
+  );
   return hub.client.post<{ tarballSha256: string; version: string }>("/api/v1/modules", {
     name: "classifier",
     version: moduleVersion,
@@ -64,14 +68,16 @@ async function score(agent: AgentProcess, features: Record<string, unknown>): Pr
 }
 
 async function servedVersion(agent: AgentProcess): Promise<string | undefined> {
-  const body = await getJson<{ modules: { name: string; version: string }[] }>(`${agent.scoringUrl}/v1/modules`);
+  const body = await getJson<{ modules: { name: string; version: string }[] }>(
+    `${agent.scoringUrl}/v1/modules`,
+  );
   return body?.modules.find((m) => m.name === "classifier")?.version;
 }
 
 async function reportedState(deviceId: string, version: string) {
-  const device = await hub.client.get<{ reported?: { modules: { name: string; version: string; state: string; error?: string }[] } }>(
-    `/api/v1/devices/${deviceId}`,
-  );
+  const device = await hub.client.get<{
+    reported?: { modules: { name: string; version: string; state: string; error?: string }[] };
+  }>(`/api/v1/devices/${deviceId}`);
   return device.reported?.modules.find((m) => m.name === "classifier" && m.version === version);
 }
 
@@ -85,15 +91,24 @@ function softmax(logits: number[]): number[] {
 beforeAll(async () => {
   hub = await startTestHub();
   for (const id of ["edge-a", "edge-b"]) {
-    const { device, secret } = await hub.client.post<{ device: { id: string }; secret: string }>("/api/v1/devices", {
-      id,
-      tags: { fleet: "e2e" },
-    });
+    const { device, secret } = await hub.client.post<{ device: { id: string }; secret: string }>(
+      "/api/v1/devices",
+      {
+        id,
+        tags: { fleet: "e2e" },
+      },
+    );
     devices.push({ id: device.id, secret });
   }
   agents = await Promise.all(
     devices.map((d) =>
-      spawnAgent({ hubUrl: hub.url, mqttUrl: hub.mqttUrl, deviceId: d.id, secret: d.secret, trustKey: hub.context.signing.publicKeyPem }),
+      spawnAgent({
+        hubUrl: hub.url,
+        mqttUrl: hub.mqttUrl,
+        deviceId: d.id,
+        secret: d.secret,
+        trustKey: hub.context.signing.publicKeyPem,
+      }),
     ),
   );
 });
@@ -109,7 +124,11 @@ describe("the loop: hub → signed module → MQTT desired state → agents → 
     const deployment = await deploy("1.0.0");
     expect(deployment.targetDeviceIds.sort()).toEqual(["edge-a", "edge-b"]);
     for (const agent of agents) {
-      await waitFor(`${agent.deviceId} serving 1.0.0\n${agent.output()}`, async () => (await servedVersion(agent)) === "1.0.0", 45_000);
+      await waitFor(
+        `${agent.deviceId} serving 1.0.0\n${agent.output()}`,
+        async () => (await servedVersion(agent)) === "1.0.0",
+        45_000,
+      );
     }
 
     const row = [0.3, -1.2, 2.5, 0.7];
@@ -123,21 +142,23 @@ describe("the loop: hub → signed module → MQTT desired state → agents → 
       const answer = (await response.json()) as ScoreAnswer;
       expect(answer.version).toBe("1.0.0");
       const probabilities = LABELS.map((label) => answer.predictions[0]!.probabilities[label]!);
-      probabilities.forEach((p, i) => expect(p).toBeCloseTo(expected[i]!, 5));
+      for (const [i, p] of probabilities.entries()) expect(p).toBeCloseTo(expected[i]!, 5);
       expect(answer.predictions[0]!.label).toBe(LABELS[expected.indexOf(Math.max(...expected))]);
     }
 
     await waitFor("the hub to show both devices active", async () => {
-      const status = await hub.client.get<{ counts: Record<string, number> }>(`/api/v1/deployments/${deployment.id}`);
+      const status = await hub.client.get<{ counts: Record<string, number> }>(
+        `/api/v1/deployments/${deployment.id}`,
+      );
       return status.counts.active === 2;
     });
   });
 
   it("telemetry windows from both agents land in the hub", async () => {
     const windows = await waitFor("telemetry from both devices", async () => {
-      const { windows } = await hub.client.get<{ windows: { deviceId: string; module: string; requests: number }[] }>(
-        "/api/v1/telemetry?module=classifier&limit=100",
-      );
+      const { windows } = await hub.client.get<{
+        windows: { deviceId: string; module: string; requests: number }[];
+      }>("/api/v1/telemetry?module=classifier&limit=100");
       const devicesSeen = new Set(windows.filter((w) => w.requests > 0).map((w) => w.deviceId));
       return devicesSeen.size === 2 ? windows : undefined;
     });
@@ -153,13 +174,18 @@ describe("the loop: hub → signed module → MQTT desired state → agents → 
       while (!stop) {
         const response = await score(agent, { f0: 1, f1: 2, f2: 3, f3: 4 }).catch((error: Error) => error);
         if (response instanceof Error) failures.push(`${agent.deviceId}: ${response.message}`);
-        else if (response.status !== 200) failures.push(`${agent.deviceId}: HTTP ${response.status} ${await response.text()}`);
+        else if (response.status !== 200)
+          failures.push(`${agent.deviceId}: HTTP ${response.status} ${await response.text()}`);
         else versionsSeen.add(((await response.json()) as ScoreAnswer).version);
       }
     });
     await deploy("1.1.0");
     for (const agent of agents) {
-      await waitFor(`${agent.deviceId} serving 1.1.0`, async () => (await servedVersion(agent)) === "1.1.0", 45_000);
+      await waitFor(
+        `${agent.deviceId} serving 1.1.0`,
+        async () => (await servedVersion(agent)) === "1.1.0",
+        45_000,
+      );
     }
     // Keep scoring a little past the switch so requests on the draining old session finish too.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -173,8 +199,14 @@ describe("the loop: hub → signed module → MQTT desired state → agents → 
 describe("refusals change nothing", () => {
   it("a malformed ONNX upload is refused and no version is added", async () => {
     const before = await hub.client.get<{ versions: unknown[] }>("/api/v1/models/classifier/versions");
-    for (const bytes of [new Uint8Array(0), new TextEncoder().encode("not an onnx model"), modelV1.bytes.slice(0, 40)]) {
-      const error = await hub.client.request("POST", "/api/v1/models/classifier/versions", bytes).catch((e: HubApiError) => e);
+    for (const bytes of [
+      new Uint8Array(0),
+      new TextEncoder().encode("not an onnx model"),
+      modelV1.bytes.slice(0, 40),
+    ]) {
+      const error = await hub.client
+        .request("POST", "/api/v1/models/classifier/versions", bytes)
+        .catch((e: HubApiError) => e);
       expect(error).toBeInstanceOf(HubApiError);
       expect((error as HubApiError).status).toBe(400);
     }
@@ -265,7 +297,9 @@ describe("refusals change nothing", () => {
     const wrongShape = await fetch(`${agent.scoringUrl}/v2/models/classifier/infer`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ inputs: [{ name: "features", shape: [1, 3], datatype: "FP32", data: [1, 2, 3] }] }),
+      body: JSON.stringify({
+        inputs: [{ name: "features", shape: [1, 3], datatype: "FP32", data: [1, 2, 3] }],
+      }),
     });
     expect(wrongShape.status).toBe(400);
     expect(((await wrongShape.json()) as { error: string }).error).toBeTruthy();
@@ -274,7 +308,12 @@ describe("refusals change nothing", () => {
 
   it("a wrong device secret is refused by the broker, and a device cannot read another device's topics", async () => {
     const refused = await new Promise<Error>((resolve) => {
-      const client = mqtt.connect(hub.mqttUrl, { clientId: "edge-a", username: "edge-a", password: "wrong", reconnectPeriod: 0 });
+      const client = mqtt.connect(hub.mqttUrl, {
+        clientId: "edge-a",
+        username: "edge-a",
+        password: "wrong",
+        reconnectPeriod: 0,
+      });
       client.once("error", (error) => {
         client.end(true);
         resolve(error);
@@ -282,8 +321,16 @@ describe("refusals change nothing", () => {
     });
     expect(refused.message).toMatch(/Not authorized|Bad username or password/i);
 
-    const { device, secret } = await hub.client.post<{ device: { id: string }; secret: string }>("/api/v1/devices", { id: "snooper" });
-    const snooper = await mqtt.connectAsync(hub.mqttUrl, { clientId: device.id, username: device.id, password: secret, reconnectPeriod: 0 });
+    const { device, secret } = await hub.client.post<{ device: { id: string }; secret: string }>(
+      "/api/v1/devices",
+      { id: "snooper" },
+    );
+    const snooper = await mqtt.connectAsync(hub.mqttUrl, {
+      clientId: device.id,
+      username: device.id,
+      password: secret,
+      reconnectPeriod: 0,
+    });
     // The broker answers SUBACK 0x80 (failure); mqtt.js turns that into a rejected subscribe.
     const subscribed = await snooper.subscribeAsync(deviceTopic("edge-a", "desired"), { qos: 1 }).then(
       (granted) => granted[0]!.qos,
@@ -313,7 +360,11 @@ describe("restart without the hub", () => {
       port: agent.port,
     });
     agents[0] = restarted;
-    await waitFor(`restarted agent serving 1.1.0\n${restarted.output()}`, async () => (await servedVersion(restarted)) === "1.1.0", 30_000);
+    await waitFor(
+      `restarted agent serving 1.1.0\n${restarted.output()}`,
+      async () => (await servedVersion(restarted)) === "1.1.0",
+      30_000,
+    );
     expect((await score(restarted, { f0: 1, f1: 1, f2: 1, f3: 1 })).status).toBe(200);
   });
 });

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HubClient } from "../../cli/hub-client.js";
-import { parseHubConfig, type HubConfigInput } from "../../hub/config.js";
+import { type HubConfigInput, parseHubConfig } from "../../hub/config.js";
 import { type RunningHub, startHub } from "../../hub/main.js";
 import { silentLogger } from "../../lib/log.js";
 
@@ -18,9 +18,12 @@ export interface TestHub extends RunningHub {
 export async function startTestHub(options: HubConfigInput & { keepData?: boolean } = {}): Promise<TestHub> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "edgefleet-hub-")));
   const { keepData, ...config } = options;
-  const hub = await startHub(parseHubConfig({ port: 0, mqttPort: 0, mqttHost: "127.0.0.1", logLevel: "silent", ...config, dataDir }), {
-    log: silentLogger,
-  });
+  const hub = await startHub(
+    parseHubConfig({ port: 0, mqttPort: 0, mqttHost: "127.0.0.1", logLevel: "silent", ...config, dataDir }),
+    {
+      log: silentLogger,
+    },
+  );
   let closed = false;
   return {
     ...hub,

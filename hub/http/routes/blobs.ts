@@ -21,7 +21,10 @@ const download = createRoute({
     200: { description: "The whole blob", content: { "application/octet-stream": { schema: z.any() } } },
     206: { description: "The requested range", content: { "application/octet-stream": { schema: z.any() } } },
     404: { description: "No such blob", content: { "application/json": { schema: ErrorBodySchema } } },
-    416: { description: "Range not satisfiable", content: { "application/json": { schema: ErrorBodySchema } } },
+    416: {
+      description: "Range not satisfiable",
+      content: { "application/json": { schema: ErrorBodySchema } },
+    },
   },
 });
 
@@ -43,12 +46,20 @@ export function registerBlobRoutes(app: ApiApp, hub: HubContext): void {
     const range = parseRange(c.req.header("range"), stat.size);
     if (range.kind === "unsatisfiable") {
       c.header("content-range", `bytes */${stat.size}`);
-      throw new ApiError("range_not_satisfiable", `range ${c.req.header("range")} is outside 0-${stat.size - 1}`);
+      throw new ApiError(
+        "range_not_satisfiable",
+        `range ${c.req.header("range")} is outside 0-${stat.size - 1}`,
+      );
     }
     const [start, end] = range.kind === "partial" ? [range.start, range.end] : [0, stat.size - 1];
     headers["content-length"] = String(stat.size === 0 ? 0 : end - start + 1);
     if (range.kind === "partial") headers["content-range"] = `bytes ${start}-${end}/${stat.size}`;
-    const stream = stat.size === 0 ? Readable.from([]) : await hub.blobs.createReadStream(sha256, { start, end });
-    return c.body(Readable.toWeb(stream) as ReadableStream, range.kind === "partial" ? 206 : 200, headers) as never;
+    const stream =
+      stat.size === 0 ? Readable.from([]) : await hub.blobs.createReadStream(sha256, { start, end });
+    return c.body(
+      Readable.toWeb(stream) as ReadableStream,
+      range.kind === "partial" ? 206 : 200,
+      headers,
+    ) as never;
   });
 }

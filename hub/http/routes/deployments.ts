@@ -2,7 +2,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { HubContext } from "../../context.js";
-import { deploymentStatus, deployModule } from "../../services/deployments.js";
+import { deployModule, deploymentStatus } from "../../services/deployments.js";
 import type { ApiApp } from "../app.js";
 import { requireRole } from "../auth.js";
 import { DeviceIdSchema, jsonOk, TagsSchema } from "./schemas.js";

@@ -41,7 +41,13 @@ const provision = createRoute({
   middleware: [requireRole("operator")] as const,
   request: { body: { content: { "application/json": { schema: ProvisionBody } }, required: true } },
   responses: jsonOk(
-    z.object({ device: DeviceSchema, secret: z.string(), hubUrl: z.string(), mqttUrl: z.string(), trustKey: z.string() }),
+    z.object({
+      device: DeviceSchema,
+      secret: z.string(),
+      hubUrl: z.string(),
+      mqttUrl: z.string(),
+      trustKey: z.string(),
+    }),
     "The new device and its credentials",
   ),
 });

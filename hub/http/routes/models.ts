@@ -67,7 +67,10 @@ export function registerModelRoutes(app: ApiApp, hub: HubContext): void {
 
   app.openapi(showVersion, async (c) => {
     const { name, version } = c.req.valid("param");
-    return c.json(found(await hub.repos.models.getVersion(name, version), `model ${name} version ${version}`), 200);
+    return c.json(
+      found(await hub.repos.models.getVersion(name, version), `model ${name} version ${version}`),
+      200,
+    );
   });
 
   app.openapi(upload, async (c) => {
@@ -75,7 +78,10 @@ export function registerModelRoutes(app: ApiApp, hub: HubContext): void {
     const { description } = c.req.valid("query");
     const declared = Number(c.req.header("content-length") ?? "0");
     if (declared > hub.config.maxModelBytes) {
-      throw new ApiError("payload_too_large", `model is ${declared} bytes; the limit is ${hub.config.maxModelBytes}`);
+      throw new ApiError(
+        "payload_too_large",
+        `model is ${declared} bytes; the limit is ${hub.config.maxModelBytes}`,
+      );
     }
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     if (bytes.byteLength > hub.config.maxModelBytes) {

@@ -59,7 +59,9 @@ const create = createRoute({
 
 /** Registers the module routes. */
 export function registerModuleRoutes(app: ApiApp, hub: HubContext): void {
-  app.openapi(list, async (c) => c.json({ modules: await hub.repos.modules.list(c.req.valid("query").name) }, 200));
+  app.openapi(list, async (c) =>
+    c.json({ modules: await hub.repos.modules.list(c.req.valid("query").name) }, 200),
+  );
 
   app.openapi(show, async (c) => {
     const { name, version } = c.req.valid("param");

@@ -18,7 +18,10 @@ export function parseTagSelector(text: string | undefined): Record<string, strin
   const tags: Record<string, string> = {};
   for (const pair of text.split(",")) {
     const eq = pair.indexOf("=");
-    if (eq <= 0) throw new z.ZodError([{ code: "custom", message: `tag selector "${pair}" is not key=value`, path: ["tag"], input: text }]);
+    if (eq <= 0)
+      throw new z.ZodError([
+        { code: "custom", message: `tag selector "${pair}" is not key=value`, path: ["tag"], input: text },
+      ]);
     tags[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
   }
   return TagsSchema.parse(tags);

@@ -15,7 +15,12 @@ const health = createRoute({
       description: "Hub status",
       content: {
         "application/json": {
-          schema: z.object({ ok: z.boolean(), version: z.string(), database: z.string(), mqtt: z.object({ connected: z.boolean(), embedded: z.boolean() }) }),
+          schema: z.object({
+            ok: z.boolean(),
+            version: z.string(),
+            database: z.string(),
+            mqtt: z.object({ connected: z.boolean(), embedded: z.boolean() }),
+          }),
         },
       },
     },
@@ -27,7 +32,12 @@ const whoami = createRoute({
   path: "/api/v1/whoami",
   summary: "The authenticated caller",
   security: [{ bearer: [] }, { device: [] }],
-  responses: { 200: { description: "Caller", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } } },
+  responses: {
+    200: {
+      description: "Caller",
+      content: { "application/json": { schema: z.record(z.string(), z.unknown()) } },
+    },
+  },
 });
 
 const signingKey = createRoute({
@@ -39,7 +49,15 @@ const signingKey = createRoute({
   responses: {
     200: {
       description: "Public key",
-      content: { "application/json": { schema: z.object({ algorithm: z.literal("ed25519"), publicKeyPem: z.string(), fingerprint: z.string() }) } },
+      content: {
+        "application/json": {
+          schema: z.object({
+            algorithm: z.literal("ed25519"),
+            publicKeyPem: z.string(),
+            fingerprint: z.string(),
+          }),
+        },
+      },
     },
   },
 });
@@ -60,7 +78,11 @@ export function registerSystemRoutes(app: ApiApp, hub: HubContext): void {
   app.openapi(whoami, (c) => c.json({ ...c.get("principal") }, 200));
   app.openapi(signingKey, (c) =>
     c.json(
-      { algorithm: "ed25519" as const, publicKeyPem: hub.signing.publicKeyPem, fingerprint: hub.signing.fingerprint },
+      {
+        algorithm: "ed25519" as const,
+        publicKeyPem: hub.signing.publicKeyPem,
+        fingerprint: hub.signing.fingerprint,
+      },
       200,
     ),
   );

@@ -23,7 +23,9 @@ const create = createRoute({
   middleware: [requireRole("admin")] as const,
   request: {
     body: {
-      content: { "application/json": { schema: z.object({ name: z.string().min(1).max(128), role: z.enum(ROLES) }) } },
+      content: {
+        "application/json": { schema: z.object({ name: z.string().min(1).max(128), role: z.enum(ROLES) }) },
+      },
       required: true,
     },
   },
