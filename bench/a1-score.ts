@@ -4,6 +4,7 @@
  * in-process session) is pinned to CPU 0 by bench/main.ts. Blocks alternate A B B A after a warm-up.
  */
 import { mkdtemp, rm } from "node:fs/promises";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -80,24 +81,17 @@ export async function benchScoreVsSessionRun(options: { agentCpus?: string }): P
       await session.run(feeds);
       return Number(process.hrtime.bigint() - start) / 1000;
     };
-    const http = (path: string, payload: string) => async () => {
-      const start = process.hrtime.bigint();
-      const response = await fetch(`${agent.scoringUrl}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: payload,
-      });
-      await response.arrayBuffer();
-      if (response.status !== 200) throw new Error(`score answered ${response.status}`);
-      return Number(process.hrtime.bigint() - start) / 1000;
-    };
-    const friendly = http("/v1/modules/tiny-mlp/score", body);
-    const oip = http("/v2/models/tiny-mlp/infer", oipBody);
+    const client = keepAliveClient(agent.scoringUrl);
+    const friendly = () => client.post("/v1/modules/tiny-mlp/score", body);
+    const oip = () => client.post("/v2/models/tiny-mlp/infer", oipBody);
+    const floor = () => client.get("/v2/health/live");
     for (let i = 0; i < 300; i++) {
       await peer();
       await friendly();
       await oip();
     }
+    const floorSamples: number[] = [];
+    for (let i = 0; i < 1000; i++) floorSamples.push(await floor());
     const samples = { peer: [] as number[], friendly: [] as number[], oip: [] as number[] };
     const ratios: number[] = [];
     for (let b = 0; b < BLOCKS; b++) {
@@ -130,6 +124,7 @@ export async function benchScoreVsSessionRun(options: { agentCpus?: string }): P
           "peer p95": round(quantile(samples.peer, 0.95)),
           "per-block ratio min": round(Math.min(...ratios), 2),
           "per-block ratio max": round(Math.max(...ratios), 2),
+          "HTTP floor p50 (GET /v2/health/live)": round(quantile(floorSamples, 0.5)),
           samples: ours.length,
         },
       };
@@ -148,6 +143,36 @@ export async function benchScoreVsSessionRun(options: { agentCpus?: string }): P
     await hub.close();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** A minimal keep-alive HTTP/1.1 client: fetch's own overhead (~1 ms here) would swamp the figure. */
+function keepAliveClient(base: string) {
+  const url = new URL(base);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const call = (method: string, path: string, payload?: string) =>
+    new Promise<number>((resolve, reject) => {
+      const start = process.hrtime.bigint();
+      const headers: Record<string, string | number> = payload
+        ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
+        : {};
+      const request = http.request(
+        { host: url.hostname, port: url.port, path, method, agent, headers },
+        (response) => {
+          response.resume();
+          response.on("end", () => {
+            if (response.statusCode !== 200)
+              reject(new Error(`${method} ${path} answered ${response.statusCode}`));
+            else resolve(Number(process.hrtime.bigint() - start) / 1000);
+          });
+        },
+      );
+      request.on("error", reject);
+      request.end(payload);
+    });
+  return {
+    post: (path: string, payload: string) => call("POST", path, payload),
+    get: (path: string) => call("GET", path),
+  };
 }
 
 async function waitServed(scoringUrl: string): Promise<void> {
