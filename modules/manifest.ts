@@ -4,6 +4,7 @@
  */
 import semver from "semver";
 import { z } from "zod";
+import { PrecisionSchema } from "../firmware-profiles/schema.js";
 
 export const MANIFEST_FILE = "module.json";
 export const SIGNATURE_FILE = "module.sig";
@@ -170,6 +171,44 @@ export const ModelFileSchema = z.object({
   irVersion: z.number().int().positive().optional(),
 });
 
+/** What a device must offer for a variant to be chosen; every field given must hold (modules/select-variant.ts). */
+export const VariantRequiresSchema = z
+  .object({
+    /** Firmware profile ids (firmware-profiles/), any of them. */
+    profiles: z.array(z.string().min(1)).min(1).optional(),
+    /** CPU architectures as Node's os.arch() spells them, any of them. */
+    arch: z.array(z.string().min(1)).min(1).optional(),
+    /** Execution providers the device must have, all of them. */
+    executionProviders: z.array(z.string().min(1)).min(1).optional(),
+    /** The device's memory budget for models (MiB) must be at least this. */
+    minMemoryMb: z.number().positive().optional(),
+    /** The device profile's preferred precision must be one of these. */
+    precision: z.array(PrecisionSchema).min(1).optional(),
+  })
+  .strict();
+export type VariantRequires = z.infer<typeof VariantRequiresSchema>;
+
+/** Largest number of variants a module may carry (each adds a model file to the tarball). */
+export const MAX_VARIANTS = 7;
+
+/** A per-profile alternative model file; the first variant a device satisfies replaces `model`. */
+export const ModuleVariantSchema = z.object({
+  name: z
+    .string()
+    .regex(
+      /^[a-z0-9](?:[a-z0-9._-]{0,30}[a-z0-9])?$/,
+      "lowercase letters, digits, '.', '_' or '-', 1-32 long",
+    ),
+  requires: VariantRequiresSchema.default({}),
+  model: ModelFileSchema,
+  /** Runtime options that differ for this variant, e.g. execution providers ["tensorrt", "cpu"]. */
+  runtime: z
+    .object({ executionProviders: z.array(z.string()).min(1) })
+    .partial()
+    .optional(),
+});
+export type ModuleVariant = z.infer<typeof ModuleVariantSchema>;
+
 export const ManifestSchema = z.object({
   schemaVersion: z.literal(MANIFEST_SCHEMA_VERSION),
   name: ModuleNameSchema,
@@ -182,6 +221,8 @@ export const ManifestSchema = z.object({
   postprocessing: PostprocessingSchema.default({ kind: "raw" }),
   runtime: RuntimeOptionsSchema.default(RuntimeOptionsSchema.parse({})),
   resources: ResourceNeedsSchema.default({}),
+  /** Per-profile alternatives to `model`, tried in order; `model` serves devices no variant fits. */
+  variants: z.array(ModuleVariantSchema).max(MAX_VARIANTS).optional(),
   /** Where the model came from: model name and version in the hub registry. */
   source: z.object({ model: z.string(), modelVersion: z.number().int().positive() }).optional(),
   createdAt: z.string().datetime({ offset: true }),
@@ -204,6 +245,7 @@ export function parseManifest(value: unknown): Manifest {
   if (post.kind !== "raw" && !outputNames.has(post.output)) {
     problems.push(`postprocessing.output "${post.output}" is not a model output`);
   }
+  problems.push(...variantProblems(manifest));
   if (problems.length > 0) {
     throw new z.ZodError(problems.map((message) => ({ code: "custom", message, path: [], input: value })));
   }
@@ -240,4 +282,24 @@ function imageProblems(manifest: Manifest, pre: ImagePreprocessing): string[] {
     );
   }
   return problems;
+}
+
+/** Variant names and model files must be unique, and no variant may reuse the base model's file. */
+function variantProblems(manifest: Manifest): string[] {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  const files = new Set<string>([manifest.model.file]);
+  for (const variant of manifest.variants ?? []) {
+    if (names.has(variant.name)) problems.push(`variant name "${variant.name}" appears twice`);
+    if (files.has(variant.model.file))
+      problems.push(`variant "${variant.name}" model file "${variant.model.file}" is used twice`);
+    names.add(variant.name);
+    files.add(variant.model.file);
+  }
+  return problems;
+}
+
+/** Every model file a module carries: the base model first, then each variant's. */
+export function modelFiles(manifest: Manifest): z.infer<typeof ModelFileSchema>[] {
+  return [manifest.model, ...(manifest.variants ?? []).map((v) => v.model)];
 }

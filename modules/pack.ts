@@ -1,7 +1,7 @@
 /**
  * Packing a model module: manifest + ONNX file → signed, reproducible tar.gz.
  * The tarball holds exactly `module.json` (the signed bytes), `module.sig` (base64 ed25519 over
- * those bytes) and the model file. Unpacking lives in unpack.ts and is re-exported here.
+ * those bytes), the model file and one model file per variant (manifest `variants`). Unpacking lives in unpack.ts and is re-exported here.
  */
 import { z } from "zod";
 import { sha256Hex } from "../lib/files.js";
@@ -10,11 +10,13 @@ import {
   MANIFEST_FILE,
   type Manifest,
   type ManifestInput,
+  type ModuleVariant,
   parseManifest,
   SIGNATURE_FILE,
+  type VariantRequires,
 } from "./manifest.js";
 import { checkManifestAgainstModel } from "./model-checks.js";
-import { defaultOpset, inspectOnnx } from "./onnx/inspect.js";
+import { defaultOpset, inspectOnnx, type OnnxInfo } from "./onnx/inspect.js";
 import { signBytes } from "./sign.js";
 import { writeTarGz } from "./tar-writer.js";
 
@@ -35,9 +37,21 @@ export type PackManifestInput = Omit<
   createdAt?: string;
 };
 
+/** A per-profile variant to pack: its ONNX bytes; hash, size and versions are derived from them. */
+export interface PackVariantInput {
+  name: string;
+  requires?: VariantRequires;
+  runtime?: ModuleVariant["runtime"];
+  modelBytes: Uint8Array;
+  /** File name inside the module; defaults to `variant-<name>.onnx`. */
+  file?: string;
+}
+
 export interface PackOptions {
   manifest: PackManifestInput | ManifestInput;
   modelBytes: Uint8Array;
+  /** Variants in the order devices try them; they replace any `variants` in the manifest input. */
+  variants?: PackVariantInput[];
   /** The hub's ed25519 signing key (PKCS#8 PEM). */
   privateKeyPem: string;
 }
@@ -83,10 +97,35 @@ export async function packModule(options: PackOptions): Promise<PackedModule> {
   }
   if (issues.length > 0) throw new InvalidManifestError(issues);
 
+  const variantInfos = (options.variants ?? []).map((variant) => {
+    let variantInfo: OnnxInfo;
+    try {
+      variantInfo = inspectOnnx(variant.modelBytes);
+    } catch (error) {
+      throw new InvalidManifestError([`variant "${variant.name}": ${(error as Error).message}`]);
+    }
+    return { variant, info: variantInfo };
+  });
+  const variants = options.variants
+    ? variantInfos.map(({ variant, info: variantInfo }) => ({
+        name: variant.name,
+        requires: variant.requires ?? {},
+        ...(variant.runtime ? { runtime: variant.runtime } : {}),
+        model: {
+          file: variant.file ?? `variant-${variant.name}.onnx`,
+          sha256: sha256Hex(variant.modelBytes),
+          size: variant.modelBytes.byteLength,
+          irVersion: variantInfo.irVersion,
+          opset: defaultOpset(variantInfo),
+        },
+      }))
+    : input.variants;
+
   let manifest: Manifest;
   try {
     manifest = parseManifest({
       ...input,
+      ...(variants ? { variants } : {}),
       schemaVersion: input.schemaVersion ?? 1,
       model: { ...input.model, ...derived },
       inputs: input.inputs ?? info.inputs,
@@ -98,7 +137,17 @@ export async function packModule(options: PackOptions): Promise<PackedModule> {
     throw error;
   }
   const mismatches = checkManifestAgainstModel(manifest, info);
+  // Every variant must fit the same inputs and outputs: the scoring routes do not know which one runs.
+  for (const { variant, info: variantInfo } of variantInfos) {
+    for (const problem of checkManifestAgainstModel(manifest, variantInfo))
+      mismatches.push(`variant "${variant.name}": ${problem}`);
+  }
   if (mismatches.length > 0) throw new InvalidManifestError(mismatches);
+  const variantFiles = (manifest.variants ?? []).map((variant, i) => {
+    const bytes = variantInfos[i]?.variant.modelBytes;
+    if (!bytes) throw new InvalidManifestError([`variant "${variant.name}" has no model bytes to pack`]);
+    return { name: variant.model.file, data: bytes };
+  });
 
   const signed = manifestBytes(manifest);
   const signature = signBytes(signed, options.privateKeyPem);
@@ -107,6 +156,7 @@ export async function packModule(options: PackOptions): Promise<PackedModule> {
     { name: MANIFEST_FILE, data: signed },
     { name: SIGNATURE_FILE, data: new TextEncoder().encode(`${signature}\n`) },
     { name: manifest.model.file, data: modelBytes },
+    ...variantFiles,
   ]);
   return { tarball, sha256: sha256Hex(tarball), size: tarball.byteLength, manifest };
 }

@@ -11,7 +11,14 @@ import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { fsyncFolder } from "../lib/files.js";
 import { ModuleVerificationError } from "./errors.js";
-import { MANIFEST_FILE, type Manifest, parseManifest, SIGNATURE_FILE } from "./manifest.js";
+import {
+  MANIFEST_FILE,
+  MAX_VARIANTS,
+  type Manifest,
+  modelFiles,
+  parseManifest,
+  SIGNATURE_FILE,
+} from "./manifest.js";
 import { verifyBytes } from "./sign.js";
 import { readTarGz, type TarEntry } from "./tar-reader.js";
 
@@ -20,6 +27,8 @@ const MAX_MANIFEST_BYTES = 1024 * 1024; // 1 MiB: manifests are a few KB, baseli
 const MAX_SIGNATURE_BYTES = 1024; // a base64 ed25519 signature is 88 characters
 const DEFAULT_MAX_MODEL_BYTES = 2 * 1024 ** 3; // 2 GiB: ONNX's own protobuf size limit
 const MODEL_FILE = /^[A-Za-z0-9._-]+\.onnx$/;
+/** The base model plus at most MAX_VARIANTS variant files. */
+const MAX_MODEL_FILES = 1 + MAX_VARIANTS;
 
 export interface UnpackOptions {
   /** The tarball bytes, or a path to it. */
@@ -90,7 +99,7 @@ async function scan(
   const seen = new Set<string>();
   let modelEntries = 0;
   await readTarGz(source(tarball), {
-    maxBytes: maxModelBytes + MAX_MANIFEST_BYTES + MAX_SIGNATURE_BYTES + 64 * 1024,
+    maxBytes: MAX_MODEL_FILES * maxModelBytes + MAX_MANIFEST_BYTES + MAX_SIGNATURE_BYTES + 64 * 1024,
     async onEntry(entry) {
       // Only three plain files are allowed, so no entry can name a path outside the folder.
       const known =
@@ -110,7 +119,8 @@ async function scan(
       }
       // Counted before any await: the previous model's handler may still be closing its file.
       modelEntries += 1;
-      if (modelEntries > 1) throw formatError(`more than one model file ("${entry.path}")`);
+      if (modelEntries > MAX_MODEL_FILES)
+        throw formatError(`more than ${MAX_MODEL_FILES} model files ("${entry.path}")`);
       if (entry.size > maxModelBytes)
         throw formatError(`${entry.path} is larger than ${maxModelBytes} bytes`);
       result.models.push(await readModel(entry, folder));
@@ -145,22 +155,33 @@ function verify(scanned: ScanResult, publicKeyPem: string | undefined): Manifest
   } catch (error) {
     throw formatError(`${MANIFEST_FILE} is not a valid manifest: ${(error as Error).message}`);
   }
-  const model = scanned.models[0];
-  if (!model) throw formatError(`module tarball has no model file (${manifest.model.file})`);
-  if (model.name !== manifest.model.file) {
-    throw formatError(`model file is "${model.name}" but the manifest names "${manifest.model.file}"`);
+  // Exactly the declared model files (base and variants), each with the declared size and hash.
+  const declared = modelFiles(manifest);
+  const byName = new Map(scanned.models.map((m) => [m.name, m]));
+  for (const model of scanned.models) {
+    if (!declared.some((file) => file.file === model.name)) {
+      throw formatError(
+        declared.length === 1
+          ? `model file is "${model.name}" but the manifest names "${manifest.model.file}"`
+          : `model file "${model.name}" is not named by the manifest`,
+      );
+    }
   }
-  if (model.size !== manifest.model.size) {
-    throw new ModuleVerificationError(
-      "hash",
-      `${model.name} has ${model.size} bytes, manifest says ${manifest.model.size}`,
-    );
-  }
-  if (model.sha256 !== manifest.model.sha256) {
-    throw new ModuleVerificationError(
-      "hash",
-      `${model.name} sha256 ${model.sha256} does not match the manifest`,
-    );
+  for (const file of declared) {
+    const model = byName.get(file.file);
+    if (!model) throw formatError(`module tarball has no model file (${file.file})`);
+    if (model.size !== file.size) {
+      throw new ModuleVerificationError(
+        "hash",
+        `${model.name} has ${model.size} bytes, manifest says ${file.size}`,
+      );
+    }
+    if (model.sha256 !== file.sha256) {
+      throw new ModuleVerificationError(
+        "hash",
+        `${model.name} sha256 ${model.sha256} does not match the manifest`,
+      );
+    }
   }
   return manifest;
 }
