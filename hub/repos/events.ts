@@ -1,5 +1,5 @@
 /** Device events: the operator's timeline of deployment progress and errors. */
-import { desc, eq } from "drizzle-orm";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { DeviceEvent } from "../../wire/messages.js";
 import type { Db } from "../db/database.js";
 import { deviceEvents } from "../db/schema/index.js";
@@ -25,6 +25,8 @@ export interface EventRepo {
   insertFromWire(deviceId: string, event: DeviceEvent): Promise<StoredDeviceEvent>;
   /** Events newest first, for one device or all; limit defaults to 100 (max 1000). */
   list(filter?: { deviceId?: string; limit?: number }): Promise<StoredDeviceEvent[]>;
+  /** Events of one kind whose details contain `details` (jsonb containment), oldest first. */
+  listByDetails(kind: string, details: Record<string, unknown>): Promise<StoredDeviceEvent[]>;
 }
 
 /** Event repository over a database. */
@@ -59,6 +61,16 @@ export function eventRepo(db: Db): EventRepo {
         .where(filter.deviceId === undefined ? undefined : eq(deviceEvents.deviceId, filter.deviceId))
         .orderBy(desc(deviceEvents.at), desc(deviceEvents.id))
         .limit(clampLimit(filter.limit));
+    },
+
+    async listByDetails(kind, details) {
+      return db
+        .select()
+        .from(deviceEvents)
+        .where(
+          and(eq(deviceEvents.kind, kind), sql`${deviceEvents.details} @> ${JSON.stringify(details)}::jsonb`),
+        )
+        .orderBy(asc(deviceEvents.at), asc(deviceEvents.id));
     },
   };
   return repo;

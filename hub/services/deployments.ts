@@ -6,6 +6,8 @@
 import type { DesiredModule, DesiredState } from "../../wire/messages.js";
 import { PROTOCOL_VERSION } from "../../wire/messages.js";
 import type { HubContext } from "../context.js";
+import { preflightTargets } from "../fleet/preflight-targets.js";
+import { recordSkipped, skippedFor } from "../fleet/skipped.js";
 import { ApiError, found } from "../http/errors.js";
 
 export interface DeployRequest {
@@ -22,7 +24,12 @@ export async function deployModule(hub: HubContext, request: DeployRequest) {
     await hub.repos.modules.get(request.module, request.version),
     `module ${request.module}@${request.version}`,
   );
-  const targets = await resolveTargets(hub, request.selector);
+  const resolved = await resolveTargets(hub, request.selector);
+  // Preflight first: an incompatible device is skipped whole, before any desired state is written.
+  const { eligible: targets, skipped } = await preflightTargets(hub, resolved, module);
+  if (targets.length === 0) {
+    throw new ApiError("bad_request", "no targeted device passes preflight", { skipped });
+  }
   const entry: DesiredModule = {
     name: module.name,
     version: module.version,
@@ -38,6 +45,7 @@ export async function deployModule(hub: HubContext, request: DeployRequest) {
     targetDeviceIds: targets,
     createdBy: request.createdBy,
   });
+  await recordSkipped(hub, deployment, skipped);
   const published = await Promise.allSettled(
     targets.map(async (deviceId) => {
       const desired = await hub.repos.devices.setDesired(deviceId, ({ current, nextRevision }) =>
@@ -57,8 +65,9 @@ export async function deployModule(hub: HubContext, request: DeployRequest) {
     module: module.name,
     version: module.version,
     targets: targets.length,
+    skipped: skipped.length,
   });
-  return { ...deployment, publishFailures: failures };
+  return { ...deployment, skipped, publishFailures: failures };
 }
 
 /** The next desired state: same modules, this one set to the deployed version. */
@@ -114,7 +123,9 @@ export async function deploymentStatus(hub: HubContext, id: string) {
       servingVersion: reported?.servingVersion,
     };
   });
-  return { ...deployment, counts, devices: perDevice };
+  const skipped = await skippedFor(hub, deployment.id);
+  counts.skipped = skipped.length;
+  return { ...deployment, counts, devices: perDevice, skipped };
 }
 
 /** Re-publishes every device's stored desired state (retained, same revision): idempotent, run at start. */
