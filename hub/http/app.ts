@@ -12,6 +12,7 @@ import { registerDeploymentRoutes } from "./routes/deployments.js";
 import { registerDeviceRoutes } from "./routes/devices.js";
 import { registerModelRoutes } from "./routes/models.js";
 import { registerModuleRoutes } from "./routes/modules.js";
+import { registerProfileRoutes } from "./routes/profiles.js";
 import { registerSystemRoutes } from "./routes/system.js";
 import { registerTelemetryRoutes } from "./routes/telemetry.js";
 import { registerTokenRoutes } from "./routes/tokens.js";
@@ -46,6 +47,7 @@ export function createApiApp(hub: HubContext): OpenAPIHono<ApiEnv> {
   registerSystemRoutes(app, hub);
   registerTokenRoutes(app, hub);
   registerDeviceRoutes(app, hub);
+  registerProfileRoutes(app, hub);
   registerModelRoutes(app, hub);
   registerModuleRoutes(app, hub);
   registerDeploymentRoutes(app, hub);

@@ -15,6 +15,7 @@ import { DEVICE_ID_PATTERN, HUB_CLIENT_ID_PREFIX } from "../../wire/topics.js";
 import type { Db } from "../db/database.js";
 import { devices } from "../db/schema/index.js";
 import { clockOf, type RepoOptions } from "./clock.js";
+import { CredentialCache } from "./credential-cache.js";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
 import { dummyHash, hashSecret, newSecret, verifySecretHash } from "./secret-hash.js";
 
@@ -85,9 +86,15 @@ const ProvisionSchema = z.object({
   profile: z.string().min(1).max(100).nullable().optional(),
 });
 
+export interface DeviceRepoOptions extends RepoOptions {
+  /** Recently verified secrets (credential-cache.ts); null turns caching off. Defaults to a fresh cache. */
+  credentialCache?: CredentialCache | null;
+}
+
 /** Device repository over a database. */
-export function deviceRepo(db: Db, options?: RepoOptions): DeviceRepo {
+export function deviceRepo(db: Db, options?: DeviceRepoOptions): DeviceRepo {
   const now = clockOf(options);
+  const cache = options?.credentialCache === undefined ? new CredentialCache() : options.credentialCache;
   const { secretHash: _omit, ...publicColumns } = getTableColumns(devices);
 
   async function mustUpdate(id: string, values: Partial<typeof devices.$inferInsert>): Promise<void> {
@@ -115,16 +122,22 @@ export function deviceRepo(db: Db, options?: RepoOptions): DeviceRepo {
         .returning(publicColumns);
       const device = rows[0];
       if (!device) throw new ConflictError("device", id);
+      // The secret was just issued, so its first connect needs no second scrypt.
+      cache?.remember(id, secret);
       return { device, secret };
     },
 
     async verifySecret(id, secret) {
+      if (cache?.has(id, secret)) return true;
+      const epoch = cache?.epoch(id);
       const [row] = DEVICE_ID_PATTERN.test(id)
         ? await db.select({ secretHash: devices.secretHash }).from(devices).where(eq(devices.id, id))
         : [];
       // Hash even for unknown ids so response time does not reveal which ids exist.
-      const ok = await verifySecretHash(secret, row?.secretHash ?? (await dummyHash()));
-      return ok && row !== undefined;
+      const ok =
+        (await verifySecretHash(secret, row?.secretHash ?? (await dummyHash()))) && row !== undefined;
+      if (ok) cache?.remember(id, secret, epoch);
+      return ok;
     },
 
     async get(id) {
@@ -186,10 +199,13 @@ export function deviceRepo(db: Db, options?: RepoOptions): DeviceRepo {
     async rotateSecret(id) {
       const secret = newSecret(DEVICE_SECRET_PREFIX);
       await mustUpdate(id, { secretHash: await hashSecret(secret) });
+      cache?.forget(id);
+      cache?.remember(id, secret);
       return secret;
     },
 
     async delete(id) {
+      cache?.forget(id);
       const rows = await db.delete(devices).where(eq(devices.id, id)).returning({ id: devices.id });
       if (rows.length === 0) throw new NotFoundError("device", id);
     },

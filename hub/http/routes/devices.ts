@@ -2,9 +2,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { HubContext } from "../../context.js";
+import { checkProfile } from "../../fleet/profile-check.js";
+import type { Device } from "../../repos/index.js";
 import type { ApiApp } from "../app.js";
 import { requireRole } from "../auth.js";
 import { found } from "../errors.js";
+import { requireKnownProfile } from "./profiles.js";
 import { DeviceIdSchema, jsonOk, parseTagSelector, TagsSchema } from "./schemas.js";
 
 const ProvisionBody = z.object({
@@ -58,16 +61,18 @@ export function registerDeviceRoutes(app: ApiApp, hub: HubContext): void {
     const query = c.req.valid("query");
     const ids = query.ids ? query.ids.split(",").map((id) => DeviceIdSchema.parse(id.trim())) : undefined;
     const devices = await hub.repos.devices.list({ tags: parseTagSelector(query.tag), ids });
-    return c.json({ devices }, 200);
+    return c.json({ devices: devices.map(withProfileCheck) }, 200);
   });
 
   app.openapi(show, async (c) => {
     const { id } = c.req.valid("param");
-    return c.json(found(await hub.repos.devices.get(id), `device ${id}`), 200);
+    return c.json(withProfileCheck(found(await hub.repos.devices.get(id), `device ${id}`)), 200);
   });
 
   app.openapi(provision, async (c) => {
-    const { device, secret } = await hub.repos.devices.provision(c.req.valid("json"));
+    const body = c.req.valid("json");
+    if (body.profile !== undefined) requireKnownProfile(body.profile);
+    const { device, secret } = await hub.repos.devices.provision(body);
     hub.log.info({ event: "device.provisioned", deviceId: device.id });
     return c.json(
       {
@@ -80,4 +85,16 @@ export function registerDeviceRoutes(app: ApiApp, hub: HubContext): void {
       200,
     );
   });
+}
+
+/** A device as the API shows it: stored columns plus its profile check, computed now. */
+function withProfileCheck(device: Device) {
+  return {
+    ...device,
+    profileCheck: checkProfile({
+      profile: device.profile,
+      capabilities: device.capabilities,
+      agentProfile: device.status?.profile ?? null,
+    }),
+  };
 }

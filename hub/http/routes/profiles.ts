@@ -1,0 +1,44 @@
+/** Firmware profiles: the device classes the hub knows (firmware-profiles/profiles/*.json). */
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
+import { getProfile, listProfiles, UnknownProfileError } from "../../../firmware-profiles/index.js";
+import type { HubContext } from "../../context.js";
+import type { ApiApp } from "../app.js";
+import { requireRole } from "../auth.js";
+import { ApiError } from "../errors.js";
+import { jsonOk } from "./schemas.js";
+
+const ProfileSchema = z.record(z.string(), z.unknown()).meta({ id: "FirmwareProfile" });
+
+const list = createRoute({
+  method: "get",
+  path: "/api/v1/profiles",
+  summary: "List firmware profiles",
+  middleware: [requireRole("viewer")] as const,
+  responses: jsonOk(z.object({ profiles: z.array(ProfileSchema) }), "Profiles"),
+});
+
+const show = createRoute({
+  method: "get",
+  path: "/api/v1/profiles/{id}",
+  summary: "One firmware profile",
+  middleware: [requireRole("viewer")] as const,
+  request: { params: z.object({ id: z.string().min(1).max(64) }) },
+  responses: jsonOk(ProfileSchema, "The profile"),
+});
+
+/** The profile, or an ApiError of `code` naming the known ones. */
+export function requireKnownProfile(id: string, code: "not_found" | "bad_request" = "bad_request") {
+  try {
+    return getProfile(id);
+  } catch (error) {
+    if (error instanceof UnknownProfileError) throw new ApiError(code, error.message);
+    throw error;
+  }
+}
+
+/** Registers the profile routes. */
+export function registerProfileRoutes(app: ApiApp, _hub: HubContext): void {
+  app.openapi(list, (c) => c.json({ profiles: listProfiles() }, 200));
+  app.openapi(show, (c) => c.json(requireKnownProfile(c.req.valid("param").id, "not_found"), 200));
+}
