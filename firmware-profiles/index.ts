@@ -62,7 +62,9 @@ function load(): Map<string, FirmwareProfile> {
   if (cache) return cache;
   const dir = profilesDir();
   const profiles = new Map<string, FirmwareProfile>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     const profile = parseProfileFile(file, readFileSync(`${dir}${file}`, "utf8"));
     profiles.set(profile.id, profile);
   }

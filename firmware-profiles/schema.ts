@@ -13,7 +13,16 @@ export const PRECISIONS = ["fp32", "fp16", "int8"] as const;
  * Execution provider names as onnxruntime-node's `listSupportedBackends()` spells them, so a
  * profile compares directly with what an agent reports.
  */
-export const EXECUTION_PROVIDERS = ["cpu", "cuda", "tensorrt", "webgpu", "xnnpack", "qnn", "coreml", "dml"] as const;
+export const EXECUTION_PROVIDERS = [
+  "cpu",
+  "cuda",
+  "tensorrt",
+  "webgpu",
+  "xnnpack",
+  "qnn",
+  "coreml",
+  "dml",
+] as const;
 
 export const ProfileIdSchema = z
   .string()

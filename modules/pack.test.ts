@@ -328,7 +328,10 @@ describe("unpackModule", () => {
     ];
     const hostile: [RawEntry[], RegExp][] = [
       [[...good, { path: "notes.txt", data: "hi" }], /unexpected entry "notes.txt"/],
-      [[...good, { path: "second.onnx", data: model.bytes }], /model file is "second.onnx" but the manifest names "model.onnx"/],
+      [
+        [...good, { path: "second.onnx", data: model.bytes }],
+        /model file is "second.onnx" but the manifest names "model.onnx"/,
+      ],
       [[...good.slice(0, 2), { path: "../model.onnx", data: model.bytes }], /unexpected entry/],
       [[...good.slice(0, 2), { path: "/tmp/model.onnx", data: model.bytes }], /unexpected entry/],
       [
