@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { readJsonFile } from "../lib/files.js";
 import type { Logger } from "../lib/log.js";
 import { MANIFEST_FILE, parseManifest } from "../modules/manifest.js";
+import type { DeviceFacts } from "../modules/select-variant.js";
 import type { Reporter } from "./reconcile/reporter.js";
 import { loadModule } from "./runtime/loaded-module.js";
 import type { ServingTable } from "./runtime/serving-table.js";
@@ -17,6 +18,8 @@ export interface BootOptions {
   table: ServingTable;
   reporter: Reporter;
   log: Logger;
+  /** Profile and capabilities for choosing a module variant. */
+  device?: DeviceFacts;
 }
 
 /** Loads last-known-good versions into the serving table; never throws for one bad module. */
@@ -71,7 +74,14 @@ async function tryLoad(options: BootOptions, name: string, stored: StoredVersion
     if (manifest.name !== name || manifest.version !== stored.version) {
       return `${dir} holds ${manifest.name}@${manifest.version}`;
     }
-    options.table.activate(await loadModule({ dir, manifest, log: options.log }));
+    options.table.activate(
+      await loadModule({
+        dir,
+        manifest,
+        log: options.log,
+        ...(options.device ? { device: options.device } : {}),
+      }),
+    );
     return null;
   } catch (error) {
     return (error as Error).message;

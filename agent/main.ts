@@ -4,6 +4,7 @@
  * point: a device restarting without its hub serves what it had before touching the network.
  */
 import { mkdir, readFile } from "node:fs/promises";
+import { findProfile } from "../firmware-profiles/index.js";
 import { type Logger, silentLogger } from "../lib/log.js";
 import { loadLastKnownGood } from "./boot.js";
 import { deviceCapabilities } from "./capabilities.js";
@@ -58,7 +59,10 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
 
   let link: MqttLink | undefined;
   const reporter = new Reporter({ publish: (state) => link?.publishReported(state) });
-  await loadLastKnownGood({ store, table, reporter, log });
+  const capabilities = deviceCapabilities();
+  // The profile (when this build knows it) and detected capabilities choose module variants.
+  const device = { profile: findProfile(config.profile), capabilities };
+  await loadLastKnownGood({ store, table, reporter, log, device });
   reporter.setRevision(store.snapshot.revision ?? 0);
   await store.gc();
 
@@ -76,6 +80,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     store,
     table,
     log,
+    device,
     authorizationFor: (url) => hubAuthorization(url, config.hubUrl, config.deviceId, config.deviceSecret),
     trustKey: trustKeyProvider({
       configured: config.trustKey,
@@ -98,7 +103,6 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     ...(options.onReconcile ? { onRun: options.onReconcile } : {}),
   });
 
-  const capabilities = deviceCapabilities();
   const seq = await TelemetrySeq.open(store, log);
   const outbox = new TelemetryOutbox({
     takeWindow: () => recorder.takeWindow(),

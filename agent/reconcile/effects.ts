@@ -12,6 +12,7 @@ import { MANIFEST_FILE, parseManifest } from "../../modules/manifest.js";
 import { unpackModule } from "../../modules/unpack.js";
 import type { DesiredModule } from "../../wire/messages.js";
 import { downloadTarball } from "../downloads.js";
+import type { DeviceFacts } from "../../modules/select-variant.js";
 import { type LoadedModule, loadModule } from "../runtime/loaded-module.js";
 import type { ServingTable } from "../runtime/serving-table.js";
 import type { StateStore } from "../state-store.js";
@@ -27,6 +28,8 @@ export interface AgentEffectsOptions {
   authorizationFor: (url: string) => string | undefined;
   /** The hub's module signing key (may fetch and pin it on first use). */
   trustKey: () => Promise<string>;
+  /** Profile and capabilities for choosing a module variant. */
+  device?: DeviceFacts;
 }
 
 /** A tarball refused at unpack: bad format, signature or hash, or not the module the hub asked for. */
@@ -88,7 +91,12 @@ export class AgentEffects implements ReconcileEffects {
   async load(module: DesiredModule, signal: AbortSignal): Promise<void> {
     const dir = this.options.store.moduleDir(module.name, module.version);
     const manifest = parseManifest(await readJsonFile(join(dir, MANIFEST_FILE)));
-    const loaded = await loadModule({ dir, manifest, log: this.options.log });
+    const loaded = await loadModule({
+      dir,
+      manifest,
+      log: this.options.log,
+      ...(this.options.device ? { device: this.options.device } : {}),
+    });
     if (signal.aborted) {
       await loaded.drainAndDispose();
       signal.throwIfAborted();

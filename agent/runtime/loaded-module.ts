@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { type Logger, silentLogger } from "../../lib/log.js";
 import type { Manifest, TensorSpec } from "../../modules/manifest.js";
+import { type DeviceFacts, manifestForDevice, selectVariant } from "../../modules/select-variant.js";
+import { deviceCapabilities } from "../capabilities.js";
 import { ortTypeOf, zeroData } from "./datatypes.js";
 import { sessionOptions } from "./session-options.js";
 import { signatureProblems } from "./signature.js";
@@ -38,10 +40,12 @@ export type Feeds = Record<string, Tensor>;
 export type Outputs = Record<string, Tensor>;
 
 export interface LoadModuleOptions {
-  /** Folder the module was unpacked to; the model file is `${dir}/${manifest.model.file}`. */
+  /** Folder the module was unpacked to; the model file is `${dir}/${manifest.model.file}`, or the chosen variant's. */
   dir: string;
   manifest: Manifest;
   log?: Logger;
+  /** Profile and capabilities for choosing a variant (modules/select-variant.ts); detected capabilities only when absent. */
+  device?: DeviceFacts;
 }
 
 /** How long drainAndDispose waits for in-flight requests before it releases the session anyway. */
@@ -49,7 +53,13 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 /** Creates, checks and warms up a session for a module; throws ModuleLoadError and leaks nothing on failure. */
 export async function loadModule(options: LoadModuleOptions): Promise<LoadedModule> {
-  const { dir, manifest } = options;
+  const { dir } = options;
+  // The first variant this device satisfies replaces the base model and its runtime options.
+  const device = options.device ?? { profile: null, capabilities: deviceCapabilities() };
+  const manifest = manifestForDevice(
+    options.manifest,
+    selectVariant(options.manifest, device.profile, device.capabilities),
+  );
   const log = (options.log ?? silentLogger).child({ module: manifest.name, version: manifest.version });
   const fail = (message: string, cause?: unknown) =>
     new ModuleLoadError(

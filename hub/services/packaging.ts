@@ -43,7 +43,25 @@ export async function createModule(hub: HubContext, request: CreateModuleRequest
     source: { model: modelVersion.modelName, modelVersion: modelVersion.version },
     createdAt: new Date().toISOString(),
   };
-  const packed = await packModule({ manifest, modelBytes, privateKeyPem: hub.signing.privateKeyPem });
+  const variants = [];
+  for (const variant of request.variants ?? []) {
+    const version = found(
+      await hub.repos.models.getVersion(variant.model.name, variant.model.version),
+      `model ${variant.model.name} version ${variant.model.version} (variant ${variant.name})`,
+    );
+    variants.push({
+      name: variant.name,
+      requires: variant.requires,
+      runtime: variant.runtime,
+      modelBytes: await hub.blobs.read(version.sha256),
+    });
+  }
+  const packed = await packModule({
+    manifest,
+    modelBytes,
+    privateKeyPem: hub.signing.privateKeyPem,
+    ...(variants.length > 0 ? { variants } : {}),
+  });
   await hub.blobs.put(packed.tarball, { expectedSha256: packed.sha256 });
   const created = await hub.repos.modules.create({
     name: request.name,

@@ -2,12 +2,15 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import {
+  MAX_VARIANTS,
   ModuleNameSchema,
+  ModuleVariantSchema,
   PostprocessingSchema,
   PreprocessingSchema,
   ResourceNeedsSchema,
   RuntimeOptionsSchema,
   SemverSchema,
+  VariantRequiresSchema,
 } from "../../../modules/manifest.js";
 import type { HubContext } from "../../context.js";
 import { createModule } from "../../services/packaging.js";
@@ -25,6 +28,18 @@ const CreateModuleBody = z.object({
   postprocessing: PostprocessingSchema.optional(),
   runtime: RuntimeOptionsSchema.partial().optional(),
   resources: ResourceNeedsSchema.optional(),
+  /** Per-profile variants, tried in order by each device; `model` serves devices no variant fits. */
+  variants: z
+    .array(
+      z.object({
+        name: ModuleVariantSchema.shape.name,
+        model: z.object({ name: z.string().min(1), version: z.number().int().positive() }),
+        requires: VariantRequiresSchema.optional(),
+        runtime: ModuleVariantSchema.shape.runtime,
+      }),
+    )
+    .max(MAX_VARIANTS)
+    .optional(),
 });
 export type CreateModuleRequest = z.infer<typeof CreateModuleBody>;
 
