@@ -86,6 +86,111 @@ describe("simulated fleet against a real hub", () => {
     expect(states.every((m) => m?.servingVersion === "1.0.0")).toBe(true);
   });
 
+  it("skips devices that fail preflight and reports why, in the result and on GET", async () => {
+    const tiny = await startSimulatedFleet({
+      hubUrl: hub.url,
+      token: hub.adminToken,
+      count: 2,
+      prefix: "tiny",
+      profile: "raspberry-pi-zero-2w",
+      tags: { group: "mixed" },
+      behaviour: { telemetryIntervalMs: 0 },
+    });
+    try {
+      const big = await startSimulatedFleet({
+        hubUrl: hub.url,
+        token: hub.adminToken,
+        count: 1,
+        prefix: "big",
+        profile: "raspberry-pi-5",
+        tags: { group: "mixed" },
+        behaviour: { telemetryIntervalMs: 0 },
+      });
+      const model = buildMlpClassifier({ inputSize: 4, hiddenSizes: [4], classes: 2, seed: 3 });
+      const registered = await hub.client.request<{ version: number }>(
+        "POST",
+        "/api/v1/models/sim-mlp/versions",
+        model.bytes,
+      );
+      await hub.client.post("/api/v1/modules", {
+        name: "sim-big",
+        version: "1.0.0",
+        model: { name: "sim-mlp", version: registered.version },
+        resources: { memoryMb: 1000 },
+      });
+      await waitFor("capabilities at the hub", async () => {
+        const { devices } = await hub.client.get<{ devices: { capabilities: unknown }[] }>(
+          "/api/v1/devices?tag=group=mixed",
+        );
+        return devices.length === 3 && devices.every((d) => d.capabilities);
+      });
+      const created = await hub.client.post<{ id: string; targetDeviceIds: string[]; skipped: unknown[] }>(
+        "/api/v1/deployments",
+        { module: "sim-big", version: "1.0.0", selector: { tags: { group: "mixed" } } },
+      );
+      expect(created.targetDeviceIds).toEqual(["big-0000"]);
+      expect(created.skipped).toEqual([
+        { deviceId: "tiny-0000", reasons: ["memory: model needs about 1000 MiB, budget is 128 MiB"] },
+        { deviceId: "tiny-0001", reasons: ["memory: model needs about 1000 MiB, budget is 128 MiB"] },
+      ]);
+      await big.waitFor("sim-big", (m) => m?.state === "active");
+      const shown = await waitFor("the hub to count the active device", async () => {
+        const s = await hub.client.get<DeploymentStatus>(`/api/v1/deployments/${created.id}`);
+        return s.counts.active === 1 ? s : undefined;
+      });
+      expect(shown.skipped.map((s) => s.deviceId)).toEqual(["tiny-0000", "tiny-0001"]);
+      expect(shown.counts).toMatchObject({ targeted: 1, active: 1, skipped: 2 });
+      // The skipped devices never received it.
+      expect([...tiny.states("sim-big").values()]).toEqual([undefined, undefined]);
+
+      // Nothing passes: refused, nothing changes.
+      const refused = await hub.client
+        .post("/api/v1/deployments", {
+          module: "sim-big",
+          version: "1.0.0",
+          selector: { tags: { sim: "tiny" } },
+        })
+        .catch((error: Error) => error);
+      expect(String(refused)).toMatch(/no targeted device passes preflight/);
+      await big.stop();
+    } finally {
+      await tiny.stop();
+    }
+  });
+
+  it("sends telemetry windows with output summaries, and outages fire the last will", async () => {
+    const small = await startSimulatedFleet({
+      hubUrl: hub.url,
+      token: hub.adminToken,
+      count: 1,
+      prefix: "tele",
+      behaviour: { telemetryIntervalMs: 100, predictionShift: 0.5 },
+    });
+    try {
+      await hub.client.post("/api/v1/deployments", {
+        module: "sim-mlp",
+        version: "1.0.0",
+        selector: { deviceIds: ["tele-0000"] },
+      });
+      const windows = await waitFor("a telemetry window", async () => {
+        const { windows } = await hub.client.get<{
+          windows: { payload: { outputs?: unknown[]; requests: number } }[];
+        }>("/api/v1/telemetry?device=tele-0000");
+        return windows.length > 0 ? windows : undefined;
+      });
+      expect(windows[0]?.payload.requests).toBe(100);
+      expect(windows[0]?.payload.outputs?.[0]).toMatchObject({ name: "label", count: 100 });
+
+      small.goOffline("tele-0000", 60_000);
+      await waitFor("the hub to see the device offline", async () => {
+        const device = await hub.client.get<{ online: boolean }>("/api/v1/devices/tele-0000");
+        return !device.online;
+      });
+    } finally {
+      await small.stop();
+    }
+  });
+
   it("refuses bad behaviour values", () => {
     expect(() => fleet!.setBehaviour({ failureRate: 2 })).toThrow(/failureRate/);
     expect(() => fleet!.setBehaviour({ latencyMs: -1 })).toThrow(/latencyMs/);
