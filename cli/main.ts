@@ -7,6 +7,7 @@ import { registerDevicesCommand } from "./commands/devices.js";
 import { registerHubCommand } from "./commands/hub.js";
 import { registerModelsCommand } from "./commands/models.js";
 import { registerModulesCommand } from "./commands/modules.js";
+import { registerSimulateCommand } from "./commands/simulate.js";
 import { registerUpCommand } from "./commands/up.js";
 import { HubApiError } from "./hub-client.js";
 import { CliError } from "./hub-target.js";
@@ -24,6 +25,7 @@ registerDevicesCommand(program);
 registerModelsCommand(program);
 registerModulesCommand(program);
 registerDeployCommands(program);
+registerSimulateCommand(program);
 
 try {
   await program.parseAsync(process.argv);
