@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { DEVICE_ID_PATTERN } from "../wire/topics.js";
+import { FAULT_POINTS } from "./faults.js";
 
 export const AGENT_DEFAULTS = {
   dataDir: "./.edgefleet-agent",
@@ -15,6 +16,8 @@ export const AGENT_DEFAULTS = {
   port: 8480,
   /** One telemetry window every 10 s. */
   telemetryIntervalMs: 10_000,
+  /** One hour of 10 s windows on disk while offline. */
+  telemetrySpoolWindows: 360,
   logLevel: "info",
 } as const;
 
@@ -46,6 +49,10 @@ export const AgentConfigSchema = z.object({
   /** Firmware profile name this device runs (informational for the hub). */
   profile: z.string().min(1).optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+  /** Telemetry windows kept on disk while offline; the oldest are dropped (and counted) past it. */
+  telemetrySpoolWindows: z.coerce.number().int().min(1).max(100_000),
+  /** TEST-ONLY: SIGKILL the agent the first time a reconcile reaches this step (faults.ts). */
+  faultKillAt: z.enum(FAULT_POINTS).optional(),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
@@ -67,6 +74,8 @@ export const AGENT_ENV = {
   EDGEFLEET_TELEMETRY_INTERVAL_MS: "telemetryIntervalMs",
   EDGEFLEET_PROFILE: "profile",
   EDGEFLEET_LOG_LEVEL: "logLevel",
+  EDGEFLEET_TELEMETRY_SPOOL_WINDOWS: "telemetrySpoolWindows",
+  EDGEFLEET_FAULT_KILL_AT: "faultKillAt",
 } as const satisfies Record<string, AgentConfigKey>;
 
 /** Environment variable naming the optional JSON config file (when `file` is not passed). */

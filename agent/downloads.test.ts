@@ -112,6 +112,33 @@ describe("downloadTarball", () => {
     const error = await downloadTarball(request(url)).catch((e: unknown) => e);
     expect((error as { permanent?: boolean }).permanent).not.toBe(true);
   });
+
+  it("refuses to start without room for the rest of the tarball and its unpacked copy (transient)", async () => {
+    const url = server.put("h", BYTES);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${SHA}.part`), BYTES.subarray(0, 50_000));
+    // Needed: 150,000 still to fetch + 200,000 unpacked = 350,000 bytes.
+    const error = await downloadTarball(request(url, { freeBytes: async () => 349_999 })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DownloadError);
+    expect(error).toMatchObject({ code: "disk", permanent: false });
+    expect((error as Error).message).toMatch(/350000 bytes needed, 349999 free/);
+    expect(server.hits).toEqual([]);
+    expect(await readdir(dir)).toEqual([`${SHA}.part`]);
+    await downloadTarball(request(url, { freeBytes: async () => 350_000 }));
+    expect(server.hits.map((h) => h.range)).toEqual(["bytes=50000-"]);
+  });
+
+  it("reports progress after each chunk is on disk", async () => {
+    const progress: number[] = [];
+    await downloadTarball(
+      request(server.put("i", BYTES), { onProgress: (written) => progress.push(written) }),
+    );
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)).toBe(BYTES.length);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+  });
 });
 
 describe("hubAuthorization", () => {

@@ -31,6 +31,10 @@ export interface DownloadRequest {
   log: Logger;
   /** No byte for this long fails the attempt (transient) instead of hanging the reconciler. */
   idleTimeoutMs?: number;
+  /** Called after each chunk is written to the `.part` file (bytes on disk so far, total). */
+  onProgress?: (written: number, size: number) => void;
+  /** Free bytes in the downloads folder; statfs by default (tests pass a smaller disk). */
+  freeBytes?: (folder: string) => Promise<number>;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
@@ -59,7 +63,7 @@ export async function downloadTarball(request: DownloadRequest): Promise<string>
     await rm(partPath, { force: true });
     offset = 0;
   }
-  await ensureFreeSpace(downloadsDir, size, offset);
+  await ensureFreeSpace(downloadsDir, size, offset, request.freeBytes ?? statfsFreeBytes);
   if (offset < size) await fetchInto(request, partPath, offset);
 
   const got = (await fileSize(partPath)) ?? 0;
@@ -127,6 +131,7 @@ async function fetchInto(request: DownloadRequest, partPath: string, offset: num
           throw new DownloadError(`server sent more than the expected ${size} bytes`, "size", true);
         }
         await handle.write(chunk);
+        request.onProgress?.(written, size);
         clearTimeout(timer);
         timer = setTimeout(() => idle.abort(), idleMs);
       }
@@ -145,13 +150,23 @@ async function fetchInto(request: DownloadRequest, partPath: string, offset: num
 }
 
 /** Room for the rest of the tarball plus its unpacked copy (ONNX weights barely compress). */
-async function ensureFreeSpace(folder: string, size: number, alreadyHave: number): Promise<void> {
-  const fs = await statfs(folder);
-  const free = fs.bavail * fs.bsize;
+async function ensureFreeSpace(
+  folder: string,
+  size: number,
+  alreadyHave: number,
+  freeBytes: (folder: string) => Promise<number>,
+): Promise<void> {
+  const free = await freeBytes(folder);
   const needed = size - alreadyHave + size;
   if (free < needed) {
     throw new DownloadError(`not enough disk space: ${needed} bytes needed, ${free} free`, "disk", false);
   }
+}
+
+/** Bytes available to this user in the folder's file system. */
+async function statfsFreeBytes(folder: string): Promise<number> {
+  const fs = await statfs(folder);
+  return fs.bavail * fs.bsize;
 }
 
 /** Size in bytes, or null when the file does not exist. */

@@ -4,12 +4,14 @@
  * point: a device restarting without its hub serves what it had before touching the network.
  */
 import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { findProfile } from "../firmware-profiles/index.js";
 import { type Logger, silentLogger } from "../lib/log.js";
 import { loadLastKnownGood } from "./boot.js";
 import { deviceCapabilities } from "./capabilities.js";
 import type { AgentConfig } from "./config.js";
 import { hubAuthorization } from "./downloads.js";
+import { FaultInjector, withFaults } from "./faults.js";
 import { startScoringServer } from "./http/server.js";
 import { MqttLink, type ReconnectPolicy } from "./mqtt-link.js";
 import { AgentEffects, agentReconcileState } from "./reconcile/effects.js";
@@ -21,6 +23,7 @@ import { StateStore } from "./state-store.js";
 import { TelemetryRecorder } from "./telemetry/recorder.js";
 import { TelemetryOutbox } from "./telemetry-outbox.js";
 import { TelemetrySeq } from "./telemetry-seq.js";
+import { TelemetrySpool } from "./telemetry-spool.js";
 import { trustKeyProvider } from "./trust-key.js";
 
 export interface RunAgentOptions {
@@ -73,10 +76,14 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     recorder,
     log,
     agentVersion,
+    // Feedback goes to the hub as an event; while offline the link queues it like any event.
+    emitEvent: (event) => link?.publishEvent(event),
   });
 
   const authorization = hubAuthorization(config.hubUrl, config.hubUrl, config.deviceId, config.deviceSecret)!;
-  const effects = new AgentEffects({
+  // TEST-ONLY fault injection (faults.ts); inert unless EDGEFLEET_FAULT_KILL_AT is set.
+  const faults = new FaultInjector(config.dataDir, config.faultKillAt);
+  const agentEffects = new AgentEffects({
     store,
     table,
     log,
@@ -89,7 +96,14 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
       authorization,
       log,
     }),
+    ...(faults.armed
+      ? {
+          onDownloadProgress: (written: number, size: number) =>
+            written * 2 >= size && written < size && faults.reached("download-mid"),
+        }
+      : {}),
   });
+  const effects = withFaults(agentEffects, faults);
   const emit = (event: { kind: string; module?: string; version?: string; message: string }) =>
     link?.publishEvent(event);
   const reconciler = new Reconciler({
@@ -104,10 +118,22 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
   });
 
   const seq = await TelemetrySeq.open(store, log);
+  const spool = await TelemetrySpool.open({
+    dir: join(config.dataDir, "telemetry-spool"),
+    limit: config.telemetrySpoolWindows,
+    log,
+  });
   const outbox = new TelemetryOutbox({
     takeWindow: () => recorder.takeWindow(),
     nextSeq: () => seq.next(),
-    send: (window) => link?.publishTelemetry(window) ?? false,
+    spool,
+    send: async (window) => (await link?.publishTelemetry(window)) ?? false,
+    reportDropped: async (dropped, total) =>
+      (await link?.publishEventAcked({
+        kind: "telemetry.dropped",
+        message: `${dropped} telemetry windows dropped while offline (spool bound ${config.telemetrySpoolWindows})`,
+        details: { dropped, total },
+      })) ?? false,
     intervalMs: config.telemetryIntervalMs,
     log,
   });
@@ -123,7 +149,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
       scoringUrl: server.url,
     }),
     onDesired: (desired) => reconciler.submit(desired),
-    onConnect: () => outbox.flush(),
+    onConnect: () => void outbox.flush(),
     ...(options.mqttReconnect ? { reconnect: options.mqttReconnect } : {}),
   });
   reporter.publish();
@@ -135,8 +161,9 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     stopping ??= (async () => {
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
-      outbox.stop();
       await reconciler.stop();
+      // The window in progress goes to the spool, so a graceful stop loses no request count.
+      await outbox.stop().catch((error) => log.warn({ event: "telemetry.spool_failed", err: error }));
       await link?.stop();
       await server.close();
       await Promise.all(table.list().map((module) => table.remove(module.name)?.drainAndDispose()));

@@ -113,11 +113,19 @@ export class MqttLink {
     if (this.#events.length > EVENT_QUEUE_LIMIT) this.#events.shift();
   }
 
-  /** Hands one telemetry window to the broker; false when offline (the caller keeps it). */
-  publishTelemetry(window: TelemetryWindow): boolean {
-    if (!this.connected) return false;
-    this.#publish("telemetry", window, false);
-    return true;
+  /**
+   * Publishes one telemetry window; true once the broker acknowledged it (PUBACK), false when
+   * offline or refused, so the caller keeps it spooled. A connection lost mid-flight leaves the
+   * promise waiting: mqtt.js resends from its store after the reconnect and settles it then.
+   */
+  async publishTelemetry(window: TelemetryWindow): Promise<boolean> {
+    return this.#publishAcked("telemetry", window);
+  }
+
+  /** Publishes an event now and resolves true on PUBACK; false when offline (nothing is queued). */
+  async publishEventAcked(event: EventInput): Promise<boolean> {
+    const full: DeviceEvent = { protocol: PROTOCOL_VERSION, at: this.#now().toISOString(), ...event };
+    return this.#publishAcked("events", full);
   }
 
   /** Publishes `online: false`, disconnects cleanly and stops reconnecting. */
@@ -207,6 +215,18 @@ export class MqttLink {
     if (this.#reported === undefined || (!this.#reportedDirty && !force)) return;
     this.#reportedDirty = false;
     this.#publish("reported", this.#reported, true);
+  }
+
+  async #publishAcked(kind: "events" | "telemetry", payload: unknown): Promise<boolean> {
+    if (!this.connected) return false;
+    const topic = deviceTopic(this.#options.deviceId, kind);
+    try {
+      await this.#client.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
+      return true;
+    } catch (error) {
+      this.#options.log.warn({ event: "mqtt.publish_failed", topic, error: (error as Error).message });
+      return false;
+    }
   }
 
   #publish(kind: "status" | "reported" | "events" | "telemetry", payload: unknown, retain: boolean): void {

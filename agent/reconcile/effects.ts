@@ -9,10 +9,10 @@ import { readJsonFile } from "../../lib/files.js";
 import type { Logger } from "../../lib/log.js";
 import { ModuleVerificationError } from "../../modules/errors.js";
 import { MANIFEST_FILE, parseManifest } from "../../modules/manifest.js";
+import type { DeviceFacts } from "../../modules/select-variant.js";
 import { unpackModule } from "../../modules/unpack.js";
 import type { DesiredModule } from "../../wire/messages.js";
 import { downloadTarball } from "../downloads.js";
-import type { DeviceFacts } from "../../modules/select-variant.js";
 import { type LoadedModule, loadModule } from "../runtime/loaded-module.js";
 import type { ServingTable } from "../runtime/serving-table.js";
 import type { StateStore } from "../state-store.js";
@@ -30,6 +30,8 @@ export interface AgentEffectsOptions {
   trustKey: () => Promise<string>;
   /** Profile and capabilities for choosing a module variant. */
   device?: DeviceFacts;
+  /** Called as tarball bytes reach the disk (the test-only fault injector watches it). */
+  onDownloadProgress?: (written: number, size: number) => void;
 }
 
 /** A tarball refused at unpack: bad format, signature or hash, or not the module the hub asked for. */
@@ -57,6 +59,7 @@ export class AgentEffects implements ReconcileEffects {
       signal,
       log,
       ...(authorization ? { authorization } : {}),
+      ...(this.options.onDownloadProgress ? { onProgress: this.options.onDownloadProgress } : {}),
     });
   }
 
