@@ -36,6 +36,10 @@ export interface AgentProcessOptions {
   logFile?: string;
   /** Pin the process to these CPUs with taskset (benchmarks keep load generator and agent apart). */
   cpus?: string;
+  /** More environment variables (e.g. the test-only EDGEFLEET_FAULT_KILL_AT). */
+  env?: Record<string, string>;
+  /** Run this executable (a single-executable agent build) instead of `node bin/edgefleet.js agent`. */
+  executable?: string;
 }
 
 /** Spawns `edgefleet agent` with its configuration in the environment. */
@@ -55,10 +59,11 @@ export async function spawnAgent(options: AgentProcessOptions): Promise<AgentPro
     EDGEFLEET_LOG_LEVEL: options.logLevel ?? "debug",
   };
   if (options.trustKey) env.EDGEFLEET_TRUST_KEY = options.trustKey;
-  const cli = [join(projectRoot(), "bin", "edgefleet.js"), "agent"];
-  const [command, args] = options.cpus
-    ? ["taskset", ["-c", options.cpus, process.execPath, ...cli]]
-    : [process.execPath, cli];
+  Object.assign(env, options.env);
+  const cli = options.executable
+    ? [options.executable]
+    : [process.execPath, join(projectRoot(), "bin", "edgefleet.js"), "agent"];
+  const [command, args] = options.cpus ? ["taskset", ["-c", options.cpus, ...cli]] : [cli[0]!, cli.slice(1)];
   const child = spawn(command, args as string[], { env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   if (options.logFile) {
