@@ -6,10 +6,13 @@ import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { benchScoreVsSessionRun } from "./a1-score.js";
+import { benchH1, benchH2 } from "./h1-h2-fleet.js";
 import { type BenchResult, machineFacts, printResult } from "./stats.js";
 
 const BENCHES: Record<string, (options: { agentCpus?: string }) => Promise<BenchResult[]>> = {
   A1: benchScoreVsSessionRun,
+  H1: benchH1,
+  H2: benchH2,
 };
 
 const wanted = process.argv.slice(2).map((id) => id.toUpperCase());

@@ -7,7 +7,7 @@
 import { HubClient } from "../cli/hub-client.js";
 import { findProfile } from "../firmware-profiles/index.js";
 import { seededRandom } from "../modules/onnx/random.js";
-import type { ReportedModule } from "../wire/messages.js";
+import type { DesiredState, ReportedModule } from "../wire/messages.js";
 import { type Behaviour, checkBehaviour, DEFAULT_BEHAVIOUR, type FleetBehaviour } from "./behaviour.js";
 import { SimulatedDevice } from "./sim-device.js";
 
@@ -34,6 +34,8 @@ export interface SimulatedFleetOptions {
   behaviour?: Partial<Behaviour> & { versions?: FleetBehaviour["versions"] };
   /** Connections opened at once (each costs the hub one credential check). */
   connectConcurrency?: number;
+  /** Told on every desired state a device receives. */
+  onDesired?: (deviceId: string, desired: DesiredState) => void;
   /** Seed for the failure draws, so a run can be repeated. */
   seed?: number;
 }
@@ -139,6 +141,7 @@ export async function startSimulatedFleet(options: SimulatedFleetOptions): Promi
         behaviour: () => behaviour,
         random,
         authorization: `Basic ${Buffer.from(`${c.id}:${c.secret}`).toString("base64")}`,
+        ...(options.onDesired ? { onDesired: options.onDesired } : {}),
         onState: () => {
           for (const check of waiters) check();
         },

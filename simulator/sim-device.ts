@@ -33,6 +33,8 @@ export interface SimDeviceOptions {
   random: () => number;
   /** Told on every state a module reaches, for waiting without polling the hub. */
   onState?: (deviceId: string, module: ReportedModule) => void;
+  /** Told on every desired state received (benchmarks time notification with it). */
+  onDesired?: (deviceId: string, desired: DesiredState) => void;
   /** Basic auth for HEAD requests to blob URLs. */
   authorization: string;
 }
@@ -174,7 +176,9 @@ export class SimulatedDevice {
   #onMessage(topic: string, payload: Buffer): void {
     if (topic !== deviceTopic(this.id, "desired") || payload.length === 0) return;
     const parsed = parsePayload(DesiredStateSchema, payload);
-    if (parsed.ok) this.#onDesired(parsed.value);
+    if (!parsed.ok) return;
+    this.#options.onDesired?.(this.id, parsed.value);
+    this.#onDesired(parsed.value);
   }
 
   #onDesired(desired: DesiredState): void {

@@ -17,13 +17,21 @@ function scryptAsync(secret: string, salt: Buffer, options: ScryptOptions): Prom
   });
 }
 
-/** Hashes a secret with a fresh salt into the self-describing `scrypt$…` format. */
-export async function hashSecret(secret: string): Promise<string> {
+/** scrypt cost parameters; stored with each hash. */
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+/**
+ * Hashes a secret with a fresh salt into the self-describing `scrypt$…` format. Lower `params`
+ * only for test and benchmark fixtures that seed thousands of devices; the hub always uses DEFAULTS.
+ */
+export async function hashSecret(secret: string, params: ScryptParams = DEFAULTS): Promise<string> {
   const salt = randomBytes(SALT_LENGTH);
-  const key = await scryptAsync(secret, salt, DEFAULTS);
-  return ["scrypt", DEFAULTS.N, DEFAULTS.r, DEFAULTS.p, salt.toString("base64"), key.toString("base64")].join(
-    "$",
-  );
+  const key = await scryptAsync(secret, salt, params);
+  return ["scrypt", params.N, params.r, params.p, salt.toString("base64"), key.toString("base64")].join("$");
 }
 
 /** Checks a secret against a stored hash in constant time; false for malformed hashes. */
