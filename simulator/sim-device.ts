@@ -126,7 +126,8 @@ export class SimulatedDevice {
         })
         .catch(() => undefined);
     }
-    await client.endAsync(true).catch(() => undefined);
+    // A clean DISCONNECT (not a forced close), so the broker discards the will instead of publishing it.
+    await client.endAsync().catch(() => undefined);
   }
 
   /** Re-reads the telemetry and outage timings after a behaviour change. */
