@@ -162,10 +162,11 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
       await reconciler.stop();
-      // The window in progress goes to the spool, so a graceful stop loses no request count.
+      // No request after this, then the window in progress goes to the spool: a graceful stop
+      // loses no request count.
+      await server.close();
       await outbox.stop().catch((error) => log.warn({ event: "telemetry.spool_failed", err: error }));
       await link?.stop();
-      await server.close();
       await Promise.all(table.list().map((module) => table.remove(module.name)?.drainAndDispose()));
       log.info({ event: "agent.stopped" });
     })();
