@@ -236,6 +236,15 @@ async function phase(
     return results;
   } finally {
     await fleet.stop();
+    // Let the hub write the offline statuses before it is stopped (it closes its store first).
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const { devices: rows } = await hub.client
+        .get<{ devices: { online: boolean }[] }>(`/api/v1/devices?tag=sim=${tag}`)
+        .catch(() => ({ devices: [] }));
+      if (rows.every((d) => !d.online)) break;
+      await sleep(200);
+    }
   }
 }
 
