@@ -154,6 +154,19 @@ export const RuntimeOptionsSchema = z.object({
   executionProviders: z.array(z.string()).default(["cpu"]),
   /** Inference runs on a warm-up input this many times before the version takes traffic. */
   warmupRuns: z.number().int().min(0).max(100).default(1),
+  /**
+   * Where runs happen: "auto" times the warm-up in a worker thread and keeps models that run in
+   * about a millisecond inline on the agent's main thread; "inline" or "worker" force one.
+   */
+  executor: z.enum(["auto", "inline", "worker"]).default("auto"),
+  /** Micro-batching: most rows per session run (1 = off). Off anyway when dimension 0 is fixed. */
+  maxBatch: z.number().int().min(1).max(1024).default(8),
+  /** Longest a request waits for more rows while the module is busy (never when it is idle). */
+  maxQueueDelayMs: z.number().min(0).max(1000).default(2),
+  /** Requests waiting for the session past this many are refused (429/503 with Retry-After). */
+  maxQueue: z.number().int().min(1).max(10_000).default(32),
+  /** Per-request deadline in ms (queue wait plus run); absent: the agent's default (10 s). */
+  timeoutMs: z.number().int().min(1).max(600_000).optional(),
 });
 export type RuntimeOptions = z.infer<typeof RuntimeOptionsSchema>;
 

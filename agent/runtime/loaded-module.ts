@@ -4,15 +4,16 @@
  * this one only after the requests that already started on it have finished.
  */
 import { join } from "node:path";
-import { InferenceSession, Tensor } from "onnxruntime-node";
+import type { Tensor } from "onnxruntime-node";
 import { type Logger, silentLogger } from "../../lib/log.js";
 import type { Manifest, TensorSpec } from "../../modules/manifest.js";
 import { type DeviceFacts, manifestForDevice, selectVariant } from "../../modules/select-variant.js";
 import { deviceCapabilities } from "../capabilities.js";
-import { ortTypeOf, zeroData } from "./datatypes.js";
-import { sessionOptions } from "./session-options.js";
+import { BatchScheduler } from "./batch-scheduler.js";
+import type { Executor } from "./executor.js";
+import { chooseExecutor, LoadStepError, zeroFeeds } from "./executor-choice.js";
+import { defaultInferenceRuntime, type InferenceRuntime } from "./inference-runtime.js";
 import { signatureProblems } from "./signature.js";
-import { elementCount } from "./tensor-json.js";
 
 /** A module could not be loaded: bad model file, unsupported execution provider, manifest mismatch. */
 export class ModuleLoadError extends Error {
@@ -46,6 +47,8 @@ export interface LoadModuleOptions {
   log?: Logger;
   /** Profile and capabilities for choosing a variant (modules/select-variant.ts); detected capabilities only when absent. */
   device?: DeviceFacts;
+  /** Worker pool and queue settings; the process's default runtime when absent. */
+  runtime?: InferenceRuntime;
 }
 
 /** How long drainAndDispose waits for in-flight requests before it releases the session anyway. */
@@ -69,46 +72,53 @@ export async function loadModule(options: LoadModuleOptions): Promise<LoadedModu
       cause === undefined ? undefined : { cause },
     );
   const started = performance.now();
-  let session: InferenceSession;
+  const runtime = options.runtime ?? defaultInferenceRuntime();
+  const maxBatch = batchable(manifest) ? manifest.runtime.maxBatch : 1;
+  let choice: Awaited<ReturnType<typeof chooseExecutor>>;
   try {
-    session = await InferenceSession.create(join(dir, manifest.model.file), sessionOptions(manifest.runtime));
+    choice = await chooseExecutor({
+      path: join(dir, manifest.model.file),
+      manifest,
+      runtime,
+      batchRows: maxBatch,
+      check: (metadata) => {
+        const problems = [
+          ...signatureProblems("input", manifest.inputs, metadata.inputMetadata),
+          ...signatureProblems("output", manifest.outputs, metadata.outputMetadata),
+        ];
+        if (problems.length > 0) throw fail(`the model does not match the manifest: ${problems.join("; ")}`);
+      },
+    });
   } catch (error) {
-    throw fail(`cannot create a session from ${manifest.model.file}: ${(error as Error).message}`, error);
-  }
-  try {
-    const problems = [
-      ...signatureProblems("input", manifest.inputs, session.inputMetadata),
-      ...signatureProblems("output", manifest.outputs, session.outputMetadata),
-    ];
-    if (problems.length > 0) throw fail(`the model does not match the manifest: ${problems.join("; ")}`);
-    for (let i = 0; i < manifest.runtime.warmupRuns; i++) {
-      try {
-        await session.run(warmupFeeds(manifest.inputs));
-      } catch (error) {
-        throw fail(`warm-up run failed: ${(error as Error).message}`, error);
-      }
-    }
-  } catch (error) {
-    await session.release().catch(() => undefined);
-    throw error;
+    if (!(error instanceof LoadStepError)) throw error;
+    const reason = error.reason as Error;
+    throw error.step === "create"
+      ? fail(`cannot create a session from ${manifest.model.file}: ${reason.message}`, reason)
+      : fail(`warm-up run failed: ${reason.message}`, reason);
   }
   const loadMs = performance.now() - started;
-  log.info({ event: "module.loaded", loadMs, warmupRuns: manifest.runtime.warmupRuns });
-  return new LoadedModule(session, dir, manifest, log);
+  log.info({
+    event: "module.loaded",
+    loadMs,
+    warmupRuns: manifest.runtime.warmupRuns,
+    executor: choice.executor.kind,
+    timedRunMs: choice.timedRunMs,
+    maxBatch,
+  });
+  return new LoadedModule(choice.executor, dir, manifest, log, { runtime, maxBatch });
+}
+
+/** Batching needs dimension 0 dynamic on every input and output (the batch dimension). */
+export function batchable(manifest: Manifest): boolean {
+  if (manifest.runtime.maxBatch <= 1) return false;
+  return [...manifest.inputs, ...manifest.outputs].every(
+    (spec) => spec.shape.length > 0 && spec.shape[0]! < 0,
+  );
 }
 
 /** Zero-filled feeds for every input; dynamic dimensions become 1. */
 export function warmupFeeds(inputs: readonly TensorSpec[]): Feeds {
-  const feeds: Feeds = {};
-  for (const spec of inputs) {
-    const shape = spec.shape.map((dim) => (dim < 0 ? 1 : dim));
-    feeds[spec.name] = new Tensor(
-      ortTypeOf(spec.datatype),
-      zeroData(spec.datatype, elementCount(shape)) as never,
-      shape,
-    );
-  }
-  return feeds;
+  return zeroFeeds(inputs, 1);
 }
 
 /** A warm session plus the manifest it was loaded for. Create with loadModule. */
@@ -122,17 +132,54 @@ export class LoadedModule {
   #inFlight = 0;
   #drained: (() => void) | undefined;
   #disposing: Promise<{ timedOut: boolean }> | undefined;
+  readonly #scheduler: BatchScheduler;
+  readonly #outputNames: string[];
 
   constructor(
-    private readonly session: InferenceSession,
+    private readonly executor: Executor,
     readonly dir: string,
     readonly manifest: Manifest,
     private readonly log: Logger,
+    options: { runtime: InferenceRuntime; maxBatch: number },
   ) {
     this.name = manifest.name;
     this.version = manifest.version;
     this.inputs = manifest.inputs;
     this.outputs = manifest.outputs;
+    this.#outputNames = manifest.outputs.map((spec) => spec.name);
+    const { runtime } = options;
+    this.#scheduler = new BatchScheduler({
+      module: manifest.name,
+      executor,
+      maxBatch: options.maxBatch,
+      maxQueueDelayMs: manifest.runtime.maxQueueDelayMs,
+      maxQueue: manifest.runtime.maxQueue,
+      timeoutMs: manifest.runtime.timeoutMs ?? runtime.settings.requestTimeoutMs,
+      onBatch: (batch) =>
+        runtime.emit({
+          kind: "batch",
+          module: this.name,
+          version: this.version,
+          executor: executor.kind,
+          ...batch,
+        }),
+      onBatchingDisabled: (reason) => log.warn({ event: "module.batching_disabled", reason }),
+    });
+  }
+
+  /** Where runs happen: "inline" (main thread) or "worker" (a pool thread). */
+  get executorKind(): "inline" | "worker" {
+    return this.executor.kind;
+  }
+
+  /** Requests waiting for a run. */
+  get queueDepth(): number {
+    return this.#scheduler.queueDepth;
+  }
+
+  /** Most rows per run (1: batching off). */
+  get maxBatch(): number {
+    return this.#scheduler.maxBatch;
   }
 
   /** serving, draining (no new leases; waiting for in-flight ones) or disposed. */
@@ -146,19 +193,17 @@ export class LoadedModule {
   }
 
   /**
-   * Runs the session. Inference runs inline on the main thread for now: onnxruntime-node's run is
-   * a synchronous native call behind a setImmediate (reference/performance.md §1.1), and for the
-   * small tabular models devices run today that is the cheapest path; a worker pool for heavier
-   * models comes in a later issue and will slot in behind this method.
+   * Runs the session through the module's queue: bounded (OverloadedError when full), with a
+   * deadline (InferenceTimeoutError), stacked with concurrent requests into one run when the model
+   * batches, and off the main thread unless the model is tiny (executor-choice.ts). A worker
+   * executor takes ownership of the feeds' buffers.
    */
   async run(feeds: Feeds, outputNames?: readonly string[]): Promise<Outputs> {
     if (this.#state === "disposed") throw new ModuleUnavailableError(this.name, this.version, this.#state);
     // Count the run itself too, so a caller that skipped the lease still cannot lose its session.
     this.#inFlight++;
     try {
-      return outputNames === undefined
-        ? await this.session.run(feeds)
-        : await this.session.run(feeds, outputNames as string[]);
+      return await this.#scheduler.submit(feeds, outputNames ?? this.#outputNames);
     } finally {
       this.#leave();
     }
@@ -212,7 +257,8 @@ export class LoadedModule {
     if (timedOut) this.log.warn({ event: "module.drain_timeout", inFlight: this.#inFlight, timeoutMs });
     this.#state = "disposed";
     try {
-      await this.session.release();
+      await this.#scheduler.close(() => new ModuleUnavailableError(this.name, this.version, "disposed"));
+      await this.executor.release();
     } catch (error) {
       this.log.warn({ event: "module.release_failed", err: error });
     }

@@ -7,7 +7,17 @@ import type { RuntimeOptions } from "../../modules/manifest.js";
  * threads otherwise spin-wait between runs and burn a core on an idle device
  * (reference/performance.md §1.2). The Node binding flattens `extra` into dotted config keys.
  */
-export function sessionOptions(runtime: RuntimeOptions): InferenceSession.SessionOptions {
+export function sessionOptions(
+  runtime: Pick<
+    RuntimeOptions,
+    | "intraOpNumThreads"
+    | "interOpNumThreads"
+    | "graphOptimizationLevel"
+    | "executionProviders"
+    | "allowSpinning"
+  > &
+    Partial<RuntimeOptions>,
+): InferenceSession.SessionOptions {
   const options: InferenceSession.SessionOptions = {
     intraOpNumThreads: runtime.intraOpNumThreads,
     interOpNumThreads: runtime.interOpNumThreads,
