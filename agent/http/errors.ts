@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "../../lib/log.js";
+import { ImageInputError, type ImageRefusal } from "../../modules/image-preprocess.js";
 import { InputError, PostprocessError } from "../../modules/index.js";
 import { ModuleUnavailableError } from "../runtime/loaded-module.js";
 import { TensorInputError } from "../runtime/tensor-json.js";
@@ -18,7 +19,11 @@ export const ERROR_STATUS = {
   version_not_served: 400,
   not_found: 404,
   method_not_allowed: 405,
+  /** The request contradicts what the agent already holds (feedback sent twice for one prediction). */
+  conflict: 409,
   payload_too_large: 413,
+  /** A body the route cannot read: an image format not taken, or an image sent to a non-image module. */
+  unsupported_media_type: 415,
   unavailable: 503,
   internal: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;
@@ -57,10 +62,17 @@ export function errorResponse(c: Context, error: ScoringError): Response {
   return c.json({ error: body }, error.status);
 }
 
+const IMAGE_REFUSALS: Record<ImageRefusal, ErrorCode> = {
+  unsupported: "unsupported_media_type",
+  too_large: "payload_too_large",
+  invalid: "invalid_input",
+};
+
 /** Maps domain errors onto the vocabulary; undefined for unexpected ones. */
 export function toScoringError(error: unknown): ScoringError | undefined {
   if (error instanceof ScoringError) return error;
   if (error instanceof TensorInputError) return new ScoringError("invalid_input", error.message);
+  if (error instanceof ImageInputError) return new ScoringError(IMAGE_REFUSALS[error.reason], error.message);
   if (error instanceof InputError) return new ScoringError("invalid_input", error.message, error.details);
   // The outputs do not fit the manifest's postprocessing: a packaging fault, but say what it is.
   if (error instanceof PostprocessError) {

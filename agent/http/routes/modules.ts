@@ -9,7 +9,10 @@ export interface ModuleSummary {
   version: string;
   inputs: readonly TensorSpec[];
   outputs: readonly TensorSpec[];
-  preprocessing: { kind: "none" } | { kind: "tabular"; input: string; features: string[] };
+  preprocessing:
+    | { kind: "none" }
+    | { kind: "tabular"; input: string; features: string[] }
+    | Extract<Preprocessing, { kind: "image" }>;
   postprocessing: { kind: Postprocessing["kind"]; output?: string; labels?: readonly string[] };
   loadedAt: string;
 }
@@ -26,7 +29,7 @@ export function moduleSummary(module: LoadedModule): ModuleSummary {
     preprocessing:
       pre.kind === "tabular"
         ? { kind: "tabular", input: pre.input, features: pre.features.map((feature) => feature.name) }
-        : { kind: "none" },
+        : pre, // "none", or "image": its whole spec tells a client what to send
     postprocessing:
       post.kind === "raw"
         ? { kind: "raw" }

@@ -1,7 +1,7 @@
 /**
- * POST /v1/modules/{name}/score: named features (or raw tensors) in, post-processed predictions
- * out. The module's manifest drives both ends: tabular preprocessing turns rows into the model
- * input, postprocessing turns outputs into one prediction per row.
+ * POST /v1/modules/{name}/score: named features, raw tensors or image bytes (score-image.ts) in,
+ * post-processed predictions out. The module's manifest drives both ends: tabular or image
+ * preprocessing makes the model input, postprocessing turns outputs into one prediction per row.
  */
 import { randomUUID } from "node:crypto";
 import { type Context, Hono } from "hono";
@@ -12,7 +12,9 @@ import type { Feeds, LoadedModule } from "../../runtime/loaded-module.js";
 import { inferShape } from "../../runtime/tensor-json.js";
 import type { ScoringDeps } from "../deps.js";
 import { ScoringError } from "../errors.js";
+import { publishScored } from "../publish-predictions.js";
 import { inferenceFailed, parseWith, readJsonBody, resolveModule } from "../request.js";
+import { prepareImages, readImageBody } from "./score-image.js";
 import { type ScoreRequest, ScoreRequestSchema, type ScoreResponse } from "./score-schemas.js";
 
 interface PreparedRequest {
@@ -68,7 +70,8 @@ async function score(module: LoadedModule, prepared: PreparedRequest): Promise<S
 export function scoreRoutes(deps: ScoringDeps): Hono {
   const app = new Hono();
   app.post("/v1/modules/:name/score", async (c: Context) => {
-    const body = await readJsonBody(c);
+    const images = await readImageBody(c);
+    const body = images === undefined ? await readJsonBody(c) : undefined;
     const module = resolveModule(deps.table, c.req.param("name")!);
     const started = performance.now();
     let ok = false;
@@ -76,11 +79,15 @@ export function scoreRoutes(deps: ScoringDeps): Hono {
     try {
       // Lookup and lease happen in the same tick, so an update in between cannot dispose this session.
       const response = await module.withLease(async () => {
-        const prepared = prepare(module, parseWith(ScoreRequestSchema, body));
+        const prepared: PreparedRequest =
+          images === undefined
+            ? prepare(module, parseWith(ScoreRequestSchema, body))
+            : await prepareImages(module, images);
         rows = prepared.rows;
         return score(module, prepared);
       });
       ok = true;
+      publishScored(deps.predictions, response, rows);
       return c.json(response);
     } finally {
       const pre = module.manifest.preprocessing;
