@@ -103,6 +103,23 @@ export const InputSummarySchema = z.object({
 });
 export type InputSummary = z.infer<typeof InputSummarySchema>;
 
+/**
+ * One postprocessed output over a window, for prediction-shift gates and drift: label counts for
+ * classifiers (softmax, argmax, top-1, threshold), moments for numeric outputs (raw).
+ */
+export const OutputSummarySchema = z.object({
+  /** "label" for a classifier's predicted label, else the raw output's name. */
+  name: z.string(),
+  /** Predictions summarised (count). */
+  count: z.number().int().nonnegative(),
+  labels: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  sum: z.number().optional(),
+  sumSquares: z.number().optional(),
+  min: z.number().nullable().optional(),
+  max: z.number().nullable().optional(),
+});
+export type OutputSummary = z.infer<typeof OutputSummarySchema>;
+
 export const ModuleWindowSchema = z.object({
   name: z.string(),
   version: z.string(),
@@ -113,6 +130,12 @@ export const ModuleWindowSchema = z.object({
   latencyCounts: z.array(z.number().int().nonnegative()),
   latencySumMs: z.number().nonnegative(),
   inputs: z.array(InputSummarySchema),
+  /** Postprocessed output summaries (optional so agents from before it still validate). */
+  outputs: z.array(OutputSummarySchema).optional(),
+  /** Predictions of this version that received ground-truth feedback in the window (absent: none). */
+  labelled: z.number().int().nonnegative().optional(),
+  /** Of those, the ones whose predicted label matched the feedback label. */
+  correct: z.number().int().nonnegative().optional(),
 });
 export type ModuleWindow = z.infer<typeof ModuleWindowSchema>;
 

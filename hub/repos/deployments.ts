@@ -1,17 +1,20 @@
 /** Deployments: a module version aimed at the devices a selector resolved to, and its standing. */
 import { randomUUID } from "node:crypto";
-import { and, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ModuleNameSchema, SemverSchema } from "../../modules/manifest.js";
 import { DEVICE_ID_PATTERN } from "../../wire/topics.js";
 import type { Db } from "../db/database.js";
 import {
+  CONTRIBUTING_STATUSES,
   DEPLOYMENT_STATUSES,
   DEPLOYMENT_STRATEGIES,
   type DeploymentSelector,
   type DeploymentStatus,
   type DeploymentStrategy,
   deployments,
+  type RolloutOutcome,
+  type RolloutSpec,
 } from "../db/schema/index.js";
 import { clockOf, type RepoOptions } from "./clock.js";
 import { NotFoundError, ValidationError } from "./errors.js";
@@ -30,7 +33,22 @@ export interface CreateDeploymentInput {
   createdBy: string;
   /** Deployments this one replaces; marked "superseded" in the same transaction. */
   supersedes?: string[];
+  /** Higher wins per module where deployments overlap; default 0. */
+  priority?: number;
+  /** Waves, rate and gates; default: one wave of every target, no bake. */
+  rollout?: RolloutSpec;
 }
+
+/** Progress fields a rollout step may change. */
+export type RolloutPatch = Partial<{
+  status: DeploymentStatus;
+  wave: number;
+  released: number;
+  waveStartedAt: Date | null;
+  bakeStartedAt: Date | null;
+  outcome: RolloutOutcome | null;
+  gateResults: unknown;
+}>;
 
 export interface DeploymentFilter {
   moduleName?: string;
@@ -50,6 +68,15 @@ export interface DeploymentRepo {
   listForDevice(deviceId: string, options?: { activeOnly?: boolean }): Promise<Deployment[]>;
   /** Changes a deployment's status; NotFoundError when unknown. */
   setStatus(id: string, status: DeploymentStatus): Promise<Deployment>;
+  /** Deployments in any of these statuses, oldest first. */
+  listByStatus(statuses: readonly DeploymentStatus[]): Promise<Deployment[]>;
+  /** Deployments whose released devices get their module (active, paused, completed, aborted). */
+  listContributing(): Promise<Deployment[]>;
+  /**
+   * Applies a rollout step if the row is still at `generation` (compare-and-set) and bumps it;
+   * null when someone else moved it first; NotFoundError when unknown.
+   */
+  advance(id: string, generation: number, patch: RolloutPatch): Promise<Deployment | null>;
 }
 
 const deviceId = z.string().regex(DEVICE_ID_PATTERN, "a device id");
@@ -66,6 +93,31 @@ const CreateSchema = z.object({
   targetDeviceIds: z.array(deviceId),
   createdBy: z.string().min(1),
   supersedes: z.array(z.string()).optional(),
+  priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
+  rollout: z
+    .object({
+      waves: z
+        .array(
+          z
+            .object({
+              count: z.number().int().positive().optional(),
+              percent: z.number().gt(0).max(100).optional(),
+              bakeMs: z.number().int().min(0),
+            })
+            .strict(),
+        )
+        .min(1),
+      ratePerMinute: z.number().positive().nullable(),
+      gates: z.object({
+        maxFailureRate: z.number().min(0),
+        maxErrorRate: z.number().min(0),
+        maxLatencyRatio: z.number().positive(),
+        maxPredictionShift: z.number().min(0),
+        maxMeanShift: z.number().positive(),
+        minRequests: z.number().int().min(1),
+      }),
+    })
+    .optional(),
 });
 
 /** Deployment repository over a database. */
@@ -94,7 +146,10 @@ export function deploymentRepo(db: Db, options?: RepoOptions): DeploymentRepo {
             targetDeviceIds: [...new Set(value.targetDeviceIds)],
             strategy: value.strategy ?? "all-at-once",
             status: "active",
+            priority: value.priority ?? 0,
+            ...(value.rollout ? { rollout: value.rollout } : {}),
             createdAt: now(),
+            updatedAt: now(),
           })
           .returning();
         return row!;
@@ -132,9 +187,40 @@ export function deploymentRepo(db: Db, options?: RepoOptions): DeploymentRepo {
       if (!DEPLOYMENT_STATUSES.includes(status)) {
         throw new ValidationError(`status must be one of ${DEPLOYMENT_STATUSES.join(", ")}`);
       }
-      const [row] = await db.update(deployments).set({ status }).where(eq(deployments.id, id)).returning();
+      const [row] = await db
+        .update(deployments)
+        .set({ status, generation: sql`${deployments.generation} + 1`, updatedAt: now() })
+        .where(eq(deployments.id, id))
+        .returning();
       if (!row) throw new NotFoundError("deployment", id);
       return row;
+    },
+
+    async listByStatus(statuses) {
+      if (statuses.length === 0) return [];
+      return db
+        .select()
+        .from(deployments)
+        .where(inArray(deployments.status, [...statuses]))
+        .orderBy(asc(deployments.createdAt), asc(deployments.id));
+    },
+
+    async listContributing() {
+      return this.listByStatus(CONTRIBUTING_STATUSES);
+    },
+
+    async advance(id, generation, patch) {
+      if (patch.status !== undefined && !DEPLOYMENT_STATUSES.includes(patch.status)) {
+        throw new ValidationError(`status must be one of ${DEPLOYMENT_STATUSES.join(", ")}`);
+      }
+      const [row] = await db
+        .update(deployments)
+        .set({ ...patch, generation: generation + 1, updatedAt: now() })
+        .where(and(eq(deployments.id, id), eq(deployments.generation, generation)))
+        .returning();
+      if (row) return row;
+      if (!(await this.get(id))) throw new NotFoundError("deployment", id);
+      return null;
     },
   };
 }
