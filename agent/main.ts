@@ -18,6 +18,7 @@ import { AgentEffects, agentReconcileState } from "./reconcile/effects.js";
 import { Reconciler } from "./reconcile/reconciler.js";
 import { Reporter } from "./reconcile/reporter.js";
 import type { RetryPolicy, RunResult } from "./reconcile/runner.js";
+import { InferenceRuntime } from "./runtime/inference-runtime.js";
 import { ServingTable } from "./runtime/serving-table.js";
 import { StateStore } from "./state-store.js";
 import { TelemetryRecorder } from "./telemetry/recorder.js";
@@ -25,6 +26,7 @@ import { TelemetryOutbox } from "./telemetry-outbox.js";
 import { TelemetrySeq } from "./telemetry-seq.js";
 import { TelemetrySpool } from "./telemetry-spool.js";
 import { trustKeyProvider } from "./trust-key.js";
+import { builtAgentVersion } from "./version.js";
 
 export interface RunAgentOptions {
   log?: Logger;
@@ -54,7 +56,7 @@ export interface RunningAgent {
 /** Starts the agent; resolves once modules from the last run serve and the scoring server listens. */
 export async function runAgent(config: AgentConfig, options: RunAgentOptions = {}): Promise<RunningAgent> {
   const log = options.log ?? silentLogger;
-  const agentVersion = options.agentVersion ?? (await packageVersion());
+  const agentVersion = options.agentVersion ?? builtAgentVersion() ?? (await packageVersion());
   await mkdir(config.dataDir, { recursive: true });
   const store = await StateStore.open(config.dataDir, log);
   const table = new ServingTable();
@@ -65,7 +67,16 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
   const capabilities = deviceCapabilities();
   // The profile (when this build knows it) and detected capabilities choose module variants.
   const device = { profile: findProfile(config.profile), capabilities };
-  await loadLastKnownGood({ store, table, reporter, log, device });
+  // One worker pool and one set of queue settings for every module this agent loads.
+  const runtime = new InferenceRuntime({
+    workers: config.inferenceWorkers,
+    inlineMaxMs: config.inlineMaxMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    recycleAfterReleases: config.workerRecycleAfter,
+    recycleRssBytes: config.workerRecycleRssMb * 1024 * 1024,
+    log,
+  });
+  await loadLastKnownGood({ store, table, reporter, log, device, runtime });
   reporter.setRevision(store.snapshot.revision ?? 0);
   await store.gc();
 
@@ -76,6 +87,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     recorder,
     log,
     agentVersion,
+    runtime,
     // Feedback goes to the hub as an event; while offline the link queues it like any event.
     emitEvent: (event) => link?.publishEvent(event),
   });
@@ -88,6 +100,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     table,
     log,
     device,
+    runtime,
     authorizationFor: (url) => hubAuthorization(url, config.hubUrl, config.deviceId, config.deviceSecret),
     trustKey: trustKeyProvider({
       configured: config.trustKey,
@@ -168,6 +181,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
       await outbox.stop().catch((error) => log.warn({ event: "telemetry.spool_failed", err: error }));
       await link?.stop();
       await Promise.all(table.list().map((module) => table.remove(module.name)?.drainAndDispose()));
+      await runtime.close();
       log.info({ event: "agent.stopped" });
     })();
     return stopping;

@@ -5,12 +5,18 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { defaultInferenceRuntime } from "../runtime/inference-runtime.js";
+import { PredictionLog } from "../runtime/prediction-log.js";
 import type { ScoringDeps } from "./deps.js";
 import { handleError, handleNotFound, ScoringError } from "./errors.js";
+import { AgentMetrics } from "./metrics.js";
+import { feedbackRoutes } from "./routes/feedback.js";
+import { metricsRoutes } from "./routes/metrics.js";
 import { modulesRoutes } from "./routes/modules.js";
 import { oipInferRoutes } from "./routes/oip-infer.js";
 import { oipModelRoutes } from "./routes/oip-models.js";
 import { oipServerRoutes } from "./routes/oip-server.js";
+import { predictionsRoutes } from "./routes/predictions.js";
 import { scoreRoutes } from "./routes/score.js";
 
 /** Largest request body accepted unless configured: ample for tabular batches, small for a device. */
@@ -23,6 +29,8 @@ export interface ScoringAppOptions extends ScoringDeps {
 /** Builds the app with every scoring route. */
 export function createScoringApp(options: ScoringAppOptions): Hono {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  // Score publishes into the log that the predictions stream and feedback read: one instance.
+  const deps = { ...options, predictions: options.predictions ?? new PredictionLog() };
   const app = new Hono();
   app.onError(handleError(options.log));
   app.notFound(handleNotFound);
@@ -38,8 +46,15 @@ export function createScoringApp(options: ScoringAppOptions): Hono {
       },
     }),
   );
+  const metrics = new AgentMetrics(options.table, options.runtime ?? defaultInferenceRuntime());
+  app.use("/v1/modules/:name/score", metrics.middleware("score"));
+  app.use("/v2/models/:name/infer", metrics.middleware("infer"));
+  app.use("/v2/models/:name/versions/:version/infer", metrics.middleware("infer"));
+  app.route("/", metricsRoutes(metrics));
   app.route("/", modulesRoutes(options));
-  app.route("/", scoreRoutes(options));
+  app.route("/", scoreRoutes(deps));
+  app.route("/", predictionsRoutes(deps));
+  app.route("/", feedbackRoutes(deps));
   app.route("/", oipServerRoutes(options));
   app.route("/", oipModelRoutes(options));
   app.route("/", oipInferRoutes(options));

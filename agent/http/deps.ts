@@ -1,5 +1,8 @@
 /** What every route module of the scoring server is built from. */
 import type { Logger } from "../../lib/log.js";
+import type { EventInput } from "../mqtt-link.js";
+import type { InferenceRuntime } from "../runtime/inference-runtime.js";
+import type { PredictionLog } from "../runtime/prediction-log.js";
 import type { ServingTable } from "../runtime/serving-table.js";
 import type { TelemetryRecorder } from "../telemetry/recorder.js";
 
@@ -9,4 +12,10 @@ export interface ScoringDeps {
   log: Logger;
   /** Reported as the server version in OIP server metadata. */
   agentVersion: string;
+  /** Recent predictions for feedback and live listeners; the app makes one when absent. */
+  predictions?: PredictionLog;
+  /** Sends a device event to the hub (feedback); without it events stay local. */
+  emitEvent?: (event: EventInput) => void;
+  /** Whose run and worker events feed /metrics; the process's default runtime when absent. */
+  runtime?: InferenceRuntime;
 }

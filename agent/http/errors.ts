@@ -11,6 +11,7 @@ import type { Logger } from "../../lib/log.js";
 import { ImageInputError, type ImageRefusal } from "../../modules/image-preprocess.js";
 import { InputError, PostprocessError } from "../../modules/index.js";
 import { ModuleUnavailableError } from "../runtime/loaded-module.js";
+import { InferenceTimeoutError, OverloadedError } from "../runtime/runtime-errors.js";
 import { TensorInputError } from "../runtime/tensor-json.js";
 
 export const ERROR_STATUS = {
@@ -24,7 +25,11 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   /** A body the route cannot read: an image format not taken, or an image sent to a non-image module. */
   unsupported_media_type: 415,
+  /** The module's queue is full: retry after the Retry-After header (OIP routes answer 503). */
+  overloaded: 429,
   unavailable: 503,
+  /** The request's deadline passed while it waited or ran. */
+  timeout: 504,
   internal: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
@@ -37,6 +42,8 @@ export class ScoringError extends Error {
     message: string,
     /** Extra structured detail for friendly routes (e.g. each bad row and feature); OIP drops it. */
     readonly details?: unknown,
+    /** Sent as the Retry-After header (seconds). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = "ScoringError";
@@ -54,7 +61,12 @@ export function isOipPath(path: string): boolean {
 
 /** Writes an error in the shape the request's route family uses. */
 export function errorResponse(c: Context, error: ScoringError): Response {
-  if (isOipPath(c.req.path)) return c.json({ error: error.message }, error.status);
+  if (error.retryAfterSeconds !== undefined) c.header("Retry-After", String(error.retryAfterSeconds));
+  if (isOipPath(c.req.path)) {
+    // OIP/KServe clients read 503 as "not ready now, retry"; 429 is the friendly routes' signal.
+    const status = error.code === "overloaded" ? 503 : error.status;
+    return c.json({ error: error.message }, status);
+  }
   const body =
     error.details === undefined
       ? { code: error.code, message: error.message }
@@ -79,6 +91,10 @@ export function toScoringError(error: unknown): ScoringError | undefined {
     return new ScoringError("internal", `postprocessing failed: ${error.message}`);
   }
   if (error instanceof ModuleUnavailableError) return new ScoringError("unavailable", error.message);
+  if (error instanceof OverloadedError) {
+    return new ScoringError("overloaded", error.message, undefined, error.retryAfterSeconds);
+  }
+  if (error instanceof InferenceTimeoutError) return new ScoringError("timeout", error.message);
   if (error instanceof HTTPException && error.status === 413) {
     return new ScoringError("payload_too_large", "request body is too large");
   }

@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
+import { PredictionLog } from "../runtime/prediction-log.js";
 import { createScoringApp, type ScoringAppOptions } from "./app.js";
 
 export interface ScoringServerOptions extends ScoringAppOptions {
@@ -24,7 +25,9 @@ export interface ScoringServer {
 /** Starts the local scoring endpoint and resolves once it listens. */
 export async function startScoringServer(options: ScoringServerOptions): Promise<ScoringServer> {
   const host = options.host ?? "127.0.0.1";
-  const app = createScoringApp(options);
+  // Made here rather than in the app so close() can end open prediction streams.
+  const predictions = options.predictions ?? new PredictionLog();
+  const app = createScoringApp({ ...options, predictions });
   const { server, info } = await new Promise<{ server: ReturnType<typeof serve>; info: AddressInfo }>(
     (resolve, reject) => {
       const server = serve({ fetch: app.fetch, port: options.port, hostname: host }, (info) =>
@@ -41,6 +44,8 @@ export async function startScoringServer(options: ScoringServerOptions): Promise
     port: info.port,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        // Event streams never go idle on their own; ending them lets their sockets close.
+        predictions.closeSubscribers();
         server.close((error) => (error ? reject(error) : resolve()));
         // Keep-alive sockets would otherwise hold close() open until they time out.
         if ("closeIdleConnections" in server) server.closeIdleConnections();

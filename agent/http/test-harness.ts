@@ -7,7 +7,7 @@ import { type LoadedModule, loadModule } from "../runtime/loaded-module.js";
 import { ServingTable } from "../runtime/serving-table.js";
 import type { ModuleDir } from "../runtime/test-modules.js";
 import { TelemetryRecorder } from "../telemetry/recorder.js";
-import { type ScoringServer, startScoringServer } from "./server.js";
+import { type ScoringServer, type ScoringServerOptions, startScoringServer } from "./server.js";
 
 export interface Harness {
   server: ScoringServer;
@@ -23,14 +23,18 @@ export interface Harness {
 /** Starts a server with the given module folders loaded and active. */
 export async function startHarness(
   dirs: ModuleDir[],
-  options: { maxBodyBytes?: number } = {},
+  options: Partial<Pick<ScoringServerOptions, "maxBodyBytes" | "emitEvent" | "predictions" | "runtime">> = {},
 ): Promise<Harness> {
   const table = new ServingTable();
   const recorder = new TelemetryRecorder();
   const loaded: LoadedModule[] = [];
   const load = async (dir: ModuleDir) => {
     if (!dirs.includes(dir)) dirs.push(dir);
-    const module = await loadModule({ dir: dir.dir, manifest: dir.manifest });
+    const module = await loadModule({
+      dir: dir.dir,
+      manifest: dir.manifest,
+      ...(options.runtime ? { runtime: options.runtime } : {}),
+    });
     loaded.push(module);
     return module;
   };

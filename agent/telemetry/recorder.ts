@@ -41,6 +41,8 @@ interface ModuleStats {
   version: string;
   requests: number;
   errors: number;
+  labelled: number;
+  correct: number;
   latencyCounts: number[];
   latencySumMs: number;
   inputs: Map<string, InputStats>;
@@ -80,6 +82,13 @@ export class TelemetryRecorder {
     }
   }
 
+  /** Counts one ground-truth label for a prediction of this module version; `correct` when it matched. */
+  recordFeedback(options: { module: string; version: string; correct: boolean }): void {
+    const stats = this.#statsFor(options.module, options.version);
+    stats.labelled++;
+    if (options.correct) stats.correct++;
+  }
+
   /** Returns the window's statistics, one entry per module version seen, and starts a new window. */
   takeWindow(): ModuleWindow[] {
     const taken = this.#modules;
@@ -104,6 +113,8 @@ export class TelemetryRecorder {
           sumSquares: input.sumSquares,
         };
       }),
+      // Only windows that saw feedback carry the fields, so older hubs and tests see no change.
+      ...(stats.labelled > 0 ? { labelled: stats.labelled, correct: stats.correct } : {}),
     }));
   }
 
@@ -117,6 +128,8 @@ export class TelemetryRecorder {
         version,
         requests: 0,
         errors: 0,
+        labelled: 0,
+        correct: 0,
         latencyCounts: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0),
         latencySumMs: 0,
         inputs: new Map(),
