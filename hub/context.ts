@@ -6,6 +6,7 @@ import type { Database } from "./db/database.js";
 import type { SigningKeys } from "./keys.js";
 import type { HubLink } from "./mqtt/hub-link.js";
 import type { Repositories, TelemetryWriter } from "./repos/index.js";
+import type { RolloutController } from "./rollouts/controller.js";
 
 export interface HubContext {
   version: string;
@@ -17,6 +18,8 @@ export interface HubContext {
   telemetry: TelemetryWriter;
   signing: SigningKeys;
   link: HubLink;
+  /** The rollout controller: deployments' waves, gates and device desired-state sync. */
+  rollouts: RolloutController;
   /** Addresses devices use to reach this hub (HTTP API and broker). */
   urls: { api: string; mqtt: string };
 }

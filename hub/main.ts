@@ -19,6 +19,8 @@ import { loadOrCreateSigningKeys } from "./keys.js";
 import { writeLocalHubInfo } from "./local-access.js";
 import { connectHubLink, HUB_USERNAME } from "./mqtt/hub-link.js";
 import { createRepositories, TelemetryWriter } from "./repos/index.js";
+import { type Clock, systemClock } from "./rollouts/clock.js";
+import { RolloutController } from "./rollouts/controller.js";
 import { republishDesired } from "./services/deployments.js";
 import { deviceMessageHandlers } from "./services/device-messages.js";
 
@@ -34,8 +36,15 @@ export interface RunningHub {
 }
 
 /** Starts a hub; rejects with a clear message (and releases what it opened) when a part fails. */
-export async function startHub(config: HubConfig, options: { log: Logger }): Promise<RunningHub> {
+export async function startHub(
+  config: HubConfig,
+  options: {
+    log: Logger /** Rollout bake times and rate limits run on it; tests pass a manual clock. */;
+    clock?: Clock;
+  },
+): Promise<RunningHub> {
   const { log } = options;
+  const clock = options.clock ?? systemClock;
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
     for (const close of closers.reverse())
@@ -67,18 +76,31 @@ export async function startHub(config: HubConfig, options: { log: Logger }): Pro
     closers.push(() => telemetry.close());
 
     const version = readPackageVersion();
+    // Assigned once the link is up; device messages that arrive before only update the twin.
+    let rollouts: RolloutController | undefined;
     const partial = { version, config, log, database, repos, blobs, telemetry, signing };
     const link = await connectHubLink({
       url: config.mqttUrl ?? broker!.url,
       username: broker ? HUB_USERNAME : undefined,
       password: broker ? hubSecret : undefined,
       log: log.child({ part: "mqtt" }),
-      handlers: deviceMessageHandlers(partial),
+      handlers: deviceMessageHandlers(partial, async (deviceId) => rollouts?.deviceChanged(deviceId)),
     });
     closers.push(() => link.close());
 
     const urls = { api: "", mqtt: config.publicMqttUrl ?? config.mqttUrl ?? broker!.url };
-    const context: HubContext = { ...partial, link, urls };
+    const controller = new RolloutController({
+      db: database.db,
+      repos,
+      link,
+      urls,
+      clock,
+      now: () => clock.now(),
+      log: log.child({ part: "rollouts" }),
+      flushTelemetry: () => telemetry.flush(),
+    });
+    closers.push(() => controller.close());
+    const context: HubContext = { ...partial, link, urls, rollouts: controller };
     const app = createApiApp(context);
     const server = await listen(app.fetch, config.host, config.port);
     closers.push(() => closeServer(server));
@@ -87,6 +109,10 @@ export async function startHub(config: HubConfig, options: { log: Logger }): Pro
     urls.api = config.publicUrl?.replace(/\/$/, "") ?? url;
 
     const republished = await republishDesired(context);
+    // After the republish: start() repairs any device whose desired state lags the deployments
+    // (a crash between a persisted rollout step and its publish) and resumes open rollouts.
+    await controller.start();
+    rollouts = controller;
     await writeLocalHubInfo(config.dataDir, {
       url,
       mqttUrl: urls.mqtt,

@@ -1,93 +1,59 @@
 /**
- * Deployments: resolve a selector to devices, write each device's next desired state (a new
- * revision with the module set to the deployed version), then publish it retained over MQTT.
- * Strategy "all-at-once" only; waves and gates come with the rollout controller.
+ * Deployments: validate the rollout request, resolve the selector to devices, record the
+ * deployment, and hand it to the rollout controller, which releases it wave by wave and merges it
+ * with the other deployments on each device (hub/rollouts). Also the status view and the merge
+ * view of one device.
  */
-import type { DesiredModule, DesiredState } from "../../wire/messages.js";
-import { PROTOCOL_VERSION } from "../../wire/messages.js";
-import type { HubContext } from "../context.js";
-import { preflightTargets } from "../fleet/preflight-targets.js";
-import { recordSkipped, skippedFor } from "../fleet/skipped.js";
-import { ApiError, found } from "../http/errors.js";
 
-export interface DeployRequest {
+import type { HubContext } from "../context.js";
+import type { DeploymentSelector } from "../db/schema/deployments.js";
+import { ApiError, found } from "../http/errors.js";
+import type { Deployment } from "../repos/index.js";
+import type { RolloutCommand } from "../rollouts/controller.js";
+import { mergeLayers } from "../rollouts/merge.js";
+import { buildRolloutSpec, type RolloutRequest, waveCounts } from "../rollouts/spec.js";
+import { layersFor } from "../rollouts/sync.js";
+
+export interface DeployRequest extends RolloutRequest {
   module: string;
   version: string;
-  selector: { deviceIds?: string[]; tags?: Record<string, string> };
-  strategy: "all-at-once";
+  selector: DeploymentSelector;
+  priority?: number;
   createdBy: string;
 }
 
-/** Creates a deployment and sets the desired state of every targeted device. */
+/** Creates a deployment and runs its first rollout step before answering. */
 export async function deployModule(hub: HubContext, request: DeployRequest) {
-  const module = found(
-    await hub.repos.modules.get(request.module, request.version),
-    `module ${request.module}@${request.version}`,
-  );
-  const resolved = await resolveTargets(hub, request.selector);
-  // Preflight first: an incompatible device is skipped whole, before any desired state is written.
-  const { eligible: targets, skipped } = await preflightTargets(hub, resolved, module);
-  if (targets.length === 0) {
-    throw new ApiError("bad_request", "no targeted device passes preflight", { skipped });
-  }
-  const entry: DesiredModule = {
-    name: module.name,
-    version: module.version,
-    url: `${hub.urls.api}/api/v1/blobs/${module.tarballSha256}`,
-    sha256: module.tarballSha256,
-    size: module.tarballSize,
-  };
+  const { module: name, version, selector, priority, createdBy, ...rollout } = request;
+  const { strategy, spec } = buildRolloutSpec(rollout);
+  const module = found(await hub.repos.modules.get(name, version), `module ${name}@${version}`);
+  const targets = await resolveTargets(hub, selector);
+  const last = spec.waves.at(-1)!;
+  if (last.count !== undefined && last.count < targets.length)
+    throw new ApiError("bad_request", `the last wave reaches ${last.count} of ${targets.length} targets`);
   const deployment = await hub.repos.deployments.create({
     moduleName: module.name,
     moduleVersion: module.version,
-    selector: request.selector,
-    strategy: request.strategy,
+    selector,
+    strategy,
+    priority: priority ?? 0,
+    rollout: spec,
     targetDeviceIds: targets,
-    createdBy: request.createdBy,
+    createdBy,
   });
-  await recordSkipped(hub, deployment, skipped);
-  const published = await Promise.allSettled(
-    targets.map(async (deviceId) => {
-      const desired = await hub.repos.devices.setDesired(deviceId, ({ current, nextRevision }) =>
-        withModule(current, entry, nextRevision),
-      );
-      await hub.link.publishDesired(deviceId, desired);
-    }),
-  );
-  const failures = published.flatMap((p, i) =>
-    p.status === "rejected" ? [{ deviceId: targets[i], error: String(p.reason) }] : [],
-  );
-  for (const failure of failures)
-    hub.log.error({ event: "deployment.publish.failed", deploymentId: deployment.id, ...failure });
   hub.log.info({
     event: "deployment.created",
     deploymentId: deployment.id,
     module: module.name,
     version: module.version,
+    strategy,
     targets: targets.length,
-    skipped: skipped.length,
   });
-  return { ...deployment, skipped, publishFailures: failures };
+  await hub.rollouts.reconcileNow(deployment.id);
+  return (await hub.repos.deployments.get(deployment.id)) ?? deployment;
 }
 
-/** The next desired state: same modules, this one set to the deployed version. */
-export function withModule(
-  current: DesiredState | null,
-  entry: DesiredModule,
-  revision: number,
-): DesiredState {
-  const modules = (current?.modules ?? []).filter((m) => m.name !== entry.name);
-  modules.push(entry);
-  modules.sort((a, b) => a.name.localeCompare(b.name));
-  return {
-    protocol: PROTOCOL_VERSION,
-    revision,
-    issuedAt: new Date().toISOString(),
-    modules,
-  };
-}
-
-async function resolveTargets(hub: HubContext, selector: DeployRequest["selector"]): Promise<string[]> {
+async function resolveTargets(hub: HubContext, selector: DeploymentSelector): Promise<string[]> {
   if (selector.deviceIds) {
     const found = await hub.repos.devices.list({ ids: selector.deviceIds, tags: selector.tags });
     const foundIds = new Set(found.map((d) => d.id));
@@ -103,33 +69,108 @@ async function resolveTargets(hub: HubContext, selector: DeployRequest["selector
   return found.map((d) => d.id).sort();
 }
 
-const COUNTED_STATES = ["downloading", "verifying", "loading", "active", "failed", "rolled-back"] as const;
+/** Applies pause, resume, abort or rollback; 404 for unknown ids, 409 from a state that forbids it. */
+export async function commandDeployment(hub: HubContext, id: string, command: RolloutCommand, by: string) {
+  found(await hub.repos.deployments.get(id), `deployment ${id}`);
+  await hub.rollouts.command(id, command, by);
+  return deploymentStatus(hub, id);
+}
 
-/** A deployment with each target's state for its module, and counts per state. */
+const DEVICE_STATES = [
+  "unreleased",
+  "pending",
+  "downloading",
+  "verifying",
+  "loading",
+  "active",
+  "failed",
+  "rolled-back",
+  "overridden",
+] as const;
+
+/** A deployment with waves, per-device state and counts per state. */
 export async function deploymentStatus(hub: HubContext, id: string) {
   const deployment = found(await hub.repos.deployments.get(id), `deployment ${id}`);
-  const devices = await hub.repos.devices.list({ ids: deployment.targetDeviceIds });
-  const counts: Record<string, number> = { targeted: deployment.targetDeviceIds.length, pending: 0 };
-  for (const state of COUNTED_STATES) counts[state] = 0;
-  const perDevice = devices.map((device) => {
-    const reported = device.reported?.modules.find((m) => m.name === deployment.moduleName);
-    const state = reported && reported.version === deployment.moduleVersion ? reported.state : "pending";
+  const contributing = await hub.repos.deployments.listContributing();
+  const devices = new Map(
+    (await hub.repos.devices.list({ ids: deployment.targetDeviceIds })).map((d) => [d.id, d]),
+  );
+  const counts: Record<string, number> = { targeted: deployment.targetDeviceIds.length };
+  for (const state of DEVICE_STATES) counts[state] = 0;
+  const perDevice = deployment.targetDeviceIds.map((deviceId, index) => {
+    const device = devices.get(deviceId);
+    const reported = device?.reported?.modules.find((m) => m.name === deployment.moduleName);
+    const state = deviceState(deployment, index, deviceId, contributing, reported);
     counts[state] = (counts[state] ?? 0) + 1;
     return {
-      deviceId: device.id,
-      online: device.online,
+      deviceId,
+      online: device?.online ?? false,
       state,
+      reportedVersion: reported?.version,
       error: reported?.error,
       servingVersion: reported?.servingVersion,
     };
   });
-  const skipped = await skippedFor(hub, deployment.id);
-  counts.skipped = skipped.length;
-  return { ...deployment, counts, devices: perDevice, skipped };
+  return { ...deployment, counts, waves: waveView(deployment), devices: perDevice };
+}
+
+function deviceState(
+  d: Deployment,
+  index: number,
+  deviceId: string,
+  contributing: Deployment[],
+  reported: { version: string; state: string } | undefined,
+): (typeof DEVICE_STATES)[number] {
+  if (index >= d.released) return "unreleased";
+  if (d.status === "rolled-back") return "rolled-back";
+  if (!contributing.some((c) => c.id === d.id)) return "pending";
+  const winner = mergeLayers(layersFor(deviceId, contributing)).find((m) => m.name === d.moduleName);
+  if (winner && winner.deploymentId !== d.id) return "overridden";
+  if (!reported || reported.version !== d.moduleVersion) return "pending";
+  return reported.state as (typeof DEVICE_STATES)[number];
+}
+
+/** Each wave: its cumulative size, bake, and whether it is done, in progress or waiting. */
+function waveView(d: Deployment) {
+  const counts = waveCounts(d.rollout, d.targetDeviceIds.length);
+  return d.rollout.waves.map((wave, index) => {
+    const state =
+      index < d.wave || (index === d.wave && d.status === "completed")
+        ? "passed"
+        : index > d.wave
+          ? "waiting"
+          : d.status === "rolled-back" && d.outcome?.reason === "gate-failed"
+            ? "failed"
+            : d.bakeStartedAt
+              ? "baking"
+              : d.status === "active" || d.status === "paused"
+                ? "releasing"
+                : "stopped";
+    const previous = index === 0 ? 0 : counts[index - 1]!;
+    const released = Math.max(0, Math.min(d.released, counts[index]!) - previous);
+    return {
+      index,
+      ...(wave.percent !== undefined ? { percent: wave.percent } : {}),
+      ...(wave.count !== undefined ? { count: wave.count } : {}),
+      devices: counts[index]! - previous,
+      cumulative: counts[index]!,
+      released,
+      bakeMs: wave.bakeMs,
+      state,
+      ...(index === d.wave && d.bakeStartedAt
+        ? { bakeEndsAt: new Date(d.bakeStartedAt.getTime() + wave.bakeMs).toISOString() }
+        : {}),
+    };
+  });
+}
+
+/** Which deployment supplied each module of a device's desired state, and what it overrode. */
+export async function deviceMerge(hub: HubContext, deviceId: string) {
+  return mergeLayers(layersFor(deviceId, await hub.repos.deployments.listContributing()));
 }
 
 /** Re-publishes every device's stored desired state (retained, same revision): idempotent, run at start. */
-export async function republishDesired(hub: HubContext): Promise<number> {
+export async function republishDesired(hub: Pick<HubContext, "repos" | "link">): Promise<number> {
   const devices = await hub.repos.devices.list({});
   let count = 0;
   for (const device of devices) {

@@ -3,14 +3,20 @@ import type { DeviceEvent, ReportedState, Status, TelemetryWindow } from "../../
 import type { HubContext } from "../context.js";
 
 /** Handlers for the hub's MQTT link, bound to a running hub. */
-export function deviceMessageHandlers(hub: Pick<HubContext, "repos" | "telemetry" | "log">) {
+export function deviceMessageHandlers(
+  hub: Pick<HubContext, "repos" | "telemetry" | "log">,
+  /** Told after a device's twin changed (reported state, online); the rollout controller listens. */
+  onDeviceChanged: (deviceId: string) => Promise<void> = async () => {},
+) {
   return {
     async onStatus(deviceId: string, status: Status) {
       await hub.repos.devices.setStatus(deviceId, status, new Date());
       hub.log.info({ event: status.online ? "device.online" : "device.offline", deviceId });
+      await onDeviceChanged(deviceId);
     },
     async onReported(deviceId: string, reported: ReportedState) {
       await hub.repos.devices.setReported(deviceId, reported, new Date());
+      await onDeviceChanged(deviceId);
     },
     async onTelemetry(deviceId: string, window: TelemetryWindow) {
       hub.telemetry.add(deviceId, window);

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { HubContext } from "../../context.js";
 import { checkProfile } from "../../fleet/profile-check.js";
 import type { Device } from "../../repos/index.js";
+import { deviceMerge } from "../../services/deployments.js";
 import type { ApiApp } from "../app.js";
 import { requireRole } from "../auth.js";
 import { found } from "../errors.js";
@@ -66,7 +67,9 @@ export function registerDeviceRoutes(app: ApiApp, hub: HubContext): void {
 
   app.openapi(show, async (c) => {
     const { id } = c.req.valid("param");
-    return c.json(withProfileCheck(found(await hub.repos.devices.get(id), `device ${id}`)), 200);
+    const device = withProfileCheck(found(await hub.repos.devices.get(id), `device ${id}`));
+    // Which deployment supplied each desired module and which ones it overrode (layered deployments).
+    return c.json({ ...device, merge: await deviceMerge(hub, id) }, 200);
   });
 
   app.openapi(provision, async (c) => {
