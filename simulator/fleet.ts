@@ -34,6 +34,8 @@ export interface SimulatedFleetOptions {
   behaviour?: Partial<Behaviour> & { versions?: FleetBehaviour["versions"] };
   /** Connections opened at once (each costs the hub one credential check). */
   connectConcurrency?: number;
+  /** Told on every module state a device reports. */
+  onState?: (deviceId: string, module: ReportedModule) => void;
   /** Told on every desired state a device receives. */
   onDesired?: (deviceId: string, desired: DesiredState) => void;
   /** Seed for the failure draws, so a run can be repeated. */
@@ -142,7 +144,8 @@ export async function startSimulatedFleet(options: SimulatedFleetOptions): Promi
         random,
         authorization: `Basic ${Buffer.from(`${c.id}:${c.secret}`).toString("base64")}`,
         ...(options.onDesired ? { onDesired: options.onDesired } : {}),
-        onState: () => {
+        onState: (deviceId, module) => {
+          options.onState?.(deviceId, module);
           for (const check of waiters) check();
         },
       }),

@@ -126,8 +126,9 @@ export class SimulatedDevice {
         })
         .catch(() => undefined);
     }
-    // A clean DISCONNECT (not a forced close), so the broker discards the will instead of publishing it.
-    await client.endAsync().catch(() => undefined);
+    // Connected: a clean DISCONNECT, so the broker discards the will instead of publishing it.
+    // Offline: nothing to say goodbye over, and a graceful end would wait for a connection.
+    await client.endAsync(!client.connected).catch(() => undefined);
   }
 
   /** Re-reads the telemetry and outage timings after a behaviour change. */
