@@ -22,6 +22,7 @@ import { InferenceRuntime } from "./runtime/inference-runtime.js";
 import { ServingTable } from "./runtime/serving-table.js";
 import { StateStore } from "./state-store.js";
 import { TelemetryRecorder } from "./telemetry/recorder.js";
+import { spoolMetrics } from "./telemetry-metrics.js";
 import { TelemetryOutbox } from "./telemetry-outbox.js";
 import { TelemetrySeq } from "./telemetry-seq.js";
 import { TelemetrySpool } from "./telemetry-spool.js";
@@ -80,6 +81,8 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
   reporter.setRevision(store.snapshot.revision ?? 0);
   await store.gc();
 
+  // Set once the outbox exists (after the server starts); /metrics reads it at scrape time.
+  let telemetryOutbox: TelemetryOutbox | undefined;
   const server = await startScoringServer({
     host: config.host,
     port: config.port,
@@ -90,6 +93,9 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     runtime,
     // Feedback goes to the hub as an event; while offline the link queues it like any event.
     emitEvent: (event) => link?.publishEvent(event),
+    registerMetrics: spoolMetrics(
+      () => telemetryOutbox && { queued: telemetryOutbox.queued, dropped: telemetryOutbox.dropped },
+    ),
   });
 
   const authorization = hubAuthorization(config.hubUrl, config.hubUrl, config.deviceId, config.deviceSecret)!;
@@ -150,6 +156,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     intervalMs: config.telemetryIntervalMs,
     log,
   });
+  telemetryOutbox = outbox;
   link = new MqttLink({
     url: config.mqttUrl,
     deviceId: config.deviceId,

@@ -50,6 +50,7 @@ export function createScoringApp(options: ScoringAppOptions): Hono {
   app.use("/v1/modules/:name/score", metrics.middleware("score"));
   app.use("/v2/models/:name/infer", metrics.middleware("infer"));
   app.use("/v2/models/:name/versions/:version/infer", metrics.middleware("infer"));
+  options.registerMetrics?.(metrics.registry);
   app.route("/", metricsRoutes(metrics));
   app.route("/", modulesRoutes(options));
   app.route("/", scoreRoutes(deps));

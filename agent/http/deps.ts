@@ -1,4 +1,5 @@
 /** What every route module of the scoring server is built from. */
+import type { Registry } from "prom-client";
 import type { Logger } from "../../lib/log.js";
 import type { EventInput } from "../mqtt-link.js";
 import type { InferenceRuntime } from "../runtime/inference-runtime.js";
@@ -18,4 +19,6 @@ export interface ScoringDeps {
   emitEvent?: (event: EventInput) => void;
   /** Whose run and worker events feed /metrics; the process's default runtime when absent. */
   runtime?: InferenceRuntime;
+  /** Adds series owned elsewhere (the telemetry spool) to the /metrics registry. */
+  registerMetrics?: (registry: Registry) => void;
 }

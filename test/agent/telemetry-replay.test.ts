@@ -117,7 +117,11 @@ describe("telemetry while the broker is down", () => {
     await sleep(1500);
     answered += await load.stop();
     const spool = join(agent.dataDir, "telemetry-spool");
-    expect((await readdir(spool)).filter((f) => f.endsWith(".json")).length).toBeGreaterThan(0);
+    const waiting = (await readdir(spool)).filter((f) => /^\d+\.json$/.test(f)).length;
+    expect(waiting).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${agent.scoringUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^edgefleet_agent_telemetry_spooled_windows [1-9]\d*$/m);
+    expect(metrics).toMatch(/^edgefleet_agent_telemetry_dropped_windows_total 0$/m);
 
     // A graceful restart while offline: the window in progress goes to disk, the spool survives.
     await agent.stop();
