@@ -20,10 +20,10 @@ helper.init(require.resolve("node-red"));
 
 /** The package's node modules, as Node-RED requires them. */
 export const nodes = {
-  agent: require("../nodes/edgefleet-agent.js") as Untyped,
-  score: require("../nodes/edgefleet-score.js") as Untyped,
-  predictions: require("../nodes/edgefleet-predictions.js") as Untyped,
-  feedback: require("../nodes/edgefleet-feedback.js") as Untyped,
+  agent: require("../../node-red/nodes/edgefleet-agent.js") as Untyped,
+  score: require("../../node-red/nodes/edgefleet-score.js") as Untyped,
+  predictions: require("../../node-red/nodes/edgefleet-predictions.js") as Untyped,
+  feedback: require("../../node-red/nodes/edgefleet-feedback.js") as Untyped,
 };
 
 /** A flow node as the helper takes it. */
