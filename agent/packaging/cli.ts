@@ -24,8 +24,12 @@ async function main(): Promise<void> {
     log: (line) => console.log(line),
   });
   const top = built.files.filter((f) => !f.path.includes("/")).map((f) => `  ${f.path}  ${mib(f.bytes)}`);
-  const nested = built.files.filter((f) => f.path.includes("/"));
-  if (nested.length > 0) top.push(`  node_modules/ (sharp)  ${mib(nested.reduce((s, f) => s + f.bytes, 0))}`);
+  const folders = new Map<string, number>();
+  for (const file of built.files.filter((f) => f.path.includes("/"))) {
+    const folder = `${file.path.split("/")[0]}/`;
+    folders.set(folder, (folders.get(folder) ?? 0) + file.bytes);
+  }
+  for (const [folder, bytes] of folders) top.push(`  ${folder}  ${mib(bytes)}`);
   console.log(
     [
       `${built.cached ? "reused" : "built"} ${built.folder} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
