@@ -54,6 +54,8 @@ describe("StateStore", () => {
     await store.setActive("m", { version: "1.2.0", sha256: "" });
     await store.setActive("m", { version: "1.3.0", sha256: "" });
     expect((await store.listUnpacked()).length).toBe(5);
+    // What an unpack killed midway leaves behind (modules/unpack.ts writes a temp sibling).
+    await mkdir(join(dir, "modules", "m", ".1.4.0.a1b2c3.tmp"), { recursive: true });
     const deleted = await store.gc();
     expect(deleted.sort()).toEqual(["gone@1.0.0", "m@1.0.0", "m@1.1.0"]);
     expect((await readdir(join(dir, "modules", "m"))).sort()).toEqual(["1.2.0", "1.3.0"]);

@@ -177,6 +177,12 @@ export class StateStore {
         await rm(join(moduleFolder, version), { recursive: true, force: true });
         deleted.push(`${moduleName}@${version}`);
       }
+      // An unpack killed midway leaves its temp sibling (`.<version>.<random>.tmp`, modules/unpack.ts).
+      for (const leftover of await listDirs(moduleFolder, true)) {
+        if (leftover.startsWith(".") && leftover.endsWith(".tmp")) {
+          await rm(join(moduleFolder, leftover), { recursive: true, force: true });
+        }
+      }
       if (keep.size === 0) await rm(moduleFolder, { recursive: true, force: true });
     }
     return deleted;
@@ -200,11 +206,11 @@ function emptyState(): AgentState {
   return { schemaVersion: 1, revision: null, modules: {}, failures: [], telemetrySeqCeiling: 0 };
 }
 
-async function listDirs(folder: string): Promise<string[]> {
+async function listDirs(folder: string, includeHidden = false): Promise<string[]> {
   try {
     const entries = await readdir(folder, { withFileTypes: true });
     return entries
-      .filter((entry) => entry.isDirectory() && !entry.name.startsWith("."))
+      .filter((entry) => entry.isDirectory() && (includeHidden || !entry.name.startsWith(".")))
       .map((entry) => entry.name);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
