@@ -7,6 +7,8 @@
 
 import type { HubContext } from "../context.js";
 import type { DeploymentSelector } from "../db/schema/deployments.js";
+import { preflightTargets } from "../fleet/preflight-targets.js";
+import { recordSkipped, skippedFor } from "../fleet/skipped.js";
 import { ApiError, found } from "../http/errors.js";
 import type { Deployment } from "../repos/index.js";
 import type { RolloutCommand } from "../rollouts/controller.js";
@@ -27,7 +29,12 @@ export async function deployModule(hub: HubContext, request: DeployRequest) {
   const { module: name, version, selector, priority, createdBy, ...rollout } = request;
   const { strategy, spec } = buildRolloutSpec(rollout);
   const module = found(await hub.repos.modules.get(name, version), `module ${name}@${version}`);
-  const targets = await resolveTargets(hub, selector);
+  const resolved = await resolveTargets(hub, selector);
+  // Preflight first: an incompatible device is skipped whole, before any desired state is written.
+  const { eligible: targets, skipped } = await preflightTargets(hub, resolved, module);
+  if (targets.length === 0) {
+    throw new ApiError("bad_request", "no targeted device passes preflight", { skipped });
+  }
   const last = spec.waves.at(-1)!;
   if (last.count !== undefined && last.count < targets.length)
     throw new ApiError("bad_request", `the last wave reaches ${last.count} of ${targets.length} targets`);
@@ -41,6 +48,7 @@ export async function deployModule(hub: HubContext, request: DeployRequest) {
     targetDeviceIds: targets,
     createdBy,
   });
+  await recordSkipped(hub, deployment, skipped);
   hub.log.info({
     event: "deployment.created",
     deploymentId: deployment.id,
@@ -48,9 +56,10 @@ export async function deployModule(hub: HubContext, request: DeployRequest) {
     version: module.version,
     strategy,
     targets: targets.length,
+    skipped: skipped.length,
   });
   await hub.rollouts.reconcileNow(deployment.id);
-  return (await hub.repos.deployments.get(deployment.id)) ?? deployment;
+  return { ...((await hub.repos.deployments.get(deployment.id)) ?? deployment), skipped };
 }
 
 async function resolveTargets(hub: HubContext, selector: DeploymentSelector): Promise<string[]> {
@@ -111,7 +120,9 @@ export async function deploymentStatus(hub: HubContext, id: string) {
       servingVersion: reported?.servingVersion,
     };
   });
-  return { ...deployment, counts, waves: waveView(deployment), devices: perDevice };
+  const skipped = await skippedFor(hub, deployment.id);
+  counts.skipped = skipped.length;
+  return { ...deployment, counts, waves: waveView(deployment), devices: perDevice, skipped };
 }
 
 function deviceState(
