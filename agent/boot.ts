@@ -9,6 +9,7 @@ import type { Logger } from "../lib/log.js";
 import { MANIFEST_FILE, parseManifest } from "../modules/manifest.js";
 import type { DeviceFacts } from "../modules/select-variant.js";
 import type { Reporter } from "./reconcile/reporter.js";
+import type { InferenceRuntime } from "./runtime/inference-runtime.js";
 import { loadModule } from "./runtime/loaded-module.js";
 import type { ServingTable } from "./runtime/serving-table.js";
 import type { StateStore, StoredVersion } from "./state-store.js";
@@ -20,6 +21,8 @@ export interface BootOptions {
   log: Logger;
   /** Profile and capabilities for choosing a module variant. */
   device?: DeviceFacts;
+  /** Worker pool and queue settings for the modules (the process default when absent). */
+  runtime?: InferenceRuntime;
 }
 
 /** Loads last-known-good versions into the serving table; never throws for one bad module. */
@@ -80,6 +83,7 @@ async function tryLoad(options: BootOptions, name: string, stored: StoredVersion
         manifest,
         log: options.log,
         ...(options.device ? { device: options.device } : {}),
+        ...(options.runtime ? { runtime: options.runtime } : {}),
       }),
     );
     return null;

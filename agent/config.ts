@@ -19,6 +19,16 @@ export const AGENT_DEFAULTS = {
   /** One hour of 10 s windows on disk while offline. */
   telemetrySpoolWindows: 360,
   logLevel: "info",
+  /** Per-request deadline (queue wait plus run) unless a module's manifest sets its own. */
+  requestTimeoutMs: 10_000,
+  /** Inference worker threads (agent/runtime/inference-pool.ts); 1 suits a 2-core device. */
+  inferenceWorkers: 1,
+  /** Models whose warm-up run takes at most this many ms stay on the main thread. */
+  inlineMaxMs: 1,
+  /** Recycle an inference worker after this many model swaps on it (0: never). */
+  workerRecycleAfter: 20,
+  /** Recycle an inference worker after a swap when the agent's RSS is above this many MiB (0: never). */
+  workerRecycleRssMb: 0,
 } as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -51,6 +61,11 @@ export const AgentConfigSchema = z.object({
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
   /** Telemetry windows kept on disk while offline; the oldest are dropped (and counted) past it. */
   telemetrySpoolWindows: z.coerce.number().int().min(1).max(100_000),
+  requestTimeoutMs: z.coerce.number().int().min(1).max(600_000),
+  inferenceWorkers: z.coerce.number().int().min(1).max(64),
+  inlineMaxMs: z.coerce.number().min(0).max(1000),
+  workerRecycleAfter: z.coerce.number().int().min(0),
+  workerRecycleRssMb: z.coerce.number().int().min(0),
   /** TEST-ONLY: SIGKILL the agent the first time a reconcile reaches this step (faults.ts). */
   faultKillAt: z.enum(FAULT_POINTS).optional(),
 });
@@ -75,6 +90,11 @@ export const AGENT_ENV = {
   EDGEFLEET_PROFILE: "profile",
   EDGEFLEET_LOG_LEVEL: "logLevel",
   EDGEFLEET_TELEMETRY_SPOOL_WINDOWS: "telemetrySpoolWindows",
+  EDGEFLEET_REQUEST_TIMEOUT_MS: "requestTimeoutMs",
+  EDGEFLEET_INFERENCE_WORKERS: "inferenceWorkers",
+  EDGEFLEET_INLINE_MAX_MS: "inlineMaxMs",
+  EDGEFLEET_WORKER_RECYCLE_AFTER: "workerRecycleAfter",
+  EDGEFLEET_WORKER_RECYCLE_RSS_MB: "workerRecycleRssMb",
   EDGEFLEET_FAULT_KILL_AT: "faultKillAt",
 } as const satisfies Record<string, AgentConfigKey>;
 

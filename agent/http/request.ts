@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { type ZodType, z } from "zod";
 import type { LoadedModule } from "../runtime/loaded-module.js";
 import type { ServingTable } from "../runtime/serving-table.js";
-import { ScoringError } from "./errors.js";
+import { ScoringError, toScoringError } from "./errors.js";
 
 /** Reads the body as JSON; a body that is not JSON is the client's error, not ours. */
 export async function readJsonBody(c: Context): Promise<unknown> {
@@ -42,6 +42,8 @@ export function resolveModule(table: ServingTable, name: string, version?: strin
 
 /** Wraps a failure of the session itself, so clients see onnxruntime's reason instead of a bare 500. */
 export function inferenceFailed(error: unknown): ScoringError {
-  if (error instanceof ScoringError) return error;
+  // Overload, timeout and draining keep their own codes; only the session's own failures are 500s.
+  const known = toScoringError(error);
+  if (known) return known;
   return new ScoringError("internal", `inference failed: ${(error as Error).message}`);
 }

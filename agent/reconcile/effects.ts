@@ -13,6 +13,7 @@ import type { DeviceFacts } from "../../modules/select-variant.js";
 import { unpackModule } from "../../modules/unpack.js";
 import type { DesiredModule } from "../../wire/messages.js";
 import { downloadTarball } from "../downloads.js";
+import type { InferenceRuntime } from "../runtime/inference-runtime.js";
 import { type LoadedModule, loadModule } from "../runtime/loaded-module.js";
 import type { ServingTable } from "../runtime/serving-table.js";
 import type { StateStore } from "../state-store.js";
@@ -30,6 +31,8 @@ export interface AgentEffectsOptions {
   trustKey: () => Promise<string>;
   /** Profile and capabilities for choosing a module variant. */
   device?: DeviceFacts;
+  /** Worker pool and queue settings for the modules (the process default when absent). */
+  runtime?: InferenceRuntime;
   /** Called as tarball bytes reach the disk (the test-only fault injector watches it). */
   onDownloadProgress?: (written: number, size: number) => void;
 }
@@ -99,6 +102,7 @@ export class AgentEffects implements ReconcileEffects {
       manifest,
       log: this.options.log,
       ...(this.options.device ? { device: this.options.device } : {}),
+      ...(this.options.runtime ? { runtime: this.options.runtime } : {}),
     });
     if (signal.aborted) {
       await loaded.drainAndDispose();

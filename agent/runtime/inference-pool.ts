@@ -194,10 +194,19 @@ export class InferencePool {
     );
   }
 
-  /** Crashes the worker hosting `session` for real (uncaught error in the thread); for tests. */
-  async crashWorkerOf(session: WorkerSession): Promise<void> {
-    const host = await session.host();
-    await host.crash();
+  /** Requests sent to workers and not answered yet (runs, loads, releases). */
+  get pendingRequests(): number {
+    return this.#slots.reduce((sum, slot) => sum + (slot.host?.pending ?? 0), 0);
+  }
+
+  /**
+   * For tests: makes worker `slot` throw an uncaught error when it reaches this request (after the
+   * requests sent before it); requests sent after it are in flight when the thread dies.
+   */
+  crashWorker(slot = 0): void {
+    const host = this.#slots[slot]?.host;
+    if (host === undefined) throw new Error(`worker ${slot} is not running`);
+    host.crash();
   }
 
   /** Stops every worker; hosted sessions can no longer run. */

@@ -26,6 +26,8 @@ const port = parentPort;
 if (port === null) throw new Error("inference-worker must run in a worker thread");
 
 port.on("message", (request: WorkerRequest) => {
+  // Thrown in the listener itself: the thread dies before it reads the next request.
+  if (request.op === "crash") throw new Error("inference worker crash requested");
   handle(request).then(
     (result) => reply({ id: request.id, ok: true, result }, result),
     (error: unknown) => {
@@ -64,9 +66,6 @@ async function handle(request: WorkerRequest): Promise<LoadResult | RunResult | 
       return null;
     }
     case "crash":
-      setImmediate(() => {
-        throw new Error("inference worker crash requested");
-      });
       return null;
   }
 }

@@ -13,7 +13,12 @@ import {
   type TensorDatatype,
 } from "../../modules/manifest.js";
 import { GraphBuilder } from "../../modules/onnx/builder.js";
-import { buildIdsSumModel, buildMlpClassifier, type MlpModel } from "../../modules/onnx/models.js";
+import {
+  buildIdsSumModel,
+  buildMlpClassifier,
+  buildSlowModel,
+  type MlpModel,
+} from "../../modules/onnx/models.js";
 
 export interface ModuleDir {
   dir: string;
@@ -81,6 +86,7 @@ export async function idsModule(version = "1.0.0"): Promise<ModuleDir> {
   });
 }
 
+/** Every OIP datatype ONNX models use (the OIP tests round-trip each one). */
 export const IDENTITY_DATATYPES = [
   "FP32",
   "FP64",
@@ -90,6 +96,11 @@ export const IDENTITY_DATATYPES = [
   "INT8",
   "BOOL",
   "FP16",
+  "INT16",
+  "UINT16",
+  "UINT32",
+  "UINT64",
+  "BYTES",
 ] as const;
 
 /** One Identity per datatype: "x_<type>" [batch, 2] → "y_<type>" [batch, 2], for datatype round trips. */
@@ -104,4 +115,21 @@ export async function identityModule(version = "1.0.0"): Promise<ModuleDir> {
   const spec = (prefix: string) =>
     IDENTITY_DATATYPES.map((datatype) => ({ name: name(prefix, datatype), datatype, shape: [-1, 2] }));
   return writeModuleDir(g.toModel(), { name: "identity", version, inputs: spec("x"), outputs: spec("y") });
+}
+
+/**
+ * A deliberately slow model, "x" FP32 [batch, 256] → "y" FP32 [batch, 256] (depth rounds of
+ * MatMul + Tanh): tens to hundreds of milliseconds per run, for off-thread, queue and timeout tests.
+ */
+export async function slowModule(
+  options: { name?: string; version?: string; depth?: number; runtime?: Record<string, unknown> } = {},
+): Promise<ModuleDir> {
+  const model = buildSlowModel({ size: 256, depth: options.depth ?? 400 });
+  return writeModuleDir(model.bytes, {
+    name: options.name ?? "slow",
+    version: options.version ?? "1.0.0",
+    inputs: [{ name: "x", datatype: "FP32", shape: [-1, 256] }],
+    outputs: [{ name: "y", datatype: "FP32", shape: [-1, 256] }],
+    ...(options.runtime ? { runtime: options.runtime } : {}),
+  });
 }
