@@ -10,6 +10,9 @@ import type { HubLink } from "../mqtt/hub-link.js";
 import type { Deployment, Repositories } from "../repos/index.js";
 import { type Layer, type MergedModule, mergeLayers } from "./merge.js";
 
+/** Devices synced at the same time (count). */
+const SYNC_CONCURRENCY = 16;
+
 export interface SyncDeps {
   repos: Pick<Repositories, "devices" | "deployments" | "modules">;
   link: Pick<HubLink, "publishDesired">;
@@ -70,7 +73,7 @@ export async function syncDevices(deps: SyncDeps, deviceIds: readonly string[] |
     return entry;
   };
   const result: SyncResult = { changed: [], failures: [] };
-  for (const device of devices) {
+  const syncOne = async (device: (typeof devices)[number]) => {
     try {
       const merged = mergeLayers(layersFor(device.id, contributing));
       const modules: DesiredModule[] = [];
@@ -78,8 +81,8 @@ export async function syncDevices(deps: SyncDeps, deviceIds: readonly string[] |
         const entry = await artifact(m.name, m.version);
         if (entry) modules.push(entry);
       }
-      if (device.desired === null && modules.length === 0) continue;
-      if (device.desired && sameModules(device.desired.modules, modules)) continue;
+      if (device.desired === null && modules.length === 0) return;
+      if (device.desired && sameModules(device.desired.modules, modules)) return;
       const desired = await deps.repos.devices.setDesired(
         device.id,
         ({ nextRevision }): DesiredState => ({
@@ -96,7 +99,13 @@ export async function syncDevices(deps: SyncDeps, deviceIds: readonly string[] |
       result.failures.push({ deviceId: device.id, error: message });
       deps.log.error({ event: "rollout.sync.failed", deviceId: device.id, error: message });
     }
-  }
+  };
+  // A few devices at a time: publishes wait on PUBACKs, and the store serialises writes anyway.
+  let next = 0;
+  const worker = async () => {
+    while (next < devices.length) await syncOne(devices[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(SYNC_CONCURRENCY, devices.length) }, worker));
   return result;
 }
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { HubClient } from "../../cli/hub-client.js";
 import { type HubConfigInput, parseHubConfig } from "../../hub/config.js";
 import { type RunningHub, startHub } from "../../hub/main.js";
+import type { Clock } from "../../hub/rollouts/clock.js";
 import { silentLogger } from "../../lib/log.js";
 
 export interface TestHub extends RunningHub {
@@ -15,14 +16,14 @@ export interface TestHub extends RunningHub {
 }
 
 /** Starts a hub on port 0 (HTTP and embedded broker) in a fresh or given data folder. */
-export async function startTestHub(options: HubConfigInput & { keepData?: boolean } = {}): Promise<TestHub> {
+export async function startTestHub(
+  options: HubConfigInput & { keepData?: boolean; clock?: Clock } = {},
+): Promise<TestHub> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "edgefleet-hub-")));
-  const { keepData, ...config } = options;
+  const { keepData, clock, ...config } = options;
   const hub = await startHub(
     parseHubConfig({ port: 0, mqttPort: 0, mqttHost: "127.0.0.1", logLevel: "silent", ...config, dataDir }),
-    {
-      log: silentLogger,
-    },
+    { log: silentLogger, ...(clock ? { clock } : {}) },
   );
   let closed = false;
   return {
