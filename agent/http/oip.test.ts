@@ -31,7 +31,7 @@ function expectOipError(reply: { status: number; body: unknown }, status: number
 
 describe("OIP server metadata and health (happy path)", () => {
   it("describes the server", async () => {
-    const expected = { name: "edgefleet-agent", version: "0.1.0-test", extensions: [] };
+    const expected = { name: "edgefleet-agent", version: "0.1.0-test", extensions: ["binary_tensor_data"] };
     expect((await call(`${base}/v2`)).body).toEqual(expected);
     expect((await call(`${base}/v2/`)).body).toEqual(expected);
   });
@@ -155,6 +155,17 @@ describe("OIP inference (happy path)", () => {
     ]);
   });
 
+  it("accepts parameters it does not use, and binary_data_output false means JSON", async () => {
+    const reply = await call(`${base}/v2/models/classifier/infer`, "POST", {
+      parameters: { binary_data_output: false, priority: 1, custom: "x" },
+      inputs: [{ ...features(ROWS).inputs[0], parameters: { note: "kept out of the way" } }],
+      outputs: [{ name: "logits", parameters: { binary_data: false } }],
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.contentType).toMatch(/application\/json/);
+    expect((reply.body as { outputs: { data: number[] }[] }).outputs[0]!.data).toHaveLength(6);
+  });
+
   it("returns only the requested outputs", async () => {
     const reply = await call(`${base}/v2/models/ids/infer`, "POST", {
       inputs: [{ name: "ids", shape: [1, 4], datatype: "INT64", data: [5, 6, 7, 8] }],
@@ -175,6 +186,11 @@ describe("OIP inference (happy path)", () => {
       INT8: [-128, 127],
       BOOL: [true, false],
       FP16: [0.5, -1024],
+      INT16: [-32768, 32767],
+      UINT16: [0, 65535],
+      UINT32: [0, 4294967295],
+      UINT64: [0, 2 ** 53 - 1],
+      BYTES: ["héllo", ""],
     };
     const reply = await call(`${base}/v2/models/identity/infer`, "POST", {
       inputs: IDENTITY_DATATYPES.map((datatype) => ({
@@ -208,6 +224,32 @@ describe("OIP inference refusals", () => {
     ["a negative dimension", features(ROWS, [-2, 4]), 400, /shape/],
     ["an unknown datatype", features(ROWS, [2, 4], "FLOAT"), 400, /datatype must be one of/],
     ["data that is not an array", features(5), 400, /data must be an array/],
+    [
+      "an input without data",
+      { inputs: [{ name: "features", shape: [1, 4], datatype: "FP32" }] },
+      400,
+      /either data or parameters.binary_data_size/,
+    ],
+    [
+      "the classification extension",
+      { ...features(ROWS), outputs: [{ name: "logits", parameters: { classification: 2 } }] },
+      400,
+      /classification extension is not supported/,
+    ],
+    [
+      "a binary_data_output that is not a boolean",
+      { ...features(ROWS), parameters: { binary_data_output: "yes" } },
+      400,
+      /binary_data_output/,
+    ],
+    [
+      "binary_data_size without the binary header",
+      {
+        inputs: [{ name: "features", shape: [1, 4], datatype: "FP32", parameters: { binary_data_size: 16 } }],
+      },
+      400,
+      /no Inference-Header-Content-Length header/,
+    ],
     [
       "a wrong shape",
       features(ROWS.flat().slice(0, 6), [2, 3]),
@@ -253,7 +295,7 @@ describe("OIP inference refusals", () => {
       name: `x_${datatype.toLowerCase()}`,
       shape: [1, 2],
       datatype,
-      data: datatype === "BOOL" ? [true, true] : [1, 1],
+      data: datatype === "BOOL" ? [true, true] : datatype === "BYTES" ? ["a", "b"] : [1, 1],
     }));
     expectOipError(await infer({ inputs }, "identity"), 400, /missing input "x_fp32"/);
   });
@@ -268,15 +310,6 @@ describe("OIP inference refusals", () => {
     expectOipError(await infer(features(ROWS), "nope"), 404, /model "nope" is not served/);
     const reply = await call(`${base}/v2/models/classifier/versions/2.0.0/infer`, "POST", features(ROWS));
     expectOipError(reply, 400, /version "2.0.0" is not served/);
-  });
-
-  it("refuses the binary tensor data extension it does not advertise", async () => {
-    const response = await fetch(`${base}/v2/models/classifier/infer`, {
-      method: "POST",
-      headers: { "inference-header-content-length": "0", "content-type": "application/octet-stream" },
-      body: new Uint8Array(16),
-    });
-    expectOipError({ status: response.status, body: await response.json() }, 400, /binary tensor data/);
   });
 
   it("refuses a body over the size limit with 413", async () => {

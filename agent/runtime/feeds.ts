@@ -5,6 +5,7 @@
  */
 import type { TensorDatatype, TensorSpec } from "../../modules/manifest.js";
 import type { Feeds } from "./loaded-module.js";
+import { tensorFromBinary } from "./tensor-binary.js";
 import { TensorInputError, tensorFromJson } from "./tensor-json.js";
 
 export interface RequestTensor {
@@ -13,6 +14,8 @@ export interface RequestTensor {
   /** When given it must equal the model's; when omitted the model's datatype is used. */
   datatype?: string;
   data: unknown;
+  /** Raw little-endian bytes instead of `data` (OIP binary tensor extension; tensor-binary.ts). */
+  bytes?: Uint8Array;
 }
 
 /** Builds feeds for `specs` from request tensors; throws TensorInputError on the first problem. */
@@ -35,12 +38,15 @@ export function feedsFromJson(specs: readonly TensorSpec[], tensors: readonly Re
       );
     }
     checkShape(tensor.name, tensor.shape, spec.shape);
-    feeds[tensor.name] = tensorFromJson({
-      name: tensor.name,
-      datatype: spec.datatype as TensorDatatype,
-      shape: tensor.shape,
-      data: tensor.data,
-    });
+    feeds[tensor.name] =
+      tensor.bytes !== undefined
+        ? tensorFromBinary(tensor.name, spec.datatype, tensor.shape, tensor.bytes)
+        : tensorFromJson({
+            name: tensor.name,
+            datatype: spec.datatype as TensorDatatype,
+            shape: tensor.shape,
+            data: tensor.data,
+          });
   }
   const missing = specs.filter((spec) => !seen.has(spec.name)).map((spec) => spec.name);
   if (missing.length > 0) throw new TensorInputError(`missing input ${quoted(missing)}`);

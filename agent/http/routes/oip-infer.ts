@@ -1,19 +1,80 @@
 /**
- * OIP inference: POST /v2/models/{name}[/versions/{version}]/infer. JSON tensors in, JSON tensors
- * out (flat, row-major; INT64 as numbers). Every request is recorded for telemetry.
+ * OIP inference: POST /v2/models/{name}[/versions/{version}]/infer. JSON tensors in and out (flat,
+ * row-major; INT64 as numbers), or raw tensor bytes with the binary tensor data extension
+ * (oip-binary.ts) either way. Every request is recorded for telemetry.
  */
 import { type Context, Hono } from "hono";
-import { feedsFromJson, outputNamesFor } from "../../runtime/feeds.js";
+import { datatypeFromOrt } from "../../runtime/datatypes.js";
+import { feedsFromJson, outputNamesFor, type RequestTensor } from "../../runtime/feeds.js";
 import type { LoadedModule } from "../../runtime/loaded-module.js";
+import { tensorToBinary } from "../../runtime/tensor-binary.js";
 import { tensorToJson } from "../../runtime/tensor-json.js";
 import type { ScoringDeps } from "../deps.js";
 import { ScoringError } from "../errors.js";
 import { inferenceFailed, parseWith, readJsonBody, resolveModule } from "../request.js";
+import { type InferBody, inferResponse, rawInputShape, readInferBody, sliceTail } from "./oip-binary.js";
 import { type InferRequest, InferRequestSchema, type InferResponse } from "./oip-schemas.js";
 
-/** Runs one OIP request on a module the caller holds a lease on. */
-export async function infer(module: LoadedModule, request: InferRequest): Promise<InferResponse> {
-  const feeds = feedsFromJson(module.inputs, request.inputs);
+/** A parsed request plus, per input, its raw bytes when they came as binary data. */
+interface ParsedInfer {
+  request: InferRequest;
+  inputBytes: (Uint8Array | undefined)[];
+  /** Raw binary requests get every output back as binary. */
+  allBinary: boolean;
+}
+
+/** Turns any framing into one request shape, checked against the protocol's schema. */
+export function parseInfer(module: LoadedModule, body: InferBody): ParsedInfer {
+  if (body.kind === "raw") {
+    if (module.inputs.length !== 1) {
+      throw new ScoringError(
+        "invalid_input",
+        `raw binary requests need a model with one input; "${module.name}" has ${module.inputs.length}`,
+      );
+    }
+    const spec = module.inputs[0]!;
+    const shape = rawInputShape(spec, body.bytes.length);
+    const request: InferRequest = {
+      inputs: [
+        {
+          name: spec.name,
+          shape,
+          datatype: spec.datatype,
+          data: undefined,
+          parameters: { binary_data_size: body.bytes.length },
+        },
+      ],
+    };
+    return { request, inputBytes: [body.bytes], allBinary: true };
+  }
+  const request = parseWith(InferRequestSchema, body.json);
+  const sizes = request.inputs.map((input) => input.parameters?.binary_data_size);
+  if (body.kind === "json") {
+    if (sizes.some((size) => size !== undefined)) {
+      throw new ScoringError(
+        "invalid_input",
+        "binary_data_size is given but the request has no Inference-Header-Content-Length header",
+      );
+    }
+    return { request, inputBytes: sizes.map(() => undefined), allBinary: false };
+  }
+  return { request, inputBytes: sliceTail(sizes, body.tail), allBinary: false };
+}
+
+/** Runs one OIP request on a module the caller holds a lease on; returns the JSON and binary parts. */
+export async function infer(
+  module: LoadedModule,
+  parsed: ParsedInfer,
+): Promise<{ response: InferResponse; binary: Uint8Array[] }> {
+  const { request, inputBytes } = parsed;
+  const tensors: RequestTensor[] = request.inputs.map((input, i) => ({
+    name: input.name,
+    shape: input.shape,
+    datatype: input.datatype,
+    data: input.data,
+    bytes: inputBytes[i],
+  }));
+  const feeds = feedsFromJson(module.inputs, tensors);
   const outputNames = outputNamesFor(
     module.outputs,
     request.outputs?.map((output) => output.name),
@@ -24,35 +85,45 @@ export async function infer(module: LoadedModule, request: InferRequest): Promis
   } catch (error) {
     throw inferenceFailed(error);
   }
+  // binary_data on an output wins over the request's binary_data_output (Triton's rule).
+  const everyOutput = parsed.allBinary || request.parameters?.binary_data_output === true;
+  const wantsBinary = (name: string) =>
+    request.outputs?.find((output) => output.name === name)?.parameters?.binary_data ?? everyOutput;
+  const binary: Uint8Array[] = [];
   const response: InferResponse = {
     model_name: module.name,
     model_version: module.version,
-    outputs: outputNames.map((name) => tensorToJson(name, results[name]!)),
+    outputs: outputNames.map((name) => {
+      const tensor = results[name]!;
+      if (!wantsBinary(name)) return tensorToJson(name, tensor);
+      const bytes = tensorToBinary(name, tensor);
+      binary.push(bytes);
+      const datatype = datatypeFromOrt(tensor.type)!; // tensorToBinary refused types OIP lacks
+      return {
+        name,
+        datatype,
+        shape: tensor.dims.map(Number),
+        parameters: { binary_data_size: bytes.length },
+      };
+    }),
   };
   if (request.id !== undefined) response.id = request.id;
-  return response;
+  return { response, binary };
 }
 
 /** POST .../infer with and without a version segment. */
 export function oipInferRoutes(deps: ScoringDeps): Hono {
   const app = new Hono();
   const handle = async (c: Context, version?: string): Promise<Response> => {
-    if (c.req.header("inference-header-content-length") !== undefined) {
-      // Not advertised in /v2 extensions; say so instead of failing to parse the binary tail as JSON.
-      throw new ScoringError(
-        "invalid_input",
-        "the binary tensor data extension is not supported; send JSON data",
-      );
-    }
-    const body = await readJsonBody(c);
+    const body = await readInferBody(c, readJsonBody);
     const module = resolveModule(deps.table, c.req.param("name")!, version);
     const started = performance.now();
     let ok = false;
     try {
       // Lookup and lease happen in the same tick, so an update in between cannot dispose this session.
-      const response = await module.withLease(() => infer(module, parseWith(InferRequestSchema, body)));
+      const { response, binary } = await module.withLease(() => infer(module, parseInfer(module, body)));
       ok = true;
-      return c.json(response);
+      return inferResponse(c, response, binary);
     } finally {
       deps.recorder.record({
         module: module.name,

@@ -6,24 +6,42 @@
 import { z } from "zod";
 import { TENSOR_DATATYPES } from "../../../modules/manifest.js";
 
-const parameters = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional();
+/**
+ * Parameters this server gives meaning to (binary tensor data extension, reference/protocols.md
+ * §1.9): they must have the right type; any other parameter is accepted and ignored, as the
+ * protocol defines none of its own. `classification` is refused rather than ignored, because a
+ * client asking for it expects a different output.
+ */
+const binaryDataSize = z.number().int().nonnegative().optional();
+const flag = z.boolean().optional();
+const outputParameters = z
+  .looseObject({
+    binary_data: flag,
+    classification: z.never({ error: "the classification extension is not supported" }).optional(),
+  })
+  .optional();
 
-export const RequestInputSchema = z.object({
-  name: z.string().min(1),
-  // Each dimension "must be an integer representable as an unsigned 64-bit integer".
-  shape: z.array(z.number().int().nonnegative()),
-  datatype: z.string().refine((value) => (TENSOR_DATATYPES as readonly string[]).includes(value), {
-    message: `datatype must be one of ${TENSOR_DATATYPES.join(", ")}`,
-  }),
-  parameters,
-  data: z.unknown().refine((value) => Array.isArray(value), { message: "data must be an array" }),
-});
+export const RequestInputSchema = z
+  .object({
+    name: z.string().min(1),
+    // Each dimension "must be an integer representable as an unsigned 64-bit integer".
+    shape: z.array(z.number().int().nonnegative()),
+    datatype: z.string().refine((value) => (TENSOR_DATATYPES as readonly string[]).includes(value), {
+      message: `datatype must be one of ${TENSOR_DATATYPES.join(", ")}`,
+    }),
+    parameters: z.looseObject({ binary_data_size: binaryDataSize }).optional(),
+    data: z.array(z.unknown(), { error: "data must be an array" }).optional(),
+  })
+  .refine((input) => (input.data === undefined) !== (input.parameters?.binary_data_size === undefined), {
+    message:
+      "each input needs either data or parameters.binary_data_size (binary tensor extension), not both",
+  });
 
-export const RequestOutputSchema = z.object({ name: z.string().min(1), parameters });
+export const RequestOutputSchema = z.object({ name: z.string().min(1), parameters: outputParameters });
 
 export const InferRequestSchema = z.object({
   id: z.string().optional(),
-  parameters,
+  parameters: z.looseObject({ binary_data_output: flag }).optional(),
   inputs: z.array(RequestInputSchema).min(1),
   outputs: z.array(RequestOutputSchema).optional(),
 });
@@ -43,11 +61,20 @@ export interface ModelMetadataResponse {
   outputs: MetadataTensor[];
 }
 
+export interface InferResponseOutput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  /** Absent when the output travels as binary data after the JSON. */
+  data?: unknown[];
+  parameters?: { binary_data_size: number };
+}
+
 export interface InferResponse {
   model_name: string;
   model_version: string;
   id?: string;
-  outputs: { name: string; datatype: string; shape: number[]; data: unknown[] }[];
+  outputs: InferResponseOutput[];
 }
 
 /** Triton's platform name for ONNX Runtime models; informational only (protocols.md §1.5). */

@@ -8,11 +8,13 @@ import type { ScoringDeps } from "../deps.js";
 import { ScoringError } from "../errors.js";
 
 export const SERVER_NAME = "edgefleet-agent";
+/** Protocol extensions implemented, by Triton's names (oip-binary.ts). */
+export const EXTENSIONS = ["binary_tensor_data"] as const;
 
 /** GET /v2, /v2/health/live, /v2/health/ready. */
 export function oipServerRoutes(deps: ScoringDeps): Hono {
   const app = new Hono();
-  const metadata = () => ({ name: SERVER_NAME, version: deps.agentVersion, extensions: [] as string[] });
+  const metadata = () => ({ name: SERVER_NAME, version: deps.agentVersion, extensions: [...EXTENSIONS] });
   app.get("/v2", (c) => c.json(metadata()));
   app.get("/v2/", (c) => c.json(metadata()));
   app.get("/v2/health/live", (c) => c.json({ live: true }));
