@@ -84,6 +84,25 @@ describe("loadDataset", () => {
     );
   });
 
+  it("streams a multi-chunk file (multi-byte characters across chunk boundaries) to the same table", async () => {
+    const lines = ["n,city,note"];
+    for (let i = 0; i < 60_000; i++) lines.push(`${i},${i % 2 === 0 ? "Zürich" : "Malmö"},"é, ""q"""`);
+    const text = `${lines.join("\r\n")}\r\n`;
+    const path = join(folder, "large.csv");
+    await writeFile(path, text);
+    const fromFile = await loadDataset({ path });
+    // Larger than one 1 MiB read chunk.
+    expect(fromFile.bytes).toBeGreaterThan(1024 * 1024);
+    expect(fromFile.rows).toBe(60_000);
+    expect(fromFile.version).toBe(createHash("sha256").update(text).digest("hex"));
+    const city = fromFile.stats.find((c) => c.name === "city")!;
+    expect(city.kind === "categorical" && city.frequencies.map((f) => f.value).sort()).toEqual([
+      "Malmö",
+      "Zürich",
+    ]);
+    expect(fromFile.schema.find((c) => c.name === "note")).toMatchObject({ kind: "categorical" });
+  });
+
   it("refuses empty files, header-only files and whitespace", async () => {
     await expect(loadDataset({ bytes: bytes("") })).rejects.toThrow(code("empty"));
     await expect(loadDataset({ bytes: bytes("a,b\r\n") })).rejects.toThrow(/no data rows/);
