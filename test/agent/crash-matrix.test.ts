@@ -27,6 +27,10 @@ const MATRIX: Array<{ point: FaultPoint; bootVersion: string }> = [
   { point: "cleanup", bootVersion: "2.0.0" },
 ];
 const FEATURES = ["f0", "f1", "f2", "f3"];
+/** Six agent processes start three times each: give a loaded machine room (no timing is asserted). */
+const WAIT_MS = 120_000;
+const waitLong = <T>(what: string, probe: () => Promise<T | undefined | null | false>) =>
+  waitFor(what, probe, WAIT_MS);
 
 let hub: TestHub;
 const agents: AgentProcess[] = [];
@@ -116,7 +120,9 @@ afterAll(async () => {
 });
 
 describe("SIGKILL at every reconcile step, then restart", () => {
-  it("serves the last-known-good version at once, converges to the new one, and never half-writes state", async () => {
+  it("serves the last-known-good version at once, converges to the new one, and never half-writes state", {
+    timeout: 300_000,
+  }, async () => {
     const devices = await Promise.all(
       MATRIX.map(({ point }) =>
         hub.client.post<{ device: { id: string }; secret: string }>("/api/v1/devices", {
@@ -140,7 +146,7 @@ describe("SIGKILL at every reconcile step, then restart", () => {
     await deploy("1.0.0");
     await Promise.all(
       first.map((agent) =>
-        waitFor(
+        waitLong(
           `${agent.deviceId} serving 1.0.0\n${agent.output()}`,
           async () => (await served(agent)) === "1.0.0",
         ),
@@ -153,7 +159,7 @@ describe("SIGKILL at every reconcile step, then restart", () => {
         await agent.stop();
         const next = await restart(agent, devices[i]!.secret, { EDGEFLEET_FAULT_KILL_AT: MATRIX[i]!.point });
         agents.push(next);
-        await waitFor(`${next.deviceId} serving 1.0.0 again`, async () => (await served(next)) === "1.0.0");
+        await waitLong(`${next.deviceId} serving 1.0.0 again`, async () => (await served(next)) === "1.0.0");
         return next;
       }),
     );
@@ -177,16 +183,16 @@ describe("SIGKILL at every reconcile step, then restart", () => {
         // Same environment: the marker file lets the restarted process run through the armed step.
         const back = await restart(agent, devices[i]!.secret, { EDGEFLEET_FAULT_KILL_AT: point });
         agents.push(back);
-        const boot = await waitFor(`${what}: boot.serving`, async () =>
+        const boot = await waitLong(`${what}: boot.serving`, async () =>
           events(back).find((e) => e.event === "boot.serving"),
         );
         expect(boot.modules, what).toEqual([`crash@${bootVersion}`]);
-        await waitFor(
+        await waitLong(
           `${what} serving 2.0.0\n${back.output()}`,
           async () => (await served(back)) === "2.0.0",
         );
         // Serving from disk precedes the network: boot is logged before MQTT connects.
-        const order = await waitFor(`${what}: mqtt.connected`, async () => {
+        const order = await waitLong(`${what}: mqtt.connected`, async () => {
           const seen = events(back).map((e) => e.event);
           return seen.includes("mqtt.connected") ? seen : undefined;
         });

@@ -39,7 +39,8 @@ beforeAll(async () => {
   installDir = await mkdtemp(join(tmpdir(), "edgefleet-sea-"));
   await tar.extract({ file: built.archive, cwd: installDir });
   hub = await startTestHub();
-});
+  // Building copies and patches a ~100 MB binary and gzips ~160 MB: ~10 s idle, far more on a busy box.
+}, 300_000);
 
 afterAll(async () => {
   await agent?.stop();
@@ -85,7 +86,9 @@ describe.skipIf(!profile)("single-executable agent", () => {
     await expect(buildAgent({ profile: "no-such-profile" })).rejects.toThrow(/unknown firmware profile/);
   });
 
-  it("runs as a device agent against a hub: serves the deployed module and scores like onnxruntime", async () => {
+  it("runs as a device agent against a hub: serves the deployed module and scores like onnxruntime", {
+    timeout: 180_000,
+  }, async () => {
     const model = buildMlpClassifier({ inputSize: 4, hiddenSizes: [16], classes: 3, seed: 7 });
     const registered = await hub.client.request<{ version: number }>(
       "POST",
@@ -125,12 +128,16 @@ describe.skipIf(!profile)("single-executable agent", () => {
       version: "1.0.0",
       selector: { deviceIds: [device.id] },
     });
-    await waitFor(`the executable serving sea@1.0.0\n${agent.output()}`, async () => {
-      const body = await getJson<{ modules: { name: string; version: string }[] }>(
-        `${agent!.scoringUrl}/v1/modules`,
-      );
-      return body?.modules.some((m) => m.name === "sea" && m.version === "1.0.0");
-    });
+    await waitFor(
+      `the executable serving sea@1.0.0\n${agent!.output()}`,
+      async () => {
+        const body = await getJson<{ modules: { name: string; version: string }[] }>(
+          `${agent!.scoringUrl}/v1/modules`,
+        );
+        return body?.modules.some((m) => m.name === "sea" && m.version === "1.0.0");
+      },
+      120_000,
+    );
 
     const row = [0.5, -1, 2, 0.25];
     const response = await fetch(`${agent.scoringUrl}/v1/modules/sea/score`, {

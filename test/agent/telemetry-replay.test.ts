@@ -93,17 +93,23 @@ afterAll(async () => {
 });
 
 describe("telemetry while the broker is down", () => {
-  it("spools windows on disk across an agent restart and replays them: the hub's counts add up exactly", async () => {
+  it("spools windows on disk across an agent restart and replays them: the hub's counts add up exactly", {
+    timeout: 180_000,
+  }, async () => {
     agent = await startAgent();
     await hub.client.post("/api/v1/deployments", {
       module: "replay",
       version: "1.0.0",
       selector: { deviceIds: [device.id] },
     });
-    await waitFor(`agent serving\n${agent.output()}`, async () => {
-      const body = await getJson<{ modules: { name: string }[] }>(`${agent!.scoringUrl}/v1/modules`);
-      return body?.modules.some((m) => m.name === "replay");
-    });
+    await waitFor(
+      `agent serving\n${agent.output()}`,
+      async () => {
+        const body = await getJson<{ modules: { name: string }[] }>(`${agent!.scoringUrl}/v1/modules`);
+        return body?.modules.some((m) => m.name === "replay");
+      },
+      90_000,
+    );
 
     let answered = 0;
     let load = scoringLoad(agent);
@@ -126,10 +132,14 @@ describe("telemetry while the broker is down", () => {
     // A graceful restart while offline: the window in progress goes to disk, the spool survives.
     await agent.stop();
     agent = await startAgent(agent);
-    await waitFor("restarted agent serving", async () => {
-      const body = await getJson<{ modules: { name: string }[] }>(`${agent!.scoringUrl}/v1/modules`);
-      return body?.modules.some((m) => m.name === "replay");
-    });
+    await waitFor(
+      "restarted agent serving",
+      async () => {
+        const body = await getJson<{ modules: { name: string }[] }>(`${agent!.scoringUrl}/v1/modules`);
+        return body?.modules.some((m) => m.name === "replay");
+      },
+      90_000,
+    );
     load = scoringLoad(agent);
     await sleep(1000);
 
@@ -141,7 +151,7 @@ describe("telemetry while the broker is down", () => {
     await waitFor(
       `hub telemetry to add up to ${answered} requests\n${agent.output().slice(-3000)}`,
       async () => (await hubRequestCount()) === answered,
-      30_000,
+      90_000,
       250,
     );
     await waitFor("the spool to drain", async () =>
