@@ -5,12 +5,25 @@
 import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
+import { benchImageJsonVsBare, benchImageScore } from "./a1-image.js";
 import { benchScoreVsSessionRun } from "./a1-score.js";
+import { benchHonoVsHttp } from "./a2-hono-vs-http.js";
+import { benchIdleCpu } from "./a3-idle-cpu.js";
+import { benchBatching } from "./a4-batching.js";
+import { benchSwapRss } from "./a5-swap-rss.js";
+import { benchAgentRss } from "./a6-agent-rss.js";
 import { benchH1, benchH2 } from "./h1-h2-fleet.js";
 import { type BenchResult, machineFacts, printResult } from "./stats.js";
 
 const BENCHES: Record<string, (options: { agentCpus?: string }) => Promise<BenchResult[]>> = {
   A1: benchScoreVsSessionRun,
+  A1I: benchImageScore,
+  A1B: benchImageJsonVsBare,
+  A2: benchHonoVsHttp,
+  A3: benchIdleCpu,
+  A4: benchBatching,
+  A5: benchSwapRss,
+  A6: benchAgentRss,
   H1: benchH1,
   H2: benchH2,
 };
