@@ -7,8 +7,8 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { cp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { cp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, join, relative } from "node:path";
 import { type FirmwareProfile, getProfile } from "../../firmware-profiles/index.js";
 import { sha256File } from "../../lib/files.js";
 import { projectRoot, readPackageVersion } from "../../lib/paths.js";
@@ -84,18 +84,20 @@ export async function buildAgent(options: BuildAgentOptions): Promise<BuiltAgent
     };
   }
 
-  await rm(folder, { recursive: true, force: true });
-  await rm(archive, { force: true });
+  // Built in a staging folder and moved into place, so two builds at once (parallel test runs)
+  // never see each other's half-written files.
+  const staging = `${folder}.${process.pid}.tmp`;
+  await rm(staging, { recursive: true, force: true });
   log(
     `bundling the agent (${(bundle.agent.length / 1024).toFixed(0)} KiB)${bundle.usesSharp ? " with sharp" : ""}`,
   );
-  await makeExecutable(folder, bundle.agent);
-  if (bundle.worker !== undefined) await writeFile(join(folder, "inference-worker.cjs"), bundle.worker);
-  await copyNativeFiles(root, folder, bundle.usesSharp);
-  await writeFile(join(folder, "profile.json"), `${JSON.stringify(profile, null, 2)}\n`);
+  await makeExecutable(staging, bundle.agent);
+  if (bundle.worker !== undefined) await writeFile(join(staging, "inference-worker.cjs"), bundle.worker);
+  await copyNativeFiles(root, staging, bundle.usesSharp);
+  await writeFile(join(staging, "profile.json"), `${JSON.stringify(profile, null, 2)}\n`);
   // Every profile, where firmware-profiles looks for them (next to the running file).
-  await cp(join(root, "firmware-profiles", "profiles"), join(folder, "profiles"), { recursive: true });
-  const files = await listFiles(folder);
+  await cp(join(root, "firmware-profiles", "profiles"), join(staging, "profiles"), { recursive: true });
+  const files = await listFiles(staging);
   const manifest = {
     name: "edgefleet-agent",
     version,
@@ -105,12 +107,16 @@ export async function buildAgent(options: BuildAgentOptions): Promise<BuiltAgent
     node: process.version,
     run: "./edgefleet-agent --hub URL --mqtt URL --device ID (secret in EDGEFLEET_DEVICE_SECRET)",
     files: await Promise.all(
-      files.map(async (file) => ({ ...file, sha256: await sha256File(join(folder, file.path)) })),
+      files.map(async (file) => ({ ...file, sha256: await sha256File(join(staging, file.path)) })),
     ),
   };
-  await writeFile(join(folder, "build-manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFile(join(staging, "build-manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   log("archiving");
-  await archiveFolder(folder);
+  const stagedArchive = `${archive}.${process.pid}.tmp`;
+  await archiveFolder(staging, basename(folder), stagedArchive);
+  await rm(folder, { recursive: true, force: true });
+  await rename(staging, folder);
+  await rename(stagedArchive, archive);
   // The key goes in last: an interrupted build is never mistaken for a finished one.
   await writeFile(keyFile, key);
   return {

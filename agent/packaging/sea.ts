@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, copyFile, cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import * as tar from "tar";
 
@@ -76,9 +76,8 @@ async function sharedLibraries(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((file) => /\.(so(\.\d+)*|dylib|dll)$/.test(file));
 }
 
-/** Writes `<outDir>.tar.gz` holding the folder (its name is the top-level entry). */
-export async function archiveFolder(outDir: string): Promise<string> {
-  const file = `${outDir}.tar.gz`;
-  await tar.create({ gzip: true, file, cwd: dirname(outDir), portable: true }, [basename(outDir)]);
-  return file;
+/** Writes `file` (.tar.gz) holding the folder's files under the top-level folder `name`. */
+export async function archiveFolder(folder: string, name: string, file: string): Promise<void> {
+  const prefix = `${name}/`;
+  await tar.create({ gzip: true, file, cwd: folder, portable: true, prefix }, await readdir(folder));
 }
