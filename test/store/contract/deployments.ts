@@ -91,6 +91,81 @@ export function deploymentContract(ctx: ContractContext): void {
     });
   });
 
+  describe("rollout progress", () => {
+    const spec = {
+      waves: [
+        { percent: 10, bakeMs: 1000 },
+        { percent: 100, bakeMs: 1000 },
+      ],
+      ratePerMinute: 60,
+      gates: {
+        maxFailureRate: 0.1,
+        maxErrorRate: 0.1,
+        maxLatencyRatio: 2,
+        maxPredictionShift: 0.2,
+        maxMeanShift: 1,
+        minRequests: 10,
+      },
+    };
+
+    it("stores priority and the rollout spec, and defaults to one all-at-once wave", async () => {
+      const deployments = deploymentRepo(ctx.db(), manualClock());
+      const moduleName = unique("mod");
+      const base = {
+        moduleName,
+        moduleVersion: "1.0.0",
+        selector: { tags: { site: "a" } },
+        targetDeviceIds: [unique("dev")],
+        createdBy: "admin",
+      };
+      const plain = await deployments.create(base);
+      expect(plain).toMatchObject({ priority: 0, wave: 0, released: 0, generation: 0, outcome: null });
+      expect(plain.rollout.waves).toEqual([{ percent: 100, bakeMs: 0 }]);
+      const rich = await deployments.create({ ...base, strategy: "waves", priority: 7, rollout: spec });
+      expect(rich).toMatchObject({ priority: 7, strategy: "waves", rollout: spec });
+      await expect(deployments.create({ ...base, rollout: { ...spec, waves: [] } })).rejects.toBeInstanceOf(
+        ValidationError,
+      );
+      await expect(deployments.create({ ...base, priority: 1.5 })).rejects.toBeInstanceOf(ValidationError);
+      expect(await deployments.list({ moduleName })).toHaveLength(2);
+    });
+
+    it("advances only from the expected generation (compare-and-set), and lists by status", async () => {
+      const deployments = deploymentRepo(ctx.db(), manualClock());
+      const moduleName = unique("mod");
+      const created = await deployments.create({
+        moduleName,
+        moduleVersion: "1.0.0",
+        selector: { tags: { site: "a" } },
+        targetDeviceIds: [unique("dev"), unique("dev")],
+        createdBy: "admin",
+        rollout: spec,
+      });
+      const startedAt = new Date("2025-02-01T00:00:00.000Z");
+      const first = await deployments.advance(created.id, 0, { released: 1, waveStartedAt: startedAt });
+      expect(first).toMatchObject({ released: 1, generation: 1, waveStartedAt: startedAt });
+      // A second writer holding the old generation loses and changes nothing.
+      expect(await deployments.advance(created.id, 0, { released: 2 })).toBeNull();
+      expect((await deployments.get(created.id))?.released).toBe(1);
+      // Concurrent writers from the same generation: exactly one wins.
+      const results = await Promise.all([
+        deployments.advance(created.id, 1, { wave: 1 }),
+        deployments.advance(created.id, 1, { status: "paused" }),
+      ]);
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
+      await expect(deployments.advance("no-such-id", 0, {})).rejects.toBeInstanceOf(NotFoundError);
+      await expect(
+        deployments.advance(created.id, 2, { status: "bogus" as "active" }),
+      ).rejects.toBeInstanceOf(ValidationError);
+      const rolledBack = await deployments.setStatus(created.id, "rolled-back");
+      expect(rolledBack.generation).toBe(3);
+      expect((await deployments.listContributing()).some((d) => d.id === created.id)).toBe(false);
+      expect((await deployments.listByStatus(["rolled-back"])).some((d) => d.id === created.id)).toBe(true);
+      await deployments.setStatus(created.id, "completed");
+      expect((await deployments.listContributing()).some((d) => d.id === created.id)).toBe(true);
+    });
+  });
+
   describe("events", () => {
     it("stores events and lists them newest first per device", async () => {
       const events = eventRepo(ctx.db());
