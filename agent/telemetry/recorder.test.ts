@@ -53,3 +53,37 @@ describe("TelemetryRecorder", () => {
     ]);
   });
 });
+
+describe("output summaries", () => {
+  it("counts classifier labels (label or top-1) and summarises raw numeric outputs", () => {
+    const recorder = new TelemetryRecorder();
+    recorder.record({
+      module: "cls",
+      version: "1.0.0",
+      latencyMs: 1,
+      ok: true,
+      predictions: [
+        { label: "cat", score: 0.9 },
+        { label: "dog", index: 1, score: 0.6 },
+        { top: [{ label: "cat", index: 0, score: 0.7 }] },
+      ],
+    });
+    recorder.record({
+      module: "reg",
+      version: "1.0.0",
+      latencyMs: 1,
+      ok: true,
+      predictions: [{ y: [2] }, { y: 4 }, { y: "x" }],
+    });
+    recorder.record({ module: "plain", version: "1.0.0", latencyMs: 1, ok: true });
+    const windows = recorder.takeWindow();
+    expect(windows.find((w) => w.name === "cls")?.outputs).toEqual([
+      { name: "label", count: 3, labels: { cat: 2, dog: 1 } },
+    ]);
+    expect(windows.find((w) => w.name === "reg")?.outputs).toEqual([
+      { name: "y", count: 2, sum: 6, sumSquares: 20, min: 2, max: 4 },
+    ]);
+    expect(windows.find((w) => w.name === "plain")).not.toHaveProperty("outputs");
+    for (const w of windows) expect(ModuleWindowSchema.safeParse(w).success).toBe(true);
+  });
+});

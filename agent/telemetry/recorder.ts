@@ -4,7 +4,12 @@
  * summaries (count, missing, min, max, sum, sum of squares) that drift monitors compare with the
  * training baseline. Recording is a few additions; nothing is kept per request.
  */
-import { type InputSummary, LATENCY_BUCKETS_MS, type ModuleWindow } from "../../wire/messages.js";
+import {
+  type InputSummary,
+  LATENCY_BUCKETS_MS,
+  type ModuleWindow,
+  type OutputSummary,
+} from "../../wire/messages.js";
 
 /** One request's outcome. */
 export interface RecordOptions {
@@ -23,6 +28,13 @@ export interface RecordOptions {
    * request's own objects, with no copy. Without it, every key of each row is summarised.
    */
   featureNames?: readonly string[];
+  /**
+   * The postprocessed predictions of a request that scored (one per row). Classifier labels
+   * (`label`, or the first of `top`) are counted per label under the output name "label"; finite
+   * numbers of raw predictions get count, sum, sum of squares, min and max per output name. The
+   * hub's rollout gates compare these between versions (prediction shift).
+   */
+  predictions?: readonly unknown[];
 }
 
 export type FeatureRow = Readonly<Record<string, unknown>>;
@@ -46,6 +58,16 @@ interface ModuleStats {
   latencyCounts: number[];
   latencySumMs: number;
   inputs: Map<string, InputStats>;
+  outputs: Map<string, OutputStats>;
+}
+
+interface OutputStats {
+  count: number;
+  labels: Map<string, number>;
+  sum: number;
+  sumSquares: number;
+  min: number;
+  max: number;
 }
 
 /**
@@ -72,6 +94,7 @@ export class TelemetryRecorder {
     const latency = Number.isFinite(options.latencyMs) && options.latencyMs > 0 ? options.latencyMs : 0;
     stats.latencyCounts[latencyBucketIndex(latency)]!++;
     stats.latencySumMs += latency;
+    for (const prediction of options.predictions ?? []) addPrediction(stats.outputs, prediction);
     const features = options.features;
     if (features === undefined) return;
     const names = options.featureNames;
@@ -113,6 +136,7 @@ export class TelemetryRecorder {
           sumSquares: input.sumSquares,
         };
       }),
+      ...(stats.outputs.size > 0 ? { outputs: outputSummaries(stats.outputs) } : {}),
       // Only windows that saw feedback carry the fields, so older hubs and tests see no change.
       ...(stats.labelled > 0 ? { labelled: stats.labelled, correct: stats.correct } : {}),
     }));
@@ -133,6 +157,7 @@ export class TelemetryRecorder {
         latencyCounts: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0),
         latencySumMs: 0,
         inputs: new Map(),
+        outputs: new Map(),
       };
       this.#modules.set(key, stats);
     }
@@ -178,4 +203,54 @@ function addValue(inputs: Map<string, InputStats>, name: string, value: unknown)
   if (value > input.max) input.max = value;
   input.sum += value;
   input.sumSquares += value * value;
+}
+
+function outputStats(outputs: Map<string, OutputStats>, name: string): OutputStats {
+  let stats = outputs.get(name);
+  if (stats === undefined) {
+    stats = {
+      count: 0,
+      labels: new Map(),
+      sum: 0,
+      sumSquares: 0,
+      min: Number.POSITIVE_INFINITY,
+      max: Number.NEGATIVE_INFINITY,
+    };
+    outputs.set(name, stats);
+  }
+  return stats;
+}
+
+/** Adds one postprocessed prediction: a classifier's label, or a raw prediction's numbers. */
+function addPrediction(outputs: Map<string, OutputStats>, prediction: unknown): void {
+  if (prediction === null || typeof prediction !== "object") return;
+  const record = prediction as Record<string, unknown>;
+  const top = Array.isArray(record.top) ? (record.top[0] as { label?: unknown } | undefined) : undefined;
+  const label = typeof record.label === "string" ? record.label : top?.label;
+  if (typeof label === "string") {
+    const stats = outputStats(outputs, "label");
+    stats.count++;
+    stats.labels.set(label, (stats.labels.get(label) ?? 0) + 1);
+    return;
+  }
+  for (const [name, value] of Object.entries(record)) {
+    // A raw output of one value per row arrives as a number or a one-element array.
+    const number = Array.isArray(value) && value.length === 1 ? value[0] : value;
+    if (typeof number !== "number" || !Number.isFinite(number)) continue;
+    const stats = outputStats(outputs, name);
+    stats.count++;
+    stats.sum += number;
+    stats.sumSquares += number * number;
+    if (number < stats.min) stats.min = number;
+    if (number > stats.max) stats.max = number;
+  }
+}
+
+function outputSummaries(outputs: Map<string, OutputStats>): OutputSummary[] {
+  return [...outputs.entries()].map(
+    ([name, o]): OutputSummary =>
+      o.labels.size > 0
+        ? { name, count: o.count, labels: Object.fromEntries(o.labels) }
+        : { name, count: o.count, sum: o.sum, sumSquares: o.sumSquares, min: o.min, max: o.max },
+  );
 }

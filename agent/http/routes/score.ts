@@ -76,6 +76,7 @@ export function scoreRoutes(deps: ScoringDeps): Hono {
     const started = performance.now();
     let ok = false;
     let rows: PreparedRequest["rows"];
+    let predictions: readonly unknown[] | undefined;
     try {
       // Lookup and lease happen in the same tick, so an update in between cannot dispose this session.
       const response = await module.withLease(async () => {
@@ -87,6 +88,7 @@ export function scoreRoutes(deps: ScoringDeps): Hono {
         return score(module, prepared);
       });
       ok = true;
+      predictions = response.predictions;
       publishScored(deps.predictions, response, rows);
       return c.json(response);
     } finally {
@@ -96,6 +98,8 @@ export function scoreRoutes(deps: ScoringDeps): Hono {
         version: module.version,
         latencyMs: performance.now() - started,
         ok,
+        // Output summaries feed the hub's prediction-shift gates (agent/telemetry/recorder.ts).
+        ...(predictions !== undefined ? { predictions } : {}),
         // Only requests that scored feed the input summaries: a refused row may be garbage.
         ...(ok && rows !== undefined && pre.kind === "tabular"
           ? { features: rows, featureNames: pre.features.map((feature) => feature.name) }
