@@ -25,8 +25,8 @@ export const AGENT_DEFAULTS = {
   inferenceWorkers: 1,
   /** Models whose warm-up run takes at most this many ms stay on the main thread. */
   inlineMaxMs: 1,
-  /** Recycle an inference worker after this many model swaps on it (0: never). */
-  workerRecycleAfter: 20,
+  /** Recycle an inference worker after this many model swaps on it (0: never; see inference-pool.ts). */
+  workerRecycleAfter: 0,
   /** Recycle an inference worker after a swap when the agent's RSS is above this many MiB (0: never). */
   workerRecycleRssMb: 0,
 } as const;

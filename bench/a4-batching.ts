@@ -2,7 +2,7 @@
  * A4: throughput and p95 latency at concurrency 8 with micro-batching (maxBatch 8) against the same
  * model with batching off (maxBatch 1), both served by one agent scoring server in a child process
  * on the agent's CPU; OIP infer requests from the load generator here, blocks A B B A. The model is
- * a memory-bound MLP (256→1024→1024→1024→10, ~9 MB of weights): one row or eight cost nearly the
+ * a memory-bound MLP (256→2048→2048→2048→10, ~34 MB of weights): one row or eight cost nearly the
  * same weight traffic, which is where batching pays on a device.
  */
 
@@ -18,7 +18,7 @@ import { closedLoop } from "./load.js";
 import { type BenchResult, quantile, round } from "./stats.js";
 
 const CONCURRENCY = 8;
-const BLOCK_MS = 2500;
+const BLOCK_MS = 2000;
 
 /** Runs A4. */
 export async function benchBatching(options: { agentCpus?: string }): Promise<BenchResult[]> {
@@ -41,7 +41,7 @@ export async function benchBatching(options: { agentCpus?: string }): Promise<Be
     const runs = { batched: [] as number[], single: [] as number[] };
     const latencies = { batched: [] as number[], single: [] as number[] };
     let failures = 0;
-    for (const side of ["batched", "single", "single", "batched"] as const) {
+    for (const side of ["batched", "single", "single", "batched", "batched", "single"] as const) {
       const result = await closedLoop(url(side), body, CONCURRENCY, BLOCK_MS);
       runs[side].push(result.throughput);
       latencies[side].push(...result.latenciesUs);
@@ -55,7 +55,7 @@ export async function benchBatching(options: { agentCpus?: string }): Promise<Be
     return [
       {
         id: "A4",
-        what: `throughput at concurrency ${CONCURRENCY}, micro-batching (maxBatch 8) vs off, MLP 256-1024x3-10 (${executor})`,
+        what: `throughput at concurrency ${CONCURRENCY}, micro-batching (maxBatch 8) vs off, MLP 256-2048x3-10 (${executor})`,
         ours: Math.round(ours),
         peer: Math.round(peer),
         unit: "req/s",
@@ -78,7 +78,7 @@ export async function benchBatching(options: { agentCpus?: string }): Promise<Be
 }
 
 async function child(): Promise<void> {
-  const model = buildMlpClassifier({ inputSize: 256, hiddenSizes: [1024, 1024, 1024], classes: 10, seed: 5 });
+  const model = buildMlpClassifier({ inputSize: 256, hiddenSizes: [2048, 2048, 2048], classes: 10, seed: 5 });
   const table = new ServingTable();
   const dirs: Awaited<ReturnType<typeof writeModuleDir>>[] = [];
   for (const [name, maxBatch] of [
@@ -90,7 +90,8 @@ async function child(): Promise<void> {
       version: "1.0.0",
       inputs: [{ name: "features", datatype: "FP32", shape: [-1, 256] }],
       outputs: [{ name: "logits", datatype: "FP32", shape: [-1, 10] }],
-      runtime: { maxBatch },
+      // Both in the worker, so the figure isolates batching (auto would keep batch-1 runs inline).
+      runtime: { maxBatch, executor: "worker" },
     });
     dirs.push(dir);
     table.activate(await loadModule({ dir: dir.dir, manifest: dir.manifest }));

@@ -6,11 +6,11 @@
  * - crash: every pending request on the dead thread fails at once (WorkerCrashedError), a new
  *   thread starts (back-off when crashes repeat) and reloads the sessions; runs that arrive
  *   meanwhile wait for it instead of failing.
- * - recycle: onnxruntime-node leaks native memory on repeated session create/release (upstream
- *   issue #25325). After `recycleAfterReleases` releases, or when process RSS passes
+ * - recycle: onnxruntime-node has leaked native memory on repeated session create/release
+ *   (upstream issue #25325). After `recycleAfterReleases` releases, or when process RSS passes
  *   `recycleRssBytes` after a release, a fresh thread loads the live sessions (make-before-break),
- *   takes their traffic, and the old thread is stopped once its in-flight runs finish. A thread's
- *   memory goes with it (measured: bench A5).
+ *   takes their traffic, and the old thread is stopped once its in-flight runs finish. Off by
+ *   default: see DEFAULT_RECYCLE_AFTER_RELEASES for what bench A5 measured on 1.30.
  * - idle: a worker left with no session is stopped, so a device serving only inline models
  *   carries no thread.
  *
@@ -34,7 +34,13 @@ export interface InferencePoolOptions {
   log?: Logger;
 }
 
-export const DEFAULT_RECYCLE_AFTER_RELEASES = 20;
+/**
+ * Off by default: on onnxruntime-node 1.30 RSS over repeated swaps plateaus at the make-before-break
+ * high-water mark (two versions resident during a swap), and a recycled thread's memory stays with
+ * the allocator (glibc keeps a dead thread's arena), so recycling raised RSS in bench A5. Turn it on
+ * for builds that do leak per session (upstream issue #25325).
+ */
+export const DEFAULT_RECYCLE_AFTER_RELEASES = 0;
 /** Crash restarts back off from this delay (doubling, while crashes repeat) to at most 10 s. */
 const RESTART_BACKOFF = { baseMs: 100, maxMs: 10_000, quietMs: 30_000 };
 
