@@ -1,21 +1,59 @@
-/** `edgefleet deploy` and `edgefleet deployments list|show`. */
+/**
+ * `edgefleet deploy` with strategy flags, and `edgefleet deployments list|show|pause|resume|abort|rollback`
+ * (show --watch draws the rollout's waves live).
+ */
 import type { Command } from "commander";
 import { CliError, resolveHubClient } from "../hub-target.js";
 import { printObject, printTable } from "../output.js";
+import { watchDeployment } from "./deployment-watch.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
+import { type RolloutFlags, rolloutRequest } from "./rollout-flags.js";
+
+type DeployOptions = HubOptions & RolloutFlags & { devices?: string; selector?: string; watch?: boolean };
 
 /** Registers deploy and deployments. */
 export function registerDeployCommands(program: Command): void {
   withHubOptions(program.command("deploy <module@version>"))
-    .description("deploy a module version to devices by id or tag selector (all at once)")
+    .description("deploy a module version to devices by id or tag selector, with a rollout strategy")
     .option("--devices <ids>", "comma-separated device ids")
     .option("--selector <tags>", "devices with these tags, e.g. site=plant-1")
-    .action(async (target: string, options: HubOptions & { devices?: string; selector?: string }) => {
+    .option("--strategy <name>", "all-at-once | canary | waves (implied by --canary / --waves)")
+    .option("--canary <N|N%>", "release to the first N devices (or N%) first, then everyone")
+    .option("--waves <percents>", "cumulative wave sizes in %, the last 100, e.g. 10,50,100")
+    .option(
+      "--bake <time>",
+      "watch each wave this long before its gates decide (e.g. 5m; or one per wave: 5m,10m,0)",
+    )
+    .option("--rate <N/min>", "release at most N devices per minute")
+    .option(
+      "--priority <P>",
+      "layering: where deployments overlap, the highest priority wins per module (default 0)",
+    )
+    .option(
+      "--max-failure-rate <r>",
+      "gate: largest fraction of released devices failing activation (default 0.05)",
+    )
+    .option(
+      "--max-error-rate <r>",
+      "gate: largest fraction of errored requests on the new version (default 0.05)",
+    )
+    .option("--max-latency-ratio <x>", "gate: largest p95 latency ratio new/previous (default 1.5)")
+    .option(
+      "--max-prediction-shift <d>",
+      "gate: largest total variation distance of label distributions (default 0.2)",
+    )
+    .option(
+      "--max-mean-shift <s>",
+      "gate: largest numeric output mean shift in previous std devs (default 1)",
+    )
+    .option("--min-requests <n>", "requests each side needs before telemetry gates judge (default 50)")
+    .option("--watch", "show the rollout's progress until it stops")
+    .action(async (target: string, options: DeployOptions) => {
       const at = target.lastIndexOf("@");
       if (at <= 0) throw new CliError("give the module as name@version, e.g. demo-iris@1.0.0");
       if (!options.devices && !options.selector)
         throw new CliError("choose devices with --devices or --selector");
-      const client = await resolveHubClient(options, process.env);
+      const rollout = rolloutRequest(options);
       const selector: Record<string, unknown> = {};
       if (options.devices) selector.deviceIds = options.devices.split(",").map((d) => d.trim());
       if (options.selector) {
@@ -23,36 +61,86 @@ export function registerDeployCommands(program: Command): void {
           options.selector.split(",").map((p) => [p.split("=")[0], p.split("=").slice(1).join("=")]),
         );
       }
-      const deployment = await client.post<{ id: string; targetDeviceIds: string[] }>("/api/v1/deployments", {
-        module: target.slice(0, at),
-        version: target.slice(at + 1),
-        selector,
-      });
-      if (options.json) return printObject(deployment);
-      process.stdout.write(
-        `deployment ${deployment.id}: ${target} to ${deployment.targetDeviceIds.length} device(s)\n`,
+      const client = await resolveHubClient(options, process.env);
+      const deployment = await client.post<{ id: string; strategy: string; targetDeviceIds: string[] }>(
+        "/api/v1/deployments",
+        { module: target.slice(0, at), version: target.slice(at + 1), selector, ...rollout },
       );
+      if (options.json && !options.watch) return printObject(deployment);
+      process.stdout.write(
+        `deployment ${deployment.id}: ${target} to ${deployment.targetDeviceIds.length} device(s), ${deployment.strategy}\n`,
+      );
+      if (options.watch) await finish(await watchDeployment(client, deployment.id));
     });
 
-  const deployments = program.command("deployments").description("inspect deployments");
+  const deployments = program
+    .command("deployments")
+    .description("inspect and steer deployments and rollouts");
   withHubOptions(deployments.command("list"))
-    .description("list deployments")
-    .action(async (options: HubOptions) => {
+    .description("list deployments, newest first")
+    .option("--status <status>", "only this status (active, paused, completed, aborted, rolled-back, …)")
+    .option("--module <name>", "only this module")
+    .action(async (options: HubOptions & { status?: string; module?: string }) => {
       const client = await resolveHubClient(options, process.env);
+      const query = new URLSearchParams();
+      if (options.status) query.set("status", options.status);
+      if (options.module) query.set("module", options.module);
       const { deployments: rows } = await client.get<{ deployments: Record<string, unknown>[] }>(
-        "/api/v1/deployments",
+        `/api/v1/deployments${query.size > 0 ? `?${query}` : ""}`,
       );
+      const view = rows.map((r) => ({
+        ...r,
+        progress: `${r.released}/${(r.targetDeviceIds as unknown[]).length}`,
+        wave: Number(r.wave) + 1,
+      }));
       printTable(
-        rows,
-        ["id", "moduleName", "moduleVersion", "strategy", "status", "createdAt"],
+        view,
+        [
+          "id",
+          "moduleName",
+          "moduleVersion",
+          "strategy",
+          "priority",
+          "status",
+          "wave",
+          "progress",
+          "createdAt",
+        ],
         Boolean(options.json),
         rows,
       );
     });
   withHubOptions(deployments.command("show <id>"))
-    .description("one deployment with per-device state and counts")
-    .action(async (id: string, options: HubOptions) => {
+    .description("one deployment: waves, gates, per-device state and counts")
+    .option("--watch", "live progress bars per wave until the rollout stops")
+    .action(async (id: string, options: HubOptions & { watch?: boolean }) => {
       const client = await resolveHubClient(options, process.env);
+      if (options.watch) return finish(await watchDeployment(client, id));
       printObject(await client.get(`/api/v1/deployments/${encodeURIComponent(id)}`));
     });
+  const commands = {
+    pause: "pause an active rollout (no more devices, no gate decisions)",
+    resume: "resume a paused rollout (the current wave's bake starts again)",
+    abort: "stop a rollout for good; released devices keep the version",
+    rollback: "take the version back from every released device",
+  } as const;
+  for (const [command, description] of Object.entries(commands)) {
+    withHubOptions(deployments.command(`${command} <id>`))
+      .description(description)
+      .action(async (id: string, options: HubOptions) => {
+        const client = await resolveHubClient(options, process.env);
+        const d = await client.post<{ status: string; counts: Record<string, number> }>(
+          `/api/v1/deployments/${encodeURIComponent(id)}/${command}`,
+          {},
+        );
+        if (options.json) return printObject(d);
+        process.stdout.write(`deployment ${id}: ${d.status}\n`);
+      });
+  }
+}
+
+/** Prints how a watched rollout ended; a failed gate exits 1. */
+async function finish(d: { id: string; status: string; outcome: { message: string } | null }): Promise<void> {
+  process.stdout.write(`deployment ${d.id}: ${d.status}${d.outcome ? ` (${d.outcome.message})` : ""}\n`);
+  if (d.status === "rolled-back" || d.status === "aborted") process.exitCode = 1;
 }

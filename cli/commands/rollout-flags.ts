@@ -1,0 +1,96 @@
+/**
+ * `edgefleet deploy` strategy flags → the API's rollout request: --canary N|N%, --waves a,b,100,
+ * --bake 5m[,10m…], --rate N/min, --priority P and the gate thresholds. Pure, so tests check
+ * every refusal without a hub.
+ */
+import { CliError } from "../hub-target.js";
+
+export interface RolloutFlags {
+  strategy?: string;
+  canary?: string;
+  waves?: string;
+  bake?: string;
+  rate?: string;
+  priority?: string;
+  maxFailureRate?: string;
+  maxErrorRate?: string;
+  maxLatencyRatio?: string;
+  maxPredictionShift?: string;
+  maxMeanShift?: string;
+  minRequests?: string;
+}
+
+const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "90s", "5m", "1h", "250ms" or "0" → milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match || (match[2] === undefined && Number(match[1]) !== 0))
+    throw new CliError(`not a duration: "${text}" (use e.g. 30s, 5m, 1h)`);
+  return Math.round(Number(match[1]) * UNITS_MS[match[2] ?? "ms"]!);
+}
+
+function number(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value))
+    throw new CliError(`${flag} needs a number, got "${text}"`);
+  return value;
+}
+
+/** Builds the rollout part of POST /api/v1/deployments; CliError on malformed or conflicting flags. */
+export function rolloutRequest(flags: RolloutFlags): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (flags.canary !== undefined && flags.waves !== undefined)
+    throw new CliError("--canary and --waves conflict: a canary is one small wave, then everyone");
+  if (flags.strategy !== undefined) body.strategy = flags.strategy;
+  if (flags.canary !== undefined) {
+    const text = flags.canary.trim();
+    const percent = text.endsWith("%");
+    const value = Number(percent ? text.slice(0, -1) : text);
+    if (!Number.isFinite(value) || value <= 0 || (!percent && !Number.isInteger(value)))
+      throw new CliError(
+        `--canary takes a device count or a percentage, e.g. 5 or 10%; got "${flags.canary}"`,
+      );
+    body.canary = percent ? { percent: value } : { count: value };
+  }
+  const bakes = flags.bake?.split(",").map(parseDuration);
+  if (flags.waves !== undefined) {
+    const percents = flags.waves.split(",").map((p) => number("--waves", p.replace(/%$/, ""))!);
+    if (bakes && bakes.length > 1 && bakes.length !== percents.length)
+      throw new CliError(
+        `--bake has ${bakes.length} times for ${percents.length} waves; give one, or one per wave`,
+      );
+    body.waves = percents.map((percent, i) => ({
+      percent,
+      ...(bakes && bakes.length > 1 ? { bakeMs: bakes[i] } : {}),
+    }));
+  } else if (bakes && bakes.length > 1) {
+    throw new CliError("several --bake times need --waves");
+  }
+  if (bakes?.length === 1) body.bakeMs = bakes[0];
+  if (flags.rate !== undefined) {
+    const match = /^(\d+(?:\.\d+)?)(?:\/min)?$/.exec(flags.rate.trim());
+    if (!match) throw new CliError(`--rate takes devices per minute, e.g. 20/min; got "${flags.rate}"`);
+    body.ratePerMinute = Number(match[1]);
+  }
+  const priority = number("--priority", flags.priority);
+  if (priority !== undefined) body.priority = priority;
+  const gates = Object.fromEntries(
+    (
+      [
+        ["maxFailureRate", "--max-failure-rate"],
+        ["maxErrorRate", "--max-error-rate"],
+        ["maxLatencyRatio", "--max-latency-ratio"],
+        ["maxPredictionShift", "--max-prediction-shift"],
+        ["maxMeanShift", "--max-mean-shift"],
+        ["minRequests", "--min-requests"],
+      ] as const
+    ).flatMap(([key, flag]) => {
+      const value = number(flag, flags[key]);
+      return value === undefined ? [] : [[key, value]];
+    }),
+  );
+  if (Object.keys(gates).length > 0) body.gates = gates;
+  return body;
+}
