@@ -27,7 +27,7 @@ import { type BenchResult, quantile, round } from "./stats.js";
 
 const FEATURES = Array.from({ length: 16 }, (_, i) => `x${i}`);
 const SWEEP = [1, 4, 16];
-const BLOCK_MS = 1500;
+const BLOCK_MS = 1200;
 
 interface Ports {
   hono: number;
@@ -53,7 +53,7 @@ export async function benchHonoVsHttp(options: { agentCpus?: string }): Promise<
     for (const concurrency of SWEEP) {
       ratios[concurrency] = [];
       throughput[concurrency] = { hono: [], bare: [] };
-      for (let pair = 0; pair < 2; pair++) {
+      for (let pair = 0; pair < 3; pair++) {
         const order = pair % 2 === 0 ? [hono, bare] : [bare, hono];
         const got: Record<string, number> = {};
         for (const target of order)
