@@ -26,6 +26,8 @@ export const ROLLOUT_CONTROLLER_DEFAULTS = {
   retryMs: 5_000,
   /** Steps one pass may take before yielding (a guard against a planner loop). */
   maxStepsPerPass: 100,
+  /** Device reports for one deployment are gathered this long into one pass (ms, wall clock). */
+  deviceEventCoalesceMs: 100,
 } as const;
 
 export type RolloutCommand = "pause" | "resume" | "abort" | "rollback";
@@ -51,6 +53,13 @@ export class RolloutController {
   readonly #timers = new Map<string, TimerHandle>();
   #resync: TimerHandle | undefined;
   #closed = false;
+  /**
+   * Targets of the open (active or paused) deployments, refreshed on every pass: device reports
+   * arrive by the thousand during a rollout, and looking them up in the database one by one took
+   * more time than the rollout itself.
+   */
+  readonly #openTargets = new Map<string, ReadonlySet<string>>();
+  readonly #nudged = new Set<string>();
 
   constructor(deps: RolloutControllerDeps) {
     this.#deps = deps;
@@ -67,6 +76,7 @@ export class RolloutController {
   async start(): Promise<void> {
     const repaired = await syncDevices(this.#deps, "all");
     const open = await this.#deps.repos.deployments.listByStatus(["active", "paused"]);
+    for (const d of open) this.#openTargets.set(d.id, new Set(d.targetDeviceIds));
     this.#deps.log.info({
       event: "rollout.controller.started",
       resumed: open.length,
@@ -89,8 +99,17 @@ export class RolloutController {
   /** A device reported or came online: queue the active rollouts that target it. */
   async deviceChanged(deviceId: string): Promise<void> {
     if (this.#closed) return;
-    for (const d of await this.#deps.repos.deployments.listForDevice(deviceId, { activeOnly: true }))
-      this.enqueue(d.id);
+    for (const [id, targets] of this.#openTargets) if (targets.has(deviceId)) this.#nudge(id);
+  }
+
+  /** Queues a deployment a moment later, so a burst of device reports makes one pass, not thousands. */
+  #nudge(id: string): void {
+    if (this.#nudged.has(id)) return;
+    this.#nudged.add(id);
+    setTimeout(() => {
+      this.#nudged.delete(id);
+      this.enqueue(id);
+    }, ROLLOUT_CONTROLLER_DEFAULTS.deviceEventCoalesceMs).unref();
   }
 
   /** Resolves when no pass is queued or running (tests). */
@@ -152,6 +171,9 @@ export class RolloutController {
     for (let step = 0; step < ROLLOUT_CONTROLLER_DEFAULTS.maxStepsPerPass && !this.#closed; step++) {
       const d = await repos.deployments.get(id);
       if (!d) return;
+      if (d.status === "active" || d.status === "paused")
+        this.#openTargets.set(id, new Set(d.targetDeviceIds));
+      else this.#openTargets.delete(id);
       const now = clock.now();
       const counts = waveCounts(d.rollout, d.targetDeviceIds.length);
       const plan = planStep(

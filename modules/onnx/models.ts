@@ -170,7 +170,7 @@ export function buildIdsSumModel(options: { length: number; model?: ModelOptions
     bytes: g.toModel({ opset: 17, ...options.model }),
     predict: (rows: bigint[][]) => ({
       sum: rows.map((r) => r.reduce((a, b) => a + Number(b), 0)),
-      // biome-ignore lint/complexity/useMathMinMax: Math.max cannot compare bigint values.
+      // Math.max cannot compare bigint values, hence the explicit reduce.
       maxId: rows.map((r) => r.reduce((a, b) => (b > a ? b : a))),
     }),
   };
