@@ -1,5 +1,5 @@
 /** Statistics and result records for benchmarks (../shared/BENCH.md: medians, p95, ratio spread). */
-import { availableParallelism } from "node:os";
+import { cpus } from "node:os";
 
 export interface BenchResult {
   id: string;
@@ -32,7 +32,8 @@ export function round(value: number, digits = 1): number {
 export async function machineFacts(): Promise<Record<string, string | number>> {
   const ort = (await import("onnxruntime-node")) as unknown as { env?: { versions?: { node?: string } } };
   return {
-    cores: availableParallelism(),
+    // os.cpus() counts the machine's cores; availableParallelism() would count this pinned process's.
+    cores: cpus().length,
     node: process.version,
     onnxruntime: ort.env?.versions?.node ?? "unknown",
     platform: `${process.platform}-${process.arch}`,
