@@ -44,6 +44,9 @@ export async function readJsonFile<T>(path: string): Promise<T | undefined> {
   }
 }
 
+/** What a sha256 looks like everywhere in edgefleet: 64 lowercase hex characters. */
+export const SHA256_HEX_PATTERN = /^[a-f0-9]{64}$/;
+
 /** sha256 of bytes as lowercase hex. */
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");

@@ -5,6 +5,7 @@
 import semver from "semver";
 import { z } from "zod";
 import { PrecisionSchema } from "../firmware-profiles/schema.js";
+import { Sha256HexSchema } from "../wire/messages.js";
 
 export const MANIFEST_FILE = "module.json";
 export const SIGNATURE_FILE = "module.sig";
@@ -36,8 +37,6 @@ export const TensorSpecSchema = z.object({
   shape: z.array(z.number().int().min(-1)),
 });
 export type TensorSpec = z.infer<typeof TensorSpecSchema>;
-
-const sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, "sha256 as 64 lowercase hex characters");
 
 export const ModuleNameSchema = z
   .string()
@@ -178,7 +177,7 @@ export const ResourceNeedsSchema = z.object({
 export const ModelFileSchema = z.object({
   /** Path inside the module, a plain file name. */
   file: z.string().regex(/^[A-Za-z0-9._-]+\.onnx$/, "a plain file name ending in .onnx"),
-  sha256: sha256Hex,
+  sha256: Sha256HexSchema,
   size: z.number().int().positive(),
   opset: z.number().int().positive().optional(),
   irVersion: z.number().int().positive().optional(),

@@ -4,10 +4,12 @@
  * correlation and versions live in the payload, never in MQTT 5 properties.
  */
 import { z } from "zod";
+import { SHA256_HEX_PATTERN } from "../lib/files.js";
 
 export const PROTOCOL_VERSION = 1;
 
-const sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, "sha256 as 64 lowercase hex characters");
+/** A sha256 in lowercase hex; the one schema every payload, manifest and route uses. */
+export const Sha256HexSchema = z.string().regex(SHA256_HEX_PATTERN, "sha256 as 64 lowercase hex characters");
 const isoTime = z.string().datetime({ offset: true });
 
 /** One module the hub wants on a device. */
@@ -17,7 +19,7 @@ export const DesiredModuleSchema = z.object({
   /** Absolute URL of the signed module tarball (a hub blob). */
   url: z.string().url(),
   /** sha256 of the tarball bytes; checked before unpacking. */
-  sha256: sha256Hex,
+  sha256: Sha256HexSchema,
   size: z.number().int().nonnegative(),
 });
 export type DesiredModule = z.infer<typeof DesiredModuleSchema>;

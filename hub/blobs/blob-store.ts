@@ -8,10 +8,10 @@ import { createReadStream as fsCreateReadStream } from "node:fs";
 import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { fsyncFolder } from "../../lib/files.js";
+import { fsyncFolder, SHA256_HEX_PATTERN } from "../../lib/files.js";
 import { NotFoundError, ValidationError } from "../repos/errors.js";
 
-export const SHA256_PATTERN = /^[a-f0-9]{64}$/;
+export const SHA256_PATTERN = SHA256_HEX_PATTERN;
 
 export interface BlobInfo {
   sha256: string;

@@ -2,6 +2,7 @@
 import { and, asc, count, eq, max } from "drizzle-orm";
 import { z } from "zod";
 import { ModuleNameSchema, type TensorSpec, TensorSpecSchema } from "../../modules/manifest.js";
+import { Sha256HexSchema } from "../../wire/messages.js";
 import type { Db } from "../db/database.js";
 import { models, modelVersions } from "../db/schema/index.js";
 import { clockOf, type RepoOptions } from "./clock.js";
@@ -51,13 +52,12 @@ export interface ModelRepo {
   listVersions(name: string): Promise<ModelVersion[]>;
 }
 
-const sha256 = z.string().regex(/^[a-f0-9]{64}$/, "sha256 as 64 lowercase hex characters");
 const RegisterSchema = z.object({
   name: ModuleNameSchema,
   description: z.string().max(2000).optional(),
-  sha256,
+  sha256: Sha256HexSchema,
   size: z.number().int().nonnegative(),
-  blobSha256: sha256.optional(),
+  blobSha256: Sha256HexSchema.optional(),
   inputs: z.array(TensorSpecSchema),
   outputs: z.array(TensorSpecSchema),
   irVersion: z.number().int().nonnegative(),

@@ -3,6 +3,7 @@ import { and, asc, eq } from "drizzle-orm";
 import semver from "semver";
 import { z } from "zod";
 import { type Manifest, ModuleNameSchema, SemverSchema } from "../../modules/manifest.js";
+import { Sha256HexSchema } from "../../wire/messages.js";
 import type { Db } from "../db/database.js";
 import { modules } from "../db/schema/index.js";
 import { clockOf, type RepoOptions } from "./clock.js";
@@ -36,7 +37,7 @@ const CreateSchema = z.object({
   version: SemverSchema,
   modelVersionId: z.number().int().positive(),
   manifest: z.object({ name: z.string(), version: z.string() }).loose(),
-  tarballSha256: z.string().regex(/^[a-f0-9]{64}$/, "sha256 as 64 lowercase hex characters"),
+  tarballSha256: Sha256HexSchema,
   tarballSize: z.number().int().nonnegative(),
 });
 

@@ -2,13 +2,14 @@
 import { Readable } from "node:stream";
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import { Sha256HexSchema } from "../../../wire/messages.js";
 import type { HubContext } from "../../context.js";
 import type { ApiApp } from "../app.js";
 import { allowDevicesOr } from "../auth.js";
 import { ApiError, ErrorBodySchema } from "../errors.js";
 import { parseRange } from "../range.js";
 
-const Sha256Param = z.object({ sha256: z.string().regex(/^[a-f0-9]{64}$/, "a sha256 in lowercase hex") });
+const Sha256Param = z.object({ sha256: Sha256HexSchema });
 
 const download = createRoute({
   method: "get",
