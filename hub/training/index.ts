@@ -24,6 +24,7 @@ export type { ClassificationMetrics, Metrics, RegressionMetrics } from "./evalua
 export type { ParityReport } from "./evaluate/onnx-check.js";
 export type { FeatureSpec } from "./features/encoder.js";
 export { type InputMode, moduleFeatures, VECTOR_INPUT, vectorRow } from "./features/inputs.js";
+export { loadRunDataset, type RunDataSpec, type TestSplit, testSplit } from "./run-data.js";
 export { type TrainProgress, type TrainRequest, type TrainResult, train } from "./train.js";
 export { OUTPUTS } from "./trainers/heads.js";
 export { RECIPE_NAMES } from "./trainers/recipes.js";

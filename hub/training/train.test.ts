@@ -32,7 +32,11 @@ describe("train", () => {
       ["color", "categorical"],
       ["noise", "numeric"],
     ]);
-    expect(result.moduleFeatures[2]).toEqual({ name: "color", default: -1 });
+    expect(result.moduleFeatures[2]).toEqual({
+      name: "color",
+      default: -1,
+      categories: (result.features[2] as { vocabulary: string[] }).vocabulary,
+    });
     expect(result.moduleFeatures[0]!.default).toBeCloseTo((result.features[0] as { mean: number }).mean, 6);
     expect(result.split).toEqual({ train: 280, validation: 60, test: 60 });
     expect(result.metrics.validation).not.toBeNull();

@@ -1,8 +1,10 @@
 /** The whole hub schema, one module per domain; drizzle-kit and openDatabase read it from here. */
 export * from "./deployments.js";
 export * from "./devices.js";
+export * from "./drift.js";
 export * from "./events.js";
 export * from "./models.js";
 export * from "./modules.js";
 export * from "./telemetry.js";
 export * from "./tokens.js";
+export * from "./training.js";

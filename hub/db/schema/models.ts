@@ -1,7 +1,46 @@
 /** Model registry: named models and their numbered versions (1, 2, 3 … per model). */
 import { sql } from "drizzle-orm";
-import { bigint, integer, jsonb, pgTable, serial, text, timestamp, unique } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  unique,
+} from "drizzle-orm/pg-core";
 import type { TensorSpec } from "../../../modules/manifest.js";
+import type { BaselineProfile } from "../../training/baseline.js";
+
+/** Where a model version came from (a training run), for the registry's lineage view. */
+export interface ModelLineage {
+  run?: string;
+  attempt?: number;
+  dataset?: { name: string; version: string };
+  recipe?: string;
+  snapshot?: string;
+  params?: Record<string, unknown>;
+  worker?: string;
+  experiment?: string;
+}
+
+/** Metrics of a trained version per split (the test split's are measured by the hub on the ONNX). */
+export interface ModelMetrics {
+  test?: Record<string, number | null>;
+  validation?: Record<string, number | null>;
+  train?: Record<string, number | null>;
+}
+
+/** What packaging needs to build a module manifest from a trained version. */
+export interface ModelTraining {
+  features: { name: string; default: number; categories?: string[] }[];
+  classes: string[];
+  inputMode: "vector" | "columns";
+  task: "classification" | "regression";
+  target: string;
+}
 
 export const models = pgTable("models", {
   name: text("name").primaryKey(),
@@ -30,6 +69,26 @@ export const modelVersions = pgTable(
     producer: text("producer").notNull().default(""),
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
+    /** Set for versions produced by a training run; null for uploads. */
+    lineage: jsonb("lineage").$type<ModelLineage>(),
+    metrics: jsonb("metrics").$type<ModelMetrics>(),
+    /** Training-rows profile for drift monitoring (hub/training/baseline.ts). */
+    baseline: jsonb("baseline").$type<BaselineProfile>(),
+    training: jsonb("training").$type<ModelTraining>(),
   },
   (t) => [unique("model_versions_name_version_uq").on(t.modelName, t.version)],
+);
+
+/** Named pointers to a version ("champion", "staging"); moved by PUT, one per (model, alias). */
+export const modelAliases = pgTable(
+  "model_aliases",
+  {
+    modelName: text("model_name")
+      .notNull()
+      .references(() => models.name, { onDelete: "cascade" }),
+    alias: text("alias").notNull(),
+    version: integer("version").notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.modelName, t.alias] })],
 );

@@ -2,7 +2,7 @@
  * A dataset version: parsed, typed and summarised. Its id is the sha256 of the uploaded bytes, so
  * the same file always is the same version and any change is a new one.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../../../lib/files.js";
 import { DatasetError } from "../errors.js";
 import type { Cell } from "./jsonl.js";
 import {
@@ -38,7 +38,7 @@ export interface LoadDatasetOptions extends ReadOptions, SchemaOptions {}
 
 /** Reads, types and summarises a dataset; every refusal is a DatasetError with a code. */
 export async function loadDataset(source: DatasetSource, options: LoadDatasetOptions = {}): Promise<Dataset> {
-  return fromTable(await readTable(source, options), options);
+  return datasetFromTable(await readTable(source, options), options);
 }
 
 /**
@@ -63,12 +63,13 @@ export function datasetFromRows(rows: readonly Record<string, Cell>[], options: 
     cells,
     rows: rows.length,
     bytes: Buffer.byteLength(text),
-    sha256: createHash("sha256").update(text).digest("hex"),
+    sha256: sha256Hex(text),
   };
-  return fromTable(table, options);
+  return datasetFromTable(table, options);
 }
 
-function fromTable(table: RawTable, options: SchemaOptions): Dataset {
+/** Types and summarises an already parsed table (e.g. a file with extra rows appended). */
+export function datasetFromTable(table: RawTable, options: SchemaOptions): Dataset {
   const schema = inferSchema(table, options);
   const columns = applySchema(table, schema);
   if (options.target !== undefined) checkTarget(columns, options.target);

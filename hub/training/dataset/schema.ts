@@ -10,6 +10,13 @@ import type { RawTable } from "./read.js";
 export type ColumnKind = "numeric" | "boolean" | "categorical" | "label" | "ignore";
 /** What a caller may force a column to be (the target's kind follows from the task). */
 export type ColumnOverride = Exclude<ColumnKind, "label">;
+/** Every ColumnOverride, for validating a caller's overrides. */
+export const COLUMN_OVERRIDES = [
+  "numeric",
+  "boolean",
+  "categorical",
+  "ignore",
+] as const satisfies readonly ColumnOverride[];
 export type Task = "classification" | "regression";
 
 export interface ColumnSchema {

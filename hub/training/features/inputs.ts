@@ -153,6 +153,12 @@ export function vectorRow(encoder: FeatureEncoder, row: Readonly<Record<string, 
  * The manifest's tabular features for a `vector` model: no mean/std (the graph standardises), and
  * a `default` that reproduces the graph's imputation (the training mean; -1 for a categorical).
  */
-export function moduleFeatures(encoder: FeatureEncoder): { name: string; default: number }[] {
-  return encoder.features.map((f) => ({ name: f.name, default: f.kind === "categorical" ? -1 : f.mean }));
+export function moduleFeatures(
+  encoder: FeatureEncoder,
+): { name: string; default: number; categories?: string[] }[] {
+  return encoder.features.map((f) =>
+    f.kind === "categorical"
+      ? { name: f.name, default: -1, categories: [...f.vocabulary] }
+      : { name: f.name, default: f.mean },
+  );
 }

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { AttributeValue, GraphBuilder } from "../../../modules/onnx/builder.js";
-import { OUTPUTS, regressionOutput, softmaxInPlace, taskLoss } from "./heads.js";
+import { binaryProbabilities, OUTPUTS, regressionOutput, softmaxInPlace, taskLoss } from "./heads.js";
 import { binFeatures, fitTree, type TreeNode, treeValue } from "./tree.js";
 import type { FitOptions, TrainedModel, TrainingData } from "./types.js";
 
@@ -126,15 +126,7 @@ function initialScores(y: Float64Array, classes: number): number[] {
 /** Margins → probabilities [rows × classes] (classification) or the margins (regression). */
 function toOutputs(margins: Float64Array, rows: number, classes: number): Float64Array {
   if (classes === 0) return Float64Array.from(margins);
-  if (classes === 2) {
-    const p = new Float64Array(rows * 2);
-    for (let i = 0; i < rows; i++) {
-      const one = 1 / (1 + Math.exp(-margins[i]!));
-      p[2 * i] = 1 - one;
-      p[2 * i + 1] = one;
-    }
-    return p;
-  }
+  if (classes === 2) return binaryProbabilities(margins, rows);
   const p = Float64Array.from(margins);
   for (let i = 0; i < rows; i++) softmaxInPlace(p, i * classes, classes);
   return p;

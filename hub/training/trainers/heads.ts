@@ -33,6 +33,17 @@ export function regressionOutput(g: GraphBuilder): void {
 }
 
 /** In-place softmax over `row[offset .. offset+size)`. */
+/** Two-class probabilities [rows × 2] from the logits of class 1. */
+export function binaryProbabilities(logits: Float64Array, rows: number): Float64Array {
+  const p = new Float64Array(rows * 2);
+  for (let i = 0; i < rows; i++) {
+    const one = 1 / (1 + Math.exp(-logits[i]!));
+    p[2 * i] = 1 - one;
+    p[2 * i + 1] = one;
+  }
+  return p;
+}
+
 export function softmaxInPlace(row: Float64Array, offset: number, size: number): void {
   let max = Number.NEGATIVE_INFINITY;
   for (let k = 0; k < size; k++) max = Math.max(max, row[offset + k]!);
