@@ -38,29 +38,20 @@ export class HubClient {
       init.body = JSON.stringify(body);
       (init.headers as Record<string, string>)["content-type"] = "application/json";
     }
-    let response: Response;
-    try {
-      response = await fetch(new URL(path, this.options.url), init);
-    } catch (error) {
-      throw new HubApiError(
-        0,
-        "unreachable",
-        `cannot reach the hub at ${this.options.url}: ${(error as Error).cause ?? (error as Error).message}`,
-      );
-    }
+    const response = await this.send(path, init);
     const text = await response.text();
-    const json = text ? safeJson(text) : undefined;
-    if (!response.ok) {
-      const error = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)
-        ?.error;
-      throw new HubApiError(
-        response.status,
-        error?.code ?? String(response.status),
-        error?.message ?? (text || response.statusText),
-        error?.details,
-      );
-    }
-    return json as T;
+    if (!response.ok) throw refusal(response, text);
+    return (text ? safeJson(text) : undefined) as T;
+  }
+
+  /** Opens a streaming GET (server-sent events) and returns the response once headers arrive. */
+  async open(path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+    const response = await this.send(path, {
+      headers: { ...this.authHeaders(), ...headers },
+      ...(signal ? { signal } : {}),
+    });
+    if (!response.ok) throw refusal(response, await response.text());
+    return response;
   }
 
   get<T = unknown>(path: string): Promise<T> {
@@ -71,6 +62,20 @@ export class HubClient {
     return this.request<T>("POST", path, body);
   }
 
+  /** fetch, with an unreachable hub as a HubApiError (an abort the caller asked for stays itself). */
+  private async send(path: string, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(new URL(path, this.options.url), init);
+    } catch (error) {
+      if (init.signal?.aborted) throw error;
+      throw new HubApiError(
+        0,
+        "unreachable",
+        `cannot reach the hub at ${this.options.url}: ${(error as Error).cause ?? (error as Error).message}`,
+      );
+    }
+  }
+
   private authHeaders(): Record<string, string> {
     if (this.options.token) return { authorization: `Bearer ${this.options.token}` };
     if (this.options.device) {
@@ -79,6 +84,19 @@ export class HubClient {
     }
     return {};
   }
+}
+
+/** The hub's error shape (`{error: {code, message, details}}`) of a refused request, as a HubApiError. */
+function refusal(response: Response, text: string): HubApiError {
+  const error = (
+    safeJson(text) as { error?: { code?: string; message?: string; details?: unknown } } | undefined
+  )?.error;
+  return new HubApiError(
+    response.status,
+    error?.code ?? String(response.status),
+    error?.message ?? (text || response.statusText),
+    error?.details,
+  );
 }
 
 function safeJson(text: string): unknown {

@@ -2,12 +2,18 @@
 import { Command, CommanderError } from "commander";
 import { readPackageVersion } from "../lib/paths.js";
 import { registerAgentCommand } from "./commands/agent.js";
+import { registerDatasetsCommand } from "./commands/datasets.js";
 import { registerDeployCommands } from "./commands/deploy.js";
 import { registerDevicesCommand } from "./commands/devices.js";
 import { registerHubCommand } from "./commands/hub.js";
+import { registerModelPackageCommand } from "./commands/model-package.js";
 import { registerModelsCommand } from "./commands/models.js";
 import { registerModulesCommand } from "./commands/modules.js";
+import { registerMonitorsCommands } from "./commands/monitors.js";
+import { registerRunsCommands } from "./commands/runs.js";
 import { registerSimulateCommand } from "./commands/simulate.js";
+import { registerTrainCommand } from "./commands/train.js";
+import { registerTrainerCommand } from "./commands/trainer.js";
 import { registerUpCommand } from "./commands/up.js";
 import { HubApiError } from "./hub-client.js";
 import { CliError } from "./hub-target.js";
@@ -21,11 +27,17 @@ const program = new Command("edgefleet")
 registerUpCommand(program);
 registerHubCommand(program);
 registerAgentCommand(program);
+registerTrainerCommand(program);
 registerDevicesCommand(program);
 registerModelsCommand(program);
 registerModulesCommand(program);
 registerDeployCommands(program);
 registerSimulateCommand(program);
+registerDatasetsCommand(program);
+registerTrainCommand(program);
+registerRunsCommands(program);
+registerModelPackageCommand(program);
+registerMonitorsCommands(program);
 
 try {
   await program.parseAsync(process.argv);
@@ -36,8 +48,11 @@ try {
 function reportError(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode;
   if (error instanceof HubApiError) {
+    // A refusal's own code (e.g. bad_dataset: ragged) says more than the HTTP status alone.
+    const detail = (error.details as { code?: unknown } | undefined)?.code;
+    const code = typeof detail === "string" ? `${error.code}: ${detail}` : error.code;
     process.stderr.write(
-      `error: ${error.message}${error.status ? ` (HTTP ${error.status}, ${error.code})` : ""}\n`,
+      `error: ${error.message}${error.status ? ` (HTTP ${error.status}, ${code})` : ""}\n`,
     );
     return 1;
   }

@@ -15,6 +15,8 @@ interface HubFlags {
   databaseUrl?: string;
   publicUrl?: string;
   logLevel?: string;
+  /** false with --no-trainer; commander leaves it true otherwise (then env/defaults decide). */
+  trainer?: boolean;
 }
 
 /** Registers `edgefleet hub`. */
@@ -31,6 +33,7 @@ export function registerHubCommand(program: Command): void {
     .option("--database-url <url>", "use PostgreSQL instead of PGlite (DATABASE_URL)")
     .option("--public-url <url>", "URL devices use to reach this hub (EDGEFLEET_PUBLIC_URL)")
     .option("--log-level <level>", "log level (EDGEFLEET_LOG_LEVEL, default info)")
+    .option("--no-trainer", "do not run a trainer worker inside the hub (EDGEFLEET_TRAINER=0)")
     .action(async (flags: HubFlags) => {
       const config = parseHubConfig(
         {
@@ -43,6 +46,7 @@ export function registerHubCommand(program: Command): void {
           databaseUrl: flags.databaseUrl,
           publicUrl: flags.publicUrl,
           logLevel: flags.logLevel as never,
+          trainer: flags.trainer === false ? false : undefined,
         },
         process.env,
       );

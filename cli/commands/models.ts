@@ -1,8 +1,11 @@
-/** `edgefleet models list|register|show`. */
+/** `edgefleet models list|register|show|alias|compare`. */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { CliError, resolveHubClient } from "../hub-target.js";
+import { splitAt } from "../key-values.js";
 import { printObject, printTable } from "../output.js";
+import { printMetricGroups } from "../run-view.js";
+import { flattenMetrics, formatMetric, headlineMetric, type ModelVersionView } from "../training-types.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
 
 /** Registers the models command group. */
@@ -14,12 +17,27 @@ export function registerModelsCommand(program: Command): void {
     .action(async (name: string | undefined, options: HubOptions) => {
       const client = await resolveHubClient(options, process.env);
       if (name) {
-        const { versions } = await client.get<{ versions: Record<string, unknown>[] }>(
-          `/api/v1/models/${encodeURIComponent(name)}/versions`,
-        );
+        const base = `/api/v1/models/${encodeURIComponent(name)}`;
+        const [{ versions }, { aliases }] = await Promise.all([
+          client.get<{ versions: ModelVersionView[] }>(`${base}/versions`),
+          // Registries from before aliases existed answer 404 here: no aliases then.
+          client.get<{ aliases: { alias: string; version: number }[] }>(`${base}/aliases`).catch(() => ({
+            aliases: [],
+          })),
+        ]);
+        const view = versions.map((v) => ({
+          ...v,
+          aliases:
+            aliases
+              .filter((a) => a.version === v.version)
+              .map((a) => a.alias)
+              .join(",") || undefined,
+          recipe: v.lineage?.recipe,
+          metric: headlineMetric(v.metrics),
+        }));
         return printTable(
-          versions,
-          ["modelName", "version", "sha256", "size", "createdAt"],
+          view,
+          ["modelName", "version", "aliases", "recipe", "metric", "sha256", "size", "createdAt"],
           Boolean(options.json),
           versions,
         );
@@ -46,14 +64,120 @@ export function registerModelsCommand(program: Command): void {
       process.stdout.write(`registered ${name} version ${version.version} (sha256 ${version.sha256})\n`);
     });
 
-  withHubOptions(models.command("show <name> <version>"))
-    .description("show one model version: signature, opsets, hash")
-    .action(async (name: string, version: string, options: HubOptions) => {
+  withHubOptions(models.command("show <name[@version|@alias]> [version]"))
+    .description("one model version (a number or an alias; default the latest): metrics, lineage, signature")
+    .action(async (target: string, positional: string | undefined, options: HubOptions) => {
       const client = await resolveHubClient(options, process.env);
-      printObject(
-        await client.get(
-          `/api/v1/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`,
-        ),
-      );
+      const { name, version: fromAt } = splitAt(target);
+      const base = `/api/v1/models/${encodeURIComponent(name)}`;
+      let version = positional ?? fromAt;
+      if (version === undefined) {
+        const { versions } = await client.get<{ versions: { version: number }[] }>(`${base}/versions`);
+        const latest = Math.max(0, ...versions.map((v) => v.version));
+        if (latest === 0) throw new CliError(`model ${name} has no versions`);
+        version = String(latest);
+      }
+      const v = await client.get<ModelVersionView>(`${base}/versions/${encodeURIComponent(version)}`);
+      if (options.json) return printObject(v);
+      printVersion(name, v);
     });
+
+  withHubOptions(models.command("alias <name> <alias> [version]"))
+    .description("point an alias (e.g. champion) at a version, or remove it with --delete")
+    .option("--delete", "remove the alias")
+    .action(
+      async (
+        name: string,
+        alias: string,
+        version: string | undefined,
+        options: HubOptions & { delete?: boolean },
+      ) => {
+        const path = `/api/v1/models/${encodeURIComponent(name)}/aliases/${encodeURIComponent(alias)}`;
+        if (options.delete && version !== undefined)
+          throw new CliError("give a version or --delete, not both");
+        if (!options.delete && version === undefined) {
+          throw new CliError(`say which version ${alias} points at: models alias ${name} ${alias} VERSION`);
+        }
+        const client = await resolveHubClient(options, process.env);
+        if (options.delete) {
+          const answer = await client.request("DELETE", path);
+          if (options.json) return printObject(answer ?? { deleted: alias });
+          process.stdout.write(`${name}: alias ${alias} removed\n`);
+          return;
+        }
+        const n = Number(version);
+        const answer = await client.request("PUT", path, { version: Number.isInteger(n) ? n : version });
+        if (options.json) return printObject(answer);
+        process.stdout.write(`${name}: ${alias} -> version ${version}\n`);
+      },
+    );
+
+  withHubOptions(models.command("compare <name> <versions...>"))
+    .description("metrics of two or more versions (numbers or aliases) side by side")
+    .action(async (name: string, versions: string[], options: HubOptions) => {
+      if (versions.length < 2) throw new CliError("compare needs at least two versions");
+      const client = await resolveHubClient(options, process.env);
+      const answer = await client.get<{ versions: ModelVersionView[] }>(
+        `/api/v1/models/${encodeURIComponent(name)}/compare?versions=${versions.map(encodeURIComponent).join(",")}`,
+      );
+      if (options.json) return printObject(answer);
+      const flat = answer.versions.map((v) => flattenMetrics(v.metrics));
+      const names = [...new Set(flat.flatMap((m) => Object.keys(m)))];
+      const headers = answer.versions.map(
+        (v) => `v${v.version}${v.aliases?.length ? ` (${v.aliases.join(",")})` : ""}`,
+      );
+      const rows = names.map((metric) =>
+        Object.fromEntries([
+          ["metric", metric],
+          ...headers.map((h, i) => [h, formatMetric(flat[i]![metric])]),
+        ]),
+      );
+      const lineage = (key: string) =>
+        Object.fromEntries([
+          ["metric", key],
+          ...headers.map((h, i) => [h, describe(answer.versions[i]!.lineage?.[key])]),
+        ]);
+      printTable([...rows, lineage("recipe"), lineage("run")], ["metric", ...headers], false);
+    });
+}
+
+/** One model version in words. */
+function printVersion(name: string, v: ModelVersionView): void {
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  out(`model ${name} version ${v.version}${v.aliases?.length ? ` (${v.aliases.join(", ")})` : ""}`);
+  if (v.sha256) out(`sha256 ${v.sha256}${typeof v.size === "number" ? `, ${v.size} bytes` : ""}`);
+  if (v.description) out(`description: ${v.description}`);
+  if (v.createdAt) out(`created ${v.createdAt}`);
+  const signature = (list: unknown) =>
+    Array.isArray(list)
+      ? list
+          .map(
+            (t: { name?: string; datatype?: string; shape?: unknown[] }) =>
+              `${t.name} ${t.datatype ?? ""}[${(t.shape ?? []).join(",")}]`,
+          )
+          .join(", ")
+      : undefined;
+  const inputs = signature(v.inputs);
+  const outputs = signature(v.outputs);
+  if (inputs) out(`inputs: ${inputs}`);
+  if (outputs) out(`outputs: ${outputs}`);
+  if (v.metrics && Object.keys(v.metrics).length > 0) {
+    out("\nmetrics:");
+    printMetricGroups(v.metrics);
+  }
+  const lineage = Object.entries(v.lineage ?? {}).filter(
+    ([, value]) => value !== undefined && value !== null,
+  );
+  if (lineage.length > 0) {
+    out("\nlineage:");
+    for (const [key, value] of lineage) out(`  ${key} ${describe(value)}`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined || value === null) return "-";
+  if (typeof value !== "object") return String(value);
+  const o = value as Record<string, unknown>;
+  if (typeof o.name === "string" && o.version !== undefined) return `${o.name}@${o.version}`;
+  return JSON.stringify(value);
 }
