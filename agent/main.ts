@@ -11,6 +11,8 @@ import { loadLastKnownGood } from "./boot.js";
 import { deviceCapabilities } from "./capabilities.js";
 import type { AgentConfig } from "./config.js";
 import { hubAuthorization } from "./downloads.js";
+import { handleCommand } from "./drift/commands.js";
+import { DriftMonitor } from "./drift/drift-monitor.js";
 import { FaultInjector, withFaults } from "./faults.js";
 import { startScoringServer } from "./http/server.js";
 import { MqttLink, type ReconnectPolicy } from "./mqtt-link.js";
@@ -62,6 +64,9 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
   const store = await StateStore.open(config.dataDir, log);
   const table = new ServingTable();
   const recorder = new TelemetryRecorder();
+  // Drift summaries of monitored modules ride on the telemetry windows; held-back ones survive restarts.
+  const drift = new DriftMonitor({ dataDir: config.dataDir, log });
+  await drift.load();
 
   let link: MqttLink | undefined;
   const reporter = new Reporter({ publish: (state) => link?.publishReported(state) });
@@ -88,6 +93,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     port: config.port,
     table,
     recorder,
+    drift,
     log,
     agentVersion,
     runtime,
@@ -143,7 +149,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     log,
   });
   const outbox = new TelemetryOutbox({
-    takeWindow: () => recorder.takeWindow(),
+    takeWindow: () => drift.attach(recorder.takeWindow()),
     nextSeq: () => seq.next(),
     spool,
     send: async (window) => (await link?.publishTelemetry(window)) ?? false,
@@ -169,6 +175,15 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
       scoringUrl: server.url,
     }),
     onDesired: (desired) => reconciler.submit(desired),
+    onCommand: (name, payload) =>
+      handleCommand({
+        name,
+        payload,
+        drift,
+        table,
+        log,
+        respond: (id, body) => link?.publishResponse(id, body),
+      }),
     onConnect: () => void outbox.flush(),
     ...(options.mqttReconnect ? { reconnect: options.mqttReconnect } : {}),
   });
@@ -186,6 +201,8 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
       // loses no request count.
       await server.close();
       await outbox.stop().catch((error) => log.warn({ event: "telemetry.spool_failed", err: error }));
+      // After the last window: what it held back goes to disk, not to the hub.
+      await drift.flush();
       await link?.stop();
       await Promise.all(table.list().map((module) => table.remove(module.name)?.drainAndDispose()));
       await runtime.close();

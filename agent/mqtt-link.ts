@@ -20,7 +20,7 @@ import {
   type Status,
   type TelemetryWindow,
 } from "../wire/messages.js";
-import { deviceTopic } from "../wire/topics.js";
+import { commandTopic, deviceTopic, responseTopic } from "../wire/topics.js";
 
 export interface ReconnectPolicy {
   baseMs: number;
@@ -45,6 +45,11 @@ export interface MqttLinkOptions {
   /** Birth payload fields (agent version, profile, capabilities, scoring URL). */
   birth: () => Omit<Status, "protocol" | "online" | "at">;
   onDesired: (desired: DesiredState) => void;
+  /**
+   * Hub commands (`commands/{name}`, raw payload); the link subscribes to `commands/#` only when
+   * given. Answer with `publishResponse`.
+   */
+  onCommand?: (name: string, payload: Buffer) => void;
   /** Called after each successful connect and birth; the owner flushes queued data here. */
   onConnect?: () => void;
   reconnect?: ReconnectPolicy;
@@ -128,6 +133,15 @@ export class MqttLink {
     return this.#publishAcked("events", full);
   }
 
+  /** Answers a command on `responses/{requestId}` (QoS 1, not retained); dropped while offline. */
+  publishResponse(requestId: string, payload: unknown): void {
+    if (!this.connected) return;
+    const topic = responseTopic(this.#options.deviceId, requestId);
+    this.#client.publish(topic, JSON.stringify(payload), { qos: 1 }, (error) => {
+      if (error) this.#options.log.warn({ event: "mqtt.publish_failed", topic, error: error.message });
+    });
+  }
+
   /** Publishes `online: false`, disconnects cleanly and stops reconnecting. */
   async stop(): Promise<void> {
     this.#stopping = true;
@@ -154,6 +168,11 @@ export class MqttLink {
     this.#client.subscribe(deviceTopic(deviceId, "desired"), { qos: 1 }, (error) => {
       if (error) log.error({ event: "mqtt.subscribe_failed", error: error.message });
     });
+    if (this.#options.onCommand) {
+      this.#client.subscribe(commandTopic(deviceId, "#"), { qos: 1 }, (error) => {
+        if (error) log.error({ event: "mqtt.subscribe_failed", error: error.message });
+      });
+    }
     this.#flushReported(true);
     for (const event of this.#events.splice(0)) this.#publish("events", event, false);
     this.#options.onConnect?.();
@@ -196,6 +215,11 @@ export class MqttLink {
   }
 
   #onMessage(topic: string, payload: Buffer): void {
+    const commands = commandTopic(this.#options.deviceId, "");
+    if (topic.startsWith(commands) && this.#options.onCommand) {
+      if (payload.length > 0) this.#options.onCommand(topic.slice(commands.length), payload);
+      return;
+    }
     if (topic !== deviceTopic(this.#options.deviceId, "desired")) return;
     // An empty retained payload is how a broker clears a retained message: nothing to do.
     if (payload.length === 0) return;

@@ -6,6 +6,7 @@ import semver from "semver";
 import { z } from "zod";
 import { PrecisionSchema } from "../firmware-profiles/schema.js";
 import { Sha256HexSchema } from "../wire/messages.js";
+import { MonitoringSchema, monitoringProblems } from "./monitoring.js";
 
 export const MANIFEST_FILE = "module.json";
 export const SIGNATURE_FILE = "module.sig";
@@ -54,6 +55,11 @@ export const TabularFeatureSchema = z.object({
   std: z.number().positive().optional(),
   /** Used when the feature is missing from a request; without it a missing feature is an error. */
   default: z.number().optional(),
+  /**
+   * A categorical feature's vocabulary in code order: a request may send the category's name, which
+   * becomes its index; a name outside it becomes -1, which trained models read as "unseen".
+   */
+  categories: z.array(z.string()).min(1).optional(),
 });
 export type TabularFeature = z.infer<typeof TabularFeatureSchema>;
 
@@ -237,6 +243,8 @@ export const ManifestSchema = z.object({
   variants: z.array(ModuleVariantSchema).max(MAX_VARIANTS).optional(),
   /** Where the model came from: model name and version in the hub registry. */
   source: z.object({ model: z.string(), modelVersion: z.number().int().positive() }).optional(),
+  /** Drift monitoring: columns, bins and training reference (modules/monitoring.ts). */
+  monitoring: MonitoringSchema.optional(),
   createdAt: z.string().datetime({ offset: true }),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
@@ -258,6 +266,7 @@ export function parseManifest(value: unknown): Manifest {
     problems.push(`postprocessing.output "${post.output}" is not a model output`);
   }
   problems.push(...variantProblems(manifest));
+  if (manifest.monitoring) problems.push(...monitoringProblems(manifest.monitoring, manifest));
   if (problems.length > 0) {
     throw new z.ZodError(problems.map((message) => ({ code: "custom", message, path: [], input: value })));
   }

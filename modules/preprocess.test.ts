@@ -109,4 +109,23 @@ describe("tabularFeeds", () => {
     const plain = { ...manifest, preprocessing: { kind: "none" as const } };
     expect(() => tabularFeeds(plain, { temp: 1 })).toThrow(/has no tabular preprocessing/);
   });
+
+  it("maps a categorical feature's name to its code, and an unknown name to -1 (unseen)", () => {
+    const withCategories = parseManifest({
+      ...manifest,
+      preprocessing: {
+        kind: "tabular",
+        input: "features",
+        features: [{ name: "colour", default: -1, categories: ["red", "green"] }, { name: "size" }],
+      },
+    });
+    const feeds = tabularFeeds(withCategories, [
+      { colour: "green", size: 2 },
+      { colour: "purple", size: 3 },
+      { colour: 0, size: 4 },
+      { size: 5 },
+    ]);
+    expect([...(feeds.features!.data as Float32Array)]).toEqual([1, 2, -1, 3, 0, 4, -1, 5]);
+    expect(() => tabularFeeds(manifest, { temp: "hot", constructor: 1 })).toThrow(/must be a finite number/);
+  });
 });

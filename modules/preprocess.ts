@@ -143,6 +143,7 @@ function featureValue(
     problem(row, `missing feature "${feature.name}" in row ${row} (it has no default)`, feature.name);
     return undefined;
   }
+  if (typeof raw === "string" && feature.categories) return feature.categories.indexOf(raw);
   if (typeof raw !== "number" || !Number.isFinite(raw)) {
     problem(
       row,

@@ -17,6 +17,8 @@ export interface TarEntry {
   type: string;
   /** Size claimed by the header, known before any body byte is read. */
   size: number;
+  /** Permission bits from the header (e.g. 0o755), when present. */
+  mode?: number;
   /** The body; the handler must read it to the end (or throw). */
   body: AsyncIterable<Buffer>;
 }
@@ -63,7 +65,7 @@ export async function readTarGz(source: Readable, options: ReadTarOptions): Prom
       for await (const chunk of entry) yield chunk as Buffer;
     })();
     const handled = options
-      .onEntry({ path: entry.path, type: entry.type, size: entry.size, body })
+      .onEntry({ path: entry.path, type: entry.type, size: entry.size, mode: entry.mode, body })
       .catch((error: Error) => {
         fail(error, true);
         entry.resume(); // let the parser move on so nothing waits on this entry

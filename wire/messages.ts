@@ -5,6 +5,9 @@
  */
 import { z } from "zod";
 import { SHA256_HEX_PATTERN } from "../lib/files.js";
+import { DriftSummarySchema } from "./drift-summary.js";
+import { PackedDriftSummarySchema } from "./drift-summary-codec.js";
+import { WindowSamplesSchema } from "./samples.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -138,6 +141,15 @@ export const ModuleWindowSchema = z.object({
   labelled: z.number().int().nonnegative().optional(),
   /** Of those, the ones whose predicted label matched the feedback label. */
   correct: z.number().int().nonnegative().optional(),
+  /** Drift summary on the manifest's monitoring bins (wire/drift-summary.ts); absent: not monitored or held back. */
+  drift: DriftSummarySchema.optional(),
+  /**
+   * The same summary in its compact form (wire/drift-summary-codec.ts), decoded by the hub on the
+   * module version's monitoring spec: what current agents send. At most one of drift / driftPacked.
+   */
+  driftPacked: PackedDriftSummarySchema.optional(),
+  /** Raw sample rows the hub asked for (wire/samples.ts, wire/commands.ts collect-samples). */
+  samples: WindowSamplesSchema.optional(),
 });
 export type ModuleWindow = z.infer<typeof ModuleWindowSchema>;
 

@@ -1,7 +1,8 @@
 /**
  * MQTT topic layout shared by hub, agent, simulator and Node-RED nodes (DESIGN.md "Wire contracts").
  * Every device owns the subtree `edgefleet/v1/devices/{deviceId}/`; nothing else in the protocol
- * lives outside it, which is what lets the broker ACL be a prefix check.
+ * lives outside it (but the hub-published alerts tree below), which is what lets the broker ACL be a
+ * prefix check.
  */
 export const TOPIC_ROOT = "edgefleet/v1/devices";
 
@@ -45,6 +46,20 @@ export function commandTopic(deviceId: string, name: string): string {
 /** Topic a command response is sent on (device → hub). */
 export function responseTopic(deviceId: string, requestId: string): string {
   return `${TOPIC_ROOT}/${deviceId}/responses/${requestId}`;
+}
+
+/**
+ * Monitor alerts (hub → operators' integrations): the one tree outside the device subtrees. Only the
+ * hub publishes there, and no device may subscribe to it (hub/broker/policy.ts admits device
+ * filters inside the device's own subtree only), so a device never reads another cohort's alerts.
+ */
+export const ALERTS_TOPIC_ROOT = "edgefleet/v1/alerts";
+
+/** Topic of one monitor's alerts. */
+export function alertTopic(monitorId: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(monitorId))
+    throw new Error(`invalid monitor id: ${JSON.stringify(monitorId)}`);
+  return `${ALERTS_TOPIC_ROOT}/${monitorId}`;
 }
 
 /** Wildcard subscription the hub uses for one kind across all devices. */

@@ -1,6 +1,7 @@
 /** What every route module of the scoring server is built from. */
 import type { Registry } from "prom-client";
 import type { Logger } from "../../lib/log.js";
+import type { DriftMonitor } from "../drift/drift-monitor.js";
 import type { EventInput } from "../mqtt-link.js";
 import type { InferenceRuntime } from "../runtime/inference-runtime.js";
 import type { PredictionLog } from "../runtime/prediction-log.js";
@@ -19,6 +20,8 @@ export interface ScoringDeps {
   emitEvent?: (event: EventInput) => void;
   /** Whose run and worker events feed /metrics; the process's default runtime when absent. */
   runtime?: InferenceRuntime;
+  /** Drift summaries and samples of monitored modules (agent/drift/); absent: none are kept. */
+  drift?: DriftMonitor;
   /** Adds series owned elsewhere (the telemetry spool) to the /metrics registry. */
   registerMetrics?: (registry: Registry) => void;
 }

@@ -172,6 +172,32 @@ describe("binary tensor data (happy path)", () => {
     const logits = reply.tensors.logits!;
     expect(Array.from(new Float32Array(logits.slice().buffer))).toEqual(viaJson.outputs[0]!.data);
   });
+  it("carries the prediction ids in the JSON header; the binary outputs still parse", async () => {
+    const rows = Float32Array.of(0.5, -1, 2, 0.25, 1, 2, 3, 4, -3, 0, 0.5, 1);
+    const reply = await binaryInfer(
+      "classifier",
+      {
+        id: "b-1",
+        parameters: { binary_data_output: true },
+        inputs: [{ name: "features", shape: [3, 4], datatype: "FP32", parameters: { binary_data_size: 48 } }],
+      },
+      [bytesOf(rows)],
+    );
+    expect(reply.status).toBe(200);
+    expect(Number(reply.headerLength)).toBe(JSON.stringify(reply.json).length);
+    expect(reply.json.outputs).toEqual([
+      { name: "logits", datatype: "FP32", shape: [3, 3], parameters: { binary_data_size: 36 } },
+    ]);
+    expect(reply.tensors.logits).toHaveLength(36);
+    const { prediction_ids: ids } = reply.json.parameters as { prediction_ids: string[] };
+    expect(ids).toHaveLength(3);
+    expect(Object.keys(reply.json)).toEqual(["model_name", "model_version", "outputs", "id", "parameters"]);
+    const feedback = await fetch(`${base}/v1/feedback`, {
+      method: "POST",
+      body: JSON.stringify({ predictionId: ids[2], label: "ok" }),
+    });
+    expect(feedback.status).toBe(200);
+  });
 });
 
 describe("binary tensor data (refusals)", () => {

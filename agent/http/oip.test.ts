@@ -22,6 +22,12 @@ const ROWS = [
   [1, 2, 3, 4],
 ];
 
+/** An infer answer without its per-request prediction ids (random, so they differ between calls). */
+function withoutIds(body: unknown): unknown {
+  const { parameters: _ids, ...rest } = body as { parameters?: unknown };
+  return rest;
+}
+
 /** The refusal body of the protocol: exactly `{"error": "<message>"}`. */
 function expectOipError(reply: { status: number; body: unknown }, status: number, message: RegExp) {
   expect(reply.status).toBe(status);
@@ -109,6 +115,7 @@ describe("OIP inference (happy path)", () => {
     await direct.release();
     expect(reply.body).toEqual({
       id: "req-1",
+      parameters: { prediction_ids: [expect.any(String), expect.any(String)] },
       model_name: "classifier",
       model_version: "1.0.0",
       outputs: [
@@ -130,8 +137,28 @@ describe("OIP inference (happy path)", () => {
       features(ROWS.flat()),
     );
     expect(flat.status).toBe(200);
-    expect(flat.body).toEqual(nested.body);
+    expect(withoutIds(flat.body)).toEqual(withoutIds(nested.body));
     expect(flat.body).not.toHaveProperty("id");
+  });
+
+  it("gives one prediction id per row, and none to batches over 1024 rows", async () => {
+    const three = await call(
+      `${base}/v2/models/classifier/infer`,
+      "POST",
+      features([...ROWS, ROWS[0]], [3, 4]),
+    );
+    const ids = (three.body as { parameters: { prediction_ids: string[] } }).parameters.prediction_ids;
+    expect(ids).toHaveLength(3);
+    expect(new Set(ids).size).toBe(3);
+    const rows = 1025;
+    const big = await call(
+      `${base}/v2/models/classifier/infer`,
+      "POST",
+      features(new Array(rows * 4).fill(1), [rows, 4]),
+    );
+    expect(big.status).toBe(200);
+    expect(big.body).not.toHaveProperty("parameters");
+    expect((big.body as { outputs: { shape: number[] }[] }).outputs[0]!.shape).toEqual([rows, 3]);
   });
 
   it("takes INT64 from JSON numbers and returns INT64 as numbers", async () => {

@@ -8,7 +8,8 @@ import type { PredictionLog } from "../runtime/prediction-log.js";
 export interface ScoredRequest {
   module: string;
   version: string;
-  predictions: readonly unknown[];
+  /** One per id; undefined (or an undefined entry) publishes that row without a prediction (OIP). */
+  predictions?: readonly unknown[];
   predictionIds: readonly string[];
 }
 
@@ -24,13 +25,14 @@ export function publishScored(
   if (log === undefined) return;
   const at = new Date().toISOString();
   log.publish(
-    scored.predictions.map((prediction, i) => {
+    scored.predictionIds.map((id, i) => {
       const rowInputs = inputs === undefined ? undefined : "shared" in inputs ? inputs.shared : inputs[i];
+      const prediction = scored.predictions?.[i];
       return {
-        id: scored.predictionIds[i]!,
+        id,
         module: scored.module,
         version: scored.version,
-        prediction,
+        ...(prediction === undefined ? {} : { prediction }),
         ...(rowInputs === undefined ? {} : { inputs: rowInputs }),
         at,
       };

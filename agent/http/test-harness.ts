@@ -23,7 +23,9 @@ export interface Harness {
 /** Starts a server with the given module folders loaded and active. */
 export async function startHarness(
   dirs: ModuleDir[],
-  options: Partial<Pick<ScoringServerOptions, "maxBodyBytes" | "emitEvent" | "predictions" | "runtime">> = {},
+  options: Partial<
+    Pick<ScoringServerOptions, "maxBodyBytes" | "emitEvent" | "predictions" | "runtime" | "drift">
+  > = {},
 ): Promise<Harness> {
   const table = new ServingTable();
   const recorder = new TelemetryRecorder();

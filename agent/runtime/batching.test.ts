@@ -79,14 +79,21 @@ describe("micro-batching", () => {
 
 describe("executor choice", () => {
   it("keeps a tiny model inline and puts a slow one in a worker", async () => {
+    // 1 ms sits far from both models: the tiny one runs in ~0.05 ms, the slow one in 5 ms or more
+    // even on an idle machine (the 20 ms of the shared runtime was within reach of the slow one).
+    const choosing = new InferenceRuntime({ inlineMaxMs: 1 });
     const tiny = await classifierModule();
     const slow = await slowModule({ depth: 2000 });
     dirs.push(tiny, slow);
-    const inline = await loadModule({ dir: tiny.dir, manifest: tiny.manifest, runtime });
-    const worker = await loadModule({ dir: slow.dir, manifest: slow.manifest, runtime });
-    expect(inline.executorKind).toBe("inline");
-    expect(worker.executorKind).toBe("worker");
-    await Promise.all([inline.drainAndDispose(), worker.drainAndDispose()]);
+    try {
+      const inline = await loadModule({ dir: tiny.dir, manifest: tiny.manifest, runtime: choosing });
+      const worker = await loadModule({ dir: slow.dir, manifest: slow.manifest, runtime: choosing });
+      expect(inline.executorKind).toBe("inline");
+      expect(worker.executorKind).toBe("worker");
+      await Promise.all([inline.drainAndDispose(), worker.drainAndDispose()]);
+    } finally {
+      await choosing.close();
+    }
   });
 });
 

@@ -36,6 +36,22 @@ describe("PredictionLog lookups", () => {
     log.publish([record("b")]);
     expect(log.size).toBe(1);
   });
+  it("stays bounded and keeps the newest over many publishes, past the queue's compaction", () => {
+    const log = new PredictionLog({ capacity: 100 });
+    for (let i = 0; i < 5000; i++) log.publish([record(`p${i}`)]);
+    expect(log.size).toBe(100);
+    expect(log.find("p4899")).toBeUndefined();
+    expect(log.find("p4900")?.id).toBe("p4900");
+    expect(log.find("p4999")?.id).toBe("p4999");
+  });
+
+  it("keeps a republished id's newer record when the older one is evicted", () => {
+    const log = new PredictionLog({ capacity: 3 });
+    log.publish([record("a"), record("b")]);
+    log.publish([{ ...record("a"), prediction: { label: "fail" } }]);
+    log.publish([record("c")]); // evicts the first "a" from the queue, not the Map's newer one
+    expect(log.find("a")?.prediction).toEqual({ label: "fail" });
+  });
 });
 
 describe("PredictionLog subscriptions", () => {

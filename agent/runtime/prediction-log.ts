@@ -14,7 +14,8 @@ export interface PredictionRecord {
   id: string;
   module: string;
   version: string;
-  prediction: unknown;
+  /** The postprocessed prediction; absent for OIP rows whose outputs do not allow one. */
+  prediction?: unknown;
   /** The row's features (tabular requests) or a summary of the request's inputs. */
   inputs?: unknown;
   /** When it was scored (ISO 8601). */
@@ -119,8 +120,14 @@ export class PredictionLog {
   readonly capacity: number;
   readonly ttlMs: number;
   readonly #now: () => number;
-  /** Insertion order is publication order, so the oldest entry is always first. */
   #entries = new Map<string, Entry>();
+  /**
+   * Entries in publication order, oldest at `#head`, for eviction. Not the Map's own order: V8 keeps
+   * a deleted Map slot until the table is rebuilt, so walking a full log from its start passed
+   * thousands of holes per publish (~10 µs a row, measured); this queue pops in O(1).
+   */
+  #order: Entry[] = [];
+  #head = 0;
   #subscribers = new Map<string, Set<PredictionSubscription>>();
 
   constructor(options: PredictionLogOptions = {}) {
@@ -133,7 +140,9 @@ export class PredictionLog {
   publish(records: readonly PredictionRecord[]): void {
     const now = this.#now();
     for (const record of records) {
-      this.#entries.set(record.id, { record, storedAt: now });
+      const entry = { record, storedAt: now };
+      this.#entries.set(record.id, entry);
+      this.#order.push(entry);
       for (const subscriber of this.#subscribers.get(record.module) ?? []) subscriber.push(record);
     }
     this.#trim(now);
@@ -190,9 +199,19 @@ export class PredictionLog {
   }
 
   #trim(now: number): void {
-    for (const [id, entry] of this.#entries) {
-      if (this.#entries.size <= this.capacity && now - entry.storedAt <= this.ttlMs) break;
-      this.#entries.delete(id);
+    const order = this.#order;
+    while (this.#head < order.length) {
+      const oldest = order[this.#head]!;
+      // The queue may hold entries `find` already expired, so it bounds the Map from above.
+      if (order.length - this.#head <= this.capacity && now - oldest.storedAt <= this.ttlMs) break;
+      order[this.#head++] = undefined as unknown as Entry; // let the record go now
+      // A republished id replaced this entry in the Map: the newer one stays.
+      if (this.#entries.get(oldest.record.id) === oldest) this.#entries.delete(oldest.record.id);
+    }
+    // Drop the popped prefix once it is most of the array (amortised O(1) per entry).
+    if (this.#head > 1024 && this.#head * 2 > order.length) {
+      this.#order = order.slice(this.#head);
+      this.#head = 0;
     }
   }
 }

@@ -86,6 +86,11 @@ export function feedbackRoutes(deps: ScoringDeps & { predictions: PredictionLog 
     const predicted = predictedLabel(record.prediction);
     const comparable = body.label !== undefined && predicted !== undefined;
     const correct = comparable ? String(body.label) === predicted : undefined;
+    // A sampled row takes its label along (now, or with a later window if it was already sent).
+    deps.drift?.feedback(
+      record.id,
+      body.label !== undefined ? { label: body.label } : { value: body.value! },
+    );
     if (correct !== undefined) {
       deps.recorder.recordFeedback({ module: record.module, version: record.version, correct });
     }

@@ -1,16 +1,22 @@
 /**
  * OIP inference: POST /v2/models/{name}[/versions/{version}]/infer. JSON tensors in and out (flat,
  * row-major; INT64 as numbers), or raw tensor bytes with the binary tensor data extension
- * (oip-binary.ts) either way. Every request is recorded for telemetry.
+ * (oip-binary.ts) either way. Every request is recorded for telemetry. Each row gets a prediction id
+ * (oip-predictions.ts), answered in the response's `parameters.prediction_ids` and published to the
+ * prediction log, so `/v1/feedback` and the predictions stream work for OIP rows too.
  */
 import { type Context, Hono } from "hono";
+import type { ModuleDrift } from "../../drift/module-drift.js";
 import { datatypeFromOrt } from "../../runtime/datatypes.js";
 import { feedsFromJson, outputNamesFor, type RequestTensor } from "../../runtime/feeds.js";
 import type { LoadedModule } from "../../runtime/loaded-module.js";
+import { rowsOf } from "../../runtime/tensor-batch.js";
 import { tensorToBinary } from "../../runtime/tensor-binary.js";
 import { tensorToJson } from "../../runtime/tensor-json.js";
 import type { ScoringDeps } from "../deps.js";
 import { ScoringError } from "../errors.js";
+import { oipPredictions, predictionIdsFor } from "../oip-predictions.js";
+import { publishScored } from "../publish-predictions.js";
 import { inferenceFailed, parseWith, readJsonBody, resolveModule } from "../request.js";
 import { type InferBody, inferResponse, rawInputShape, readInferBody, sliceTail } from "./oip-binary.js";
 import { type InferRequest, InferRequestSchema, type InferResponse } from "./oip-schemas.js";
@@ -61,11 +67,22 @@ export function parseInfer(module: LoadedModule, body: InferBody): ParsedInfer {
   return { request, inputBytes: sliceTail(sizes, body.tail), allBinary: false };
 }
 
-/** Runs one OIP request on a module the caller holds a lease on; returns the JSON and binary parts. */
+/** What one OIP request produced: the answer's JSON and binary parts, and its rows for the log. */
+export interface InferResult {
+  response: InferResponse;
+  binary: Uint8Array[];
+  /** One per row (also in `response.parameters.prediction_ids`); absent past MAX_ID_ROWS. */
+  predictionIds?: string[];
+  /** Postprocessed predictions per row, when the returned outputs allow them. */
+  predictions?: unknown[];
+}
+
+/** Runs one OIP request on a module the caller holds a lease on. */
 export async function infer(
   module: LoadedModule,
   parsed: ParsedInfer,
-): Promise<{ response: InferResponse; binary: Uint8Array[] }> {
+  drift?: ModuleDrift,
+): Promise<InferResult> {
   const { request, inputBytes } = parsed;
   const tensors: RequestTensor[] = request.inputs.map((input, i) => ({
     name: input.name,
@@ -79,12 +96,20 @@ export async function infer(
     module.outputs,
     request.outputs?.map((output) => output.name),
   );
+  const rows = rowsOf(feeds);
+  // Before the run: a worker executor takes ownership of the feeds' buffers.
+  const captured = drift?.capture(feeds, rows);
   let results: Awaited<ReturnType<LoadedModule["run"]>>;
   try {
     results = await module.run(feeds, outputNames);
   } catch (error) {
     throw inferenceFailed(error);
   }
+  const predictionIds = predictionIdsFor(rows);
+  // Sampled rows carry the ids the client got, so feedback can label them.
+  if (captured !== undefined) drift!.commit(captured, results, predictionIds);
+  const predictions =
+    predictionIds === undefined ? undefined : oipPredictions(module.manifest.postprocessing, results, rows);
   // binary_data on an output wins over the request's binary_data_output (Triton's rule).
   const everyOutput = parsed.allBinary || request.parameters?.binary_data_output === true;
   const wantsBinary = (name: string) =>
@@ -108,7 +133,14 @@ export async function infer(
     }),
   };
   if (request.id !== undefined) response.id = request.id;
-  return { response, binary };
+  // Last, in the JSON header: the rest of the answer stays byte for byte what it was.
+  if (predictionIds !== undefined) response.parameters = { prediction_ids: predictionIds };
+  return {
+    response,
+    binary,
+    ...(predictionIds === undefined ? {} : { predictionIds }),
+    ...(predictions === undefined ? {} : { predictions }),
+  };
 }
 
 /** POST .../infer with and without a version segment. */
@@ -121,9 +153,18 @@ export function oipInferRoutes(deps: ScoringDeps): Hono {
     let ok = false;
     try {
       // Lookup and lease happen in the same tick, so an update in between cannot dispose this session.
-      const { response, binary } = await module.withLease(() => infer(module, parseInfer(module, body)));
+      const drift = deps.drift?.forModule(module);
+      const result = await module.withLease(() => infer(module, parseInfer(module, body), drift));
       ok = true;
-      return inferResponse(c, response, binary);
+      if (result.predictionIds !== undefined) {
+        publishScored(deps.predictions, {
+          module: module.name,
+          version: module.version,
+          predictionIds: result.predictionIds,
+          ...(result.predictions === undefined ? {} : { predictions: result.predictions }),
+        });
+      }
+      return inferResponse(c, result.response, result.binary);
     } finally {
       deps.recorder.record({
         module: module.name,

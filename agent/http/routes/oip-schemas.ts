@@ -75,6 +75,8 @@ export interface InferResponse {
   model_version: string;
   id?: string;
   outputs: InferResponseOutput[];
+  /** One prediction id per row, for POST /v1/feedback (absent for batches over MAX_ID_ROWS). */
+  parameters?: { prediction_ids: string[] };
 }
 
 /** Triton's platform name for ONNX Runtime models; informational only (protocols.md §1.5). */

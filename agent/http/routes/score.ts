@@ -7,8 +7,10 @@ import { randomUUID } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { Tensor } from "onnxruntime-node";
 import { postprocess, tabularFeeds } from "../../../modules/index.js";
+import type { ModuleDrift } from "../../drift/module-drift.js";
 import { feedsFromJson, type RequestTensor } from "../../runtime/feeds.js";
 import type { Feeds, LoadedModule } from "../../runtime/loaded-module.js";
+import { rowsOf } from "../../runtime/tensor-batch.js";
 import { inferShape } from "../../runtime/tensor-json.js";
 import type { ScoringDeps } from "../deps.js";
 import { ScoringError } from "../errors.js";
@@ -32,8 +34,7 @@ export function prepare(module: LoadedModule, body: ScoreRequest): PreparedReque
       Array.isArray(value) ? { name, shape: inferShape(name, value), data: value } : { name, ...value },
     );
     const feeds = feedsFromJson(module.inputs, tensors);
-    const first = Object.values(feeds)[0];
-    return { feeds, batchSize: first !== undefined && first.dims.length > 0 ? Number(first.dims[0]) : 1 };
+    return { feeds, batchSize: rowsOf(feeds) };
   }
   if (pre.kind !== "tabular") {
     throw new ScoringError(
@@ -50,7 +51,13 @@ export function prepare(module: LoadedModule, body: ScoreRequest): PreparedReque
 }
 
 /** Scores a prepared request on a module the caller holds a lease on. */
-async function score(module: LoadedModule, prepared: PreparedRequest): Promise<ScoreResponse> {
+async function score(
+  module: LoadedModule,
+  prepared: PreparedRequest,
+  drift: ModuleDrift | undefined,
+): Promise<ScoreResponse> {
+  // Before the run: a worker executor takes ownership of the feeds' buffers.
+  const captured = drift?.capture(prepared.feeds, prepared.batchSize);
   let outputs: Awaited<ReturnType<LoadedModule["run"]>>;
   try {
     outputs = await module.run(prepared.feeds);
@@ -58,12 +65,9 @@ async function score(module: LoadedModule, prepared: PreparedRequest): Promise<S
     throw inferenceFailed(error);
   }
   const predictions = postprocess(module.manifest.postprocessing, outputs, prepared.batchSize);
-  return {
-    module: module.name,
-    version: module.version,
-    predictions,
-    predictionIds: predictions.map(() => randomUUID()),
-  };
+  const predictionIds = predictions.map(() => randomUUID());
+  if (captured !== undefined) drift!.commit(captured, outputs, predictionIds);
+  return { module: module.name, version: module.version, predictions, predictionIds };
 }
 
 /** POST /v1/modules/{name}/score. */
@@ -85,7 +89,7 @@ export function scoreRoutes(deps: ScoringDeps): Hono {
             ? prepare(module, parseWith(ScoreRequestSchema, body))
             : await prepareImages(module, images);
         rows = prepared.rows;
-        return score(module, prepared);
+        return score(module, prepared, deps.drift?.forModule(module));
       });
       ok = true;
       predictions = response.predictions;
