@@ -15,7 +15,22 @@ export const HUB_DEFAULTS = {
   mqttHost: "0.0.0.0",
   /** Largest ONNX file the hub accepts, in bytes (512 MiB). */
   maxModelBytes: 512 * 1024 * 1024,
+  /** Largest dataset (and script snapshot) upload, in bytes (256 MiB). */
+  maxDatasetBytes: 256 * 1024 * 1024,
+  /** How long a trainer worker's claim on a run lasts without a heartbeat (workers beat every lease/6). */
+  trainerLeaseMs: 30_000,
+  /** Run a trainer worker inside the hub process (built-in recipes and scripts with zero setup). */
+  trainer: true,
 } as const;
+
+/** "0", "false", "no", "off" (any case) are false; "1", "true", "yes", "on" are true. */
+const booleanish = z.preprocess((value) => {
+  if (typeof value !== "string") return value;
+  const text = value.trim().toLowerCase();
+  if (["0", "false", "no", "off"].includes(text)) return false;
+  if (["1", "true", "yes", "on"].includes(text)) return true;
+  return value;
+}, z.boolean());
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -37,6 +52,9 @@ export const HubConfigSchema = z.object({
   /** URL devices use to reach the broker; defaults to the embedded broker's address. */
   publicMqttUrl: z.string().url().optional(),
   maxModelBytes: z.coerce.number().int().positive(),
+  maxDatasetBytes: z.coerce.number().int().positive(),
+  trainerLeaseMs: z.coerce.number().int().min(100),
+  trainer: booleanish,
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
 });
 export type HubConfig = z.infer<typeof HubConfigSchema>;
@@ -54,6 +72,9 @@ export const HUB_ENV = {
   EDGEFLEET_PUBLIC_URL: "publicUrl",
   EDGEFLEET_PUBLIC_MQTT_URL: "publicMqttUrl",
   EDGEFLEET_MAX_MODEL_BYTES: "maxModelBytes",
+  EDGEFLEET_MAX_DATASET_BYTES: "maxDatasetBytes",
+  EDGEFLEET_TRAINER_LEASE_MS: "trainerLeaseMs",
+  EDGEFLEET_TRAINER: "trainer",
   EDGEFLEET_LOG_LEVEL: "logLevel",
 } as const satisfies Record<string, keyof HubConfig>;
 

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Logger } from "../lib/log.js";
 import { readPackageVersion } from "../lib/paths.js";
@@ -15,14 +16,17 @@ import type { HubConfig } from "./config.js";
 import type { HubContext } from "./context.js";
 import { openDatabase } from "./db/connect.js";
 import { createApiApp } from "./http/app.js";
+import { JobService } from "./jobs/service.js";
 import { loadOrCreateSigningKeys } from "./keys.js";
 import { writeLocalHubInfo } from "./local-access.js";
+import { createDriftMonitoring } from "./monitors/index.js";
 import { connectHubLink, HUB_USERNAME } from "./mqtt/hub-link.js";
 import { createRepositories, TelemetryWriter } from "./repos/index.js";
 import { type Clock, systemClock } from "./rollouts/clock.js";
 import { RolloutController } from "./rollouts/controller.js";
 import { republishDesired } from "./services/deployments.js";
 import { deviceMessageHandlers } from "./services/device-messages.js";
+import { startTrainerWorker } from "./trainer/worker.js";
 
 export interface RunningHub {
   context: HubContext;
@@ -95,12 +99,15 @@ export async function startHub(
       link,
       urls,
       clock,
-      now: () => clock.now(),
       log: log.child({ part: "rollouts" }),
       flushTelemetry: () => telemetry.flush(),
     });
     closers.push(() => controller.close());
-    const context: HubContext = { ...partial, link, urls, rollouts: controller };
+    const jobs = new JobService({ config, log: log.child({ part: "jobs" }), repos, blobs });
+    closers.push(() => jobs.close());
+    const drift = createDriftMonitoring(() => context, database.db, { clock, log });
+    closers.push(() => drift.close());
+    const context: HubContext = { ...partial, link, urls, rollouts: controller, jobs, drift };
     const app = createApiApp(context);
     const server = await listen(app.fetch, config.host, config.port);
     closers.push(() => closeServer(server));
@@ -113,6 +120,20 @@ export async function startHub(
     // (a crash between a persisted rollout step and its publish) and resumes open rollouts.
     await controller.start();
     rollouts = controller;
+    jobs.start();
+    await drift.start();
+    if (config.trainer) {
+      // Over HTTP like any other worker, so the in-hub one and `edgefleet trainer` behave the same.
+      const trainer = await startTrainerWorker({
+        hubUrl: url,
+        token: adminToken,
+        name: "in-hub",
+        labels: { "edgefleet.in-hub": "true" },
+        dataDir: join(config.dataDir, "trainer"),
+        log: log.child({ part: "trainer" }),
+      });
+      closers.push(() => trainer.stop());
+    }
     await writeLocalHubInfo(config.dataDir, {
       url,
       mqttUrl: urls.mqtt,

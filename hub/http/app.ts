@@ -8,14 +8,18 @@ import type { HubContext } from "../context.js";
 import { type AuthVariables, authenticate } from "./auth.js";
 import { errorResponse, handleError } from "./errors.js";
 import { registerBlobRoutes } from "./routes/blobs.js";
+import { registerDatasetRoutes } from "./routes/datasets.js";
 import { registerDeploymentRoutes } from "./routes/deployments.js";
 import { registerDeviceRoutes } from "./routes/devices.js";
 import { registerModelRoutes } from "./routes/models.js";
 import { registerModuleRoutes } from "./routes/modules.js";
+import { registerMonitorRoutes } from "./routes/monitors.js";
 import { registerProfileRoutes } from "./routes/profiles.js";
+import { registerRunRoutes } from "./routes/runs.js";
 import { registerSystemRoutes } from "./routes/system.js";
 import { registerTelemetryRoutes } from "./routes/telemetry.js";
 import { registerTokenRoutes } from "./routes/tokens.js";
+import { registerWorkerRoutes } from "./routes/workers.js";
 
 export type ApiEnv = { Variables: AuthVariables };
 export type ApiApp = OpenAPIHono<ApiEnv>;
@@ -52,7 +56,11 @@ export function createApiApp(hub: HubContext): OpenAPIHono<ApiEnv> {
   registerModuleRoutes(app, hub);
   registerDeploymentRoutes(app, hub);
   registerTelemetryRoutes(app, hub);
+  registerMonitorRoutes(app, hub);
   registerBlobRoutes(app, hub);
+  registerDatasetRoutes(app, hub);
+  registerRunRoutes(app, hub);
+  registerWorkerRoutes(app, hub);
 
   app.doc("/api/v1/openapi.json", {
     openapi: "3.0.3",

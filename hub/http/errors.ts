@@ -10,10 +10,12 @@ import type { Logger } from "../../lib/log.js";
 export const ERROR_STATUS = {
   bad_request: 400,
   invalid_model: 400,
+  bad_dataset: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  lease_lost: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
@@ -57,6 +59,7 @@ export function toApiError(error: unknown): ApiError | undefined {
   const message = (error as Error | undefined)?.message ?? "";
   if (name === "NotFoundError") return new ApiError("not_found", message);
   if (name === "ConflictError") return new ApiError("conflict", message);
+  if (name === "LeaseLostError") return new ApiError("lease_lost", message);
   if (name === "InvalidModelError") return new ApiError("invalid_model", message);
   if (name === "ValidationError")
     return new ApiError("bad_request", message, (error as { details?: unknown }).details);

@@ -12,7 +12,13 @@ import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import { z } from "zod";
 import type { Logger } from "../../lib/log.js";
 import { type DesiredState, DesiredStateSchema } from "../../wire/messages.js";
-import { allDevicesTopic, DEVICE_ID_PATTERN, deviceTopic } from "../../wire/topics.js";
+import {
+  alertTopic,
+  allDevicesTopic,
+  commandTopic,
+  DEVICE_ID_PATTERN,
+  deviceTopic,
+} from "../../wire/topics.js";
 import { HUB_CLIENT_ID_PREFIX, HUB_USERNAME } from "../broker/policy.js";
 import { type DeviceMessageHandlers, routeMessage } from "./dispatch.js";
 import { KeyedSerialQueue } from "./keyed-serial-queue.js";
@@ -69,6 +75,10 @@ export interface HubLink {
   publishDesired(deviceId: string, state: DesiredState): Promise<void>;
   /** Deletes a device's retained desired state (empty retained payload). */
   clearDesired(deviceId: string): Promise<void>;
+  /** Sends a command to a device (`commands/{name}`, QoS 1, not retained); resolves on PUBACK. */
+  publishCommand(deviceId: string, name: string, payload: unknown): Promise<void>;
+  /** Publishes a monitor's alert on `edgefleet/v1/alerts/{monitorId}` (QoS 1, retained: the latest per monitor). */
+  publishAlert(monitorId: string, payload: unknown): Promise<void>;
   /** Stops reading, waits for running handlers and disconnects; the broker keeps the session. */
   close(): Promise<void>;
 }
@@ -159,6 +169,8 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
   // Publishes still waiting for PUBACK; close() fails them instead of leaving callers hanging.
   const unacknowledged = new Set<(error: Error) => void>();
   const publishRetained = (deviceId: string, payload: string) =>
+    publishTo(deviceTopic(deviceId, "desired"), payload, true);
+  const publishTo = (topic: string, payload: string, retain: boolean) =>
     new Promise<void>((resolve, reject) => {
       if (closed) return reject(new Error("hub MQTT link is closed"));
       const fail = (error: Error) => {
@@ -166,7 +178,7 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
         reject(error);
       };
       unacknowledged.add(fail);
-      client.publish(deviceTopic(deviceId, "desired"), payload, { qos: 1, retain: true }, (error) => {
+      client.publish(topic, payload, { qos: 1, retain }, (error) => {
         if (!unacknowledged.delete(fail)) return;
         if (error) reject(error);
         else resolve();
@@ -187,6 +199,13 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
     async clearDesired(deviceId) {
       assertDeviceId(deviceId);
       await publishRetained(deviceId, "");
+    },
+    async publishCommand(deviceId, name, payload) {
+      assertDeviceId(deviceId);
+      await publishTo(commandTopic(deviceId, name), JSON.stringify(payload), false);
+    },
+    async publishAlert(monitorId, payload) {
+      await publishTo(alertTopic(monitorId), JSON.stringify(payload), true);
     },
     async close() {
       if (closed) return;

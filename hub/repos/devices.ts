@@ -17,9 +17,13 @@ import { devices } from "../db/schema/index.js";
 import { clockOf, type RepoOptions } from "./clock.js";
 import { CredentialCache } from "./credential-cache.js";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
+import { GroupCommit } from "./group-commit.js";
 import { dummyHash, hashSecret, newSecret, verifySecretHash } from "./secret-hash.js";
 
 export const DEVICE_SECRET_PREFIX = "efd_";
+
+/** Most device reports one UPDATE stores (3 parameters each). */
+const REPORTS_PER_STATEMENT = 500;
 
 /** A device as the hub sees it; never carries the secret hash. */
 export type Device = Omit<typeof devices.$inferSelect, "secretHash">;
@@ -47,6 +51,16 @@ export interface DesiredContext {
   nextRevision: number;
 }
 
+/** One device's next desired state, for setDesiredMany. */
+export interface DesiredUpdate {
+  id: string;
+  build: (context: DesiredContext) => DesiredState;
+}
+
+export type DesiredOutcome =
+  | { id: string; ok: true; desired: DesiredState }
+  | { id: string; ok: false; error: Error };
+
 export interface DeviceRepo {
   /** Creates a device with a fresh secret (returned once); ConflictError when the id exists. */
   provision(input: ProvisionInput): Promise<{ device: Device; secret: string }>;
@@ -56,6 +70,8 @@ export interface DeviceRepo {
   get(id: string): Promise<Device | null>;
   /** Devices matching all given filters, ordered by id. */
   list(filter?: DeviceFilter): Promise<Device[]>;
+  /** Only id and desired state of the devices `list` would return: what a rollout's sync reads. */
+  listDesired(filter?: DeviceFilter): Promise<Pick<Device, "id" | "desired">[]>;
   /** Records a `status` message (online flag, agent version, capabilities); NotFoundError if unknown. */
   setStatus(id: string, status: Status, at: Date): Promise<void>;
   /** Records a `reported` message; NotFoundError if unknown. */
@@ -65,6 +81,13 @@ export interface DeviceRepo {
    * concurrent callers get distinct, increasing revisions. Returns the stored state.
    */
   setDesired(id: string, buildNext: (context: DesiredContext) => DesiredState): Promise<DesiredState>;
+  /**
+   * setDesired for many devices in one transaction and one UPDATE (a rollout wave): rows locked in
+   * id order, each builder sees its device's state (an id given twice sees its first update). A
+   * device that is unknown, or whose builder throws or builds an invalid state, keeps its row and
+   * gets `{ ok: false }`; the others are stored. Outcomes come back in input order.
+   */
+  setDesiredMany(updates: readonly DesiredUpdate[]): Promise<DesiredOutcome[]>;
   /** Replaces the device secret and returns the new one; the old one stops working. */
   rotateSecret(id: string): Promise<string>;
   /** Deletes the device; NotFoundError if unknown. Telemetry and events are kept as history. */
@@ -100,6 +123,101 @@ export function deviceRepo(db: Db, options?: DeviceRepoOptions): DeviceRepo {
   async function mustUpdate(id: string, values: Partial<typeof devices.$inferInsert>): Promise<void> {
     const rows = await db.update(devices).set(values).where(eq(devices.id, id)).returning({ id: devices.id });
     if (rows.length === 0) throw new NotFoundError("device", id);
+  }
+
+  /** The WHERE of a device filter; null when it can match nothing (an empty id list). */
+  function filterWhere(filter: DeviceFilter): SQL | undefined | null {
+    const conditions: SQL[] = [];
+    if (filter.ids) {
+      if (filter.ids.length === 0) return null;
+      conditions.push(inArray(devices.id, filter.ids));
+    }
+    if (filter.tags && Object.keys(filter.tags).length > 0) {
+      conditions.push(sql`${devices.tags} @> ${JSON.stringify(filter.tags)}::jsonb`);
+    }
+    return and(...conditions);
+  }
+
+  /** Locks these devices' rows in id order (a consistent order across writers prevents deadlocks). */
+  async function lockInIdOrder(tx: Db, ids: readonly string[]): Promise<void> {
+    await tx
+      .select({ id: devices.id })
+      .from(devices)
+      .where(inArray(devices.id, [...ids]))
+      .orderBy(asc(devices.id))
+      .for("update");
+  }
+
+  // Reports come in bursts (four per device per rollout step); see group-commit.ts.
+  const reports = new GroupCommit<{ reported: ReportedState; at: Date }>({
+    maxBatch: REPORTS_PER_STATEMENT,
+    missing: (id) => new NotFoundError("device", id),
+    async write(batch) {
+      const values = [...batch].map(
+        ([id, { reported, at }]) =>
+          sql`(${id}, ${JSON.stringify(reported)}::jsonb, ${at.toISOString()}::timestamptz)`,
+      );
+      const update = (on: Db) =>
+        on
+          .update(devices)
+          .set({ reported: sql`v.reported`, reportedAt: sql`v.at`, lastSeenAt: sql`v.at` })
+          .from(sql`(values ${sql.join(values, sql`, `)}) as v(id, reported, at)`)
+          .where(sql`${devices.id} = v.id`)
+          .returning({ id: devices.id });
+      // One row: one statement, as on an idle hub (a single row lock cannot take part in a deadlock).
+      if (batch.size === 1) return new Set((await update(db)).map((r) => r.id));
+      return db.transaction(async (tx) => {
+        // Rows locked in id order first, as setDesiredMany does: an UPDATE … FROM locks in join
+        // order, and two multi-row writers locking in different orders deadlock on PostgreSQL.
+        await lockInIdOrder(tx, [...batch.keys()]);
+        return new Set((await update(tx)).map((r) => r.id));
+      });
+    },
+  });
+
+  async function setDesiredMany(updates: readonly DesiredUpdate[]): Promise<DesiredOutcome[]> {
+    if (updates.length === 0) return [];
+    return db.transaction(async (tx) => {
+      const ids = [...new Set(updates.map((u) => u.id))].sort();
+      // Locked in id order, so two batches over overlapping devices cannot deadlock on PostgreSQL.
+      const rows = await tx
+        .select({ id: devices.id, desired: devices.desired, revision: devices.desiredRevision })
+        .from(devices)
+        .where(inArray(devices.id, ids))
+        .orderBy(asc(devices.id))
+        .for("update");
+      const current = new Map(rows.map((r) => [r.id, { desired: r.desired, revision: r.revision }]));
+      const changed = new Set<string>();
+      const outcomes = updates.map(({ id, build }): DesiredOutcome => {
+        const row = current.get(id);
+        if (!row) return { id, ok: false, error: new NotFoundError("device", id) };
+        const nextRevision = row.revision + 1;
+        try {
+          const built = build({ current: row.desired, currentRevision: row.revision, nextRevision });
+          const parsed = DesiredStateSchema.safeParse({ ...built, revision: nextRevision });
+          if (!parsed.success) {
+            const error = new ValidationError(z.prettifyError(parsed.error), parsed.error.issues);
+            return { id, ok: false, error };
+          }
+          current.set(id, { desired: parsed.data, revision: nextRevision });
+          changed.add(id);
+          return { id, ok: true, desired: parsed.data };
+        } catch (error) {
+          return { id, ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+        }
+      });
+      if (changed.size > 0) {
+        const values = [...changed].map((id) => {
+          const row = current.get(id)!;
+          return sql`(${id}, ${JSON.stringify(row.desired)}::jsonb, ${row.revision}::integer)`;
+        });
+        await tx.execute(sql`
+          update ${devices} set desired = v.desired, desired_revision = v.revision
+          from (values ${sql.join(values, sql`, `)}) as v(id, desired, revision)
+          where ${devices.id} = v.id`);
+      }
+      return outcomes;
+    });
   }
 
   return {
@@ -146,18 +264,18 @@ export function deviceRepo(db: Db, options?: DeviceRepoOptions): DeviceRepo {
     },
 
     async list(filter = {}) {
-      const conditions: SQL[] = [];
-      if (filter.ids) {
-        if (filter.ids.length === 0) return [];
-        conditions.push(inArray(devices.id, filter.ids));
-      }
-      if (filter.tags && Object.keys(filter.tags).length > 0) {
-        conditions.push(sql`${devices.tags} @> ${JSON.stringify(filter.tags)}::jsonb`);
-      }
+      const where = filterWhere(filter);
+      if (where === null) return [];
+      return db.select(publicColumns).from(devices).where(where).orderBy(asc(devices.id));
+    },
+
+    async listDesired(filter = {}) {
+      const where = filterWhere(filter);
+      if (where === null) return [];
       return db
-        .select(publicColumns)
+        .select({ id: devices.id, desired: devices.desired })
         .from(devices)
-        .where(and(...conditions))
+        .where(where)
         .orderBy(asc(devices.id));
     },
 
@@ -172,29 +290,17 @@ export function deviceRepo(db: Db, options?: DeviceRepoOptions): DeviceRepo {
       });
     },
 
-    async setReported(id, reported, at) {
-      await mustUpdate(id, { reported, reportedAt: at, lastSeenAt: at });
+    setReported(id, reported, at) {
+      return reports.submit(id, { reported, at });
     },
 
     async setDesired(id, buildNext) {
-      return db.transaction(async (tx) => {
-        const [row] = await tx
-          .select({ desired: devices.desired, revision: devices.desiredRevision })
-          .from(devices)
-          .where(eq(devices.id, id))
-          .for("update");
-        if (!row) throw new NotFoundError("device", id);
-        const nextRevision = row.revision + 1;
-        const built = buildNext({ current: row.desired, currentRevision: row.revision, nextRevision });
-        const parsed = DesiredStateSchema.safeParse({ ...built, revision: nextRevision });
-        if (!parsed.success) throw new ValidationError(z.prettifyError(parsed.error), parsed.error.issues);
-        await tx
-          .update(devices)
-          .set({ desired: parsed.data, desiredRevision: nextRevision })
-          .where(eq(devices.id, id));
-        return parsed.data;
-      });
+      const [outcome] = await setDesiredMany([{ id, build: buildNext }]);
+      if (!outcome!.ok) throw outcome!.error;
+      return outcome!.desired;
     },
+
+    setDesiredMany,
 
     async rotateSecret(id) {
       const secret = newSecret(DEVICE_SECRET_PREFIX);

@@ -1,15 +1,19 @@
 /** All repositories over one database, for the hub's composition root. */
 import type { Db } from "../db/database.js";
 import type { RepoOptions } from "./clock.js";
+import { type DatasetRepo, datasetRepo } from "./datasets.js";
 import { type DeploymentRepo, deploymentRepo } from "./deployments.js";
 import { type DeviceRepo, deviceRepo } from "./devices.js";
 import { type EventRepo, eventRepo } from "./events.js";
 import { type ModelRepo, modelRepo } from "./models.js";
 import { type ModuleRepo, moduleRepo } from "./modules.js";
+import { type RunRepo, runRepo } from "./runs.js";
 import { type TelemetryRepo, telemetryRepo } from "./telemetry.js";
 import { type TokenRepo, tokenRepo } from "./tokens.js";
+import { type WorkerRepo, workerRepo } from "./workers.js";
 
 export type { RepoOptions } from "./clock.js";
+export * from "./datasets.js";
 export * from "./deployments.js";
 export * from "./devices.js";
 export * from "./errors.js";
@@ -17,9 +21,11 @@ export * from "./events.js";
 export * from "./models.js";
 export * from "./modules.js";
 export * from "./paging.js";
+export * from "./runs.js";
 export * from "./telemetry.js";
 export * from "./telemetry-writer.js";
 export * from "./tokens.js";
+export * from "./workers.js";
 
 export interface Repositories {
   tokens: TokenRepo;
@@ -29,6 +35,9 @@ export interface Repositories {
   deployments: DeploymentRepo;
   telemetry: TelemetryRepo;
   events: EventRepo;
+  datasets: DatasetRepo;
+  runs: RunRepo;
+  workers: WorkerRepo;
 }
 
 /** Every repository bound to `db` (the TelemetryWriter is separate: it owns a timer). */
@@ -41,5 +50,8 @@ export function createRepositories(db: Db, options?: RepoOptions): Repositories 
     deployments: deploymentRepo(db, options),
     telemetry: telemetryRepo(db),
     events: eventRepo(db),
+    datasets: datasetRepo(db, options),
+    runs: runRepo(db, options),
+    workers: workerRepo(db, options),
   };
 }

@@ -8,6 +8,7 @@ import { type Logger, silentLogger } from "../../lib/log.js";
 import type { TelemetryWindow } from "../../wire/messages.js";
 import type { Db } from "../db/database.js";
 import { telemetryWindows } from "../db/schema/index.js";
+import { type DriftRows, driftRowsOf, writeDriftRows } from "./drift-rows.js";
 
 type Row = typeof telemetryWindows.$inferInsert;
 
@@ -41,6 +42,8 @@ interface Pending {
   attempts: number;
   /** Order of arrival, so `flush()` knows which rows it promised to drain. */
   ticket: number;
+  /** The window's drift summary and sampled rows, stored in their own tables in the same pass. */
+  drift: DriftRows;
 }
 
 const MAX_ATTEMPTS = 2;
@@ -82,9 +85,11 @@ export class TelemetryWriter {
       return 0;
     }
     for (const module of window.modules) {
+      const { payload, drift } = driftRowsOf(deviceId, window, module, receivedAt);
       this.#buffer.push({
         attempts: 0,
         ticket: ++this.#tickets,
+        drift,
         row: {
           deviceId,
           seq: window.seq,
@@ -95,7 +100,7 @@ export class TelemetryWriter {
           requests: module.requests,
           errors: module.errors,
           latencySumMs: module.latencySumMs,
-          payload: module,
+          payload,
           receivedAt,
         },
       });
@@ -156,13 +161,20 @@ export class TelemetryWriter {
     for (let start = 0; start < taken.length; start += this.#maxRows) {
       const batch = taken.slice(start, start + this.#maxRows);
       try {
-        const inserted = await this.#db
-          .insert(telemetryWindows)
-          .values(batch.map((p) => p.row))
-          .onConflictDoNothing({
-            target: [telemetryWindows.deviceId, telemetryWindows.seq, telemetryWindows.module],
-          })
-          .returning({ id: telemetryWindows.id });
+        const inserted = await this.#db.transaction(async (tx) => {
+          const ids = await tx
+            .insert(telemetryWindows)
+            .values(batch.map((p) => p.row))
+            .onConflictDoNothing({
+              target: [telemetryWindows.deviceId, telemetryWindows.seq, telemetryWindows.module],
+            })
+            .returning({ id: telemetryWindows.id });
+          await writeDriftRows(
+            tx,
+            batch.map((p) => p.drift),
+          );
+          return ids;
+        });
         this.#stats.written += inserted.length;
         this.#stats.duplicates += batch.length - inserted.length;
       } catch (error) {

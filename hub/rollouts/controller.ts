@@ -40,7 +40,7 @@ const COMMAND_FROM: Record<RolloutCommand, readonly DeploymentStatus[]> = {
   rollback: ["active", "paused", "completed", "aborted"],
 };
 
-export type RolloutControllerDeps = Omit<SyncDeps, "repos"> &
+export type RolloutControllerDeps = Omit<SyncDeps, "repos" | "now"> &
   Omit<ObserveDeps, "repos"> & {
     repos: SyncDeps["repos"] & ObserveDeps["repos"];
     clock: Clock;
@@ -48,7 +48,7 @@ export type RolloutControllerDeps = Omit<SyncDeps, "repos"> &
   };
 
 export class RolloutController {
-  readonly #deps: RolloutControllerDeps;
+  readonly #deps: RolloutControllerDeps & Pick<SyncDeps, "now">;
   readonly #queue: WorkQueue;
   readonly #timers = new Map<string, TimerHandle>();
   #resync: TimerHandle | undefined;
@@ -62,7 +62,7 @@ export class RolloutController {
   readonly #nudged = new Set<string>();
 
   constructor(deps: RolloutControllerDeps) {
-    this.#deps = deps;
+    this.#deps = { ...deps, now: () => deps.clock.now() };
     this.#queue = new WorkQueue({
       concurrency: ROLLOUT_CONTROLLER_DEFAULTS.concurrency,
       work: (id) => this.#reconcile(id),

@@ -7,11 +7,16 @@
 import type { Logger } from "../../lib/log.js";
 import { type DesiredModule, type DesiredState, PROTOCOL_VERSION } from "../../wire/messages.js";
 import type { HubLink } from "../mqtt/hub-link.js";
-import type { Deployment, Repositories } from "../repos/index.js";
+import type { Deployment, DesiredOutcome, Repositories } from "../repos/index.js";
 import { type Layer, type MergedModule, mergeLayers } from "./merge.js";
 
-/** Devices synced at the same time (count). */
-const SYNC_CONCURRENCY = 16;
+/**
+ * Devices whose next desired revisions one transaction stores: a wave of a thousand devices is a
+ * few transactions, not a thousand (one per device cost more than the rest of the rollout).
+ */
+const WRITE_CHUNK = 250;
+/** Retained publishes of one chunk waiting for PUBACK at the same time (count). */
+const PUBLISH_CONCURRENCY = 64;
 
 export interface SyncDeps {
   repos: Pick<Repositories, "devices" | "deployments" | "modules">;
@@ -21,11 +26,28 @@ export interface SyncDeps {
   now: () => Date;
 }
 
+/**
+ * Position of each target in a deployment's list, built once per list: syncing or viewing a
+ * thousand devices asks for every device, and scanning the list each time was quadratic.
+ */
+const targetIndexes = new WeakMap<readonly string[], Map<string, number>>();
+
+function targetIndex(targets: readonly string[], deviceId: string): number {
+  let index = targetIndexes.get(targets);
+  if (!index) {
+    index = new Map();
+    // The first position, as indexOf gives.
+    for (let i = targets.length - 1; i >= 0; i--) index.set(targets[i]!, i);
+    targetIndexes.set(targets, index);
+  }
+  return index.get(deviceId) ?? -1;
+}
+
 /** Layers a device gets from these deployments: those that released to it. */
 export function layersFor(deviceId: string, contributing: readonly Deployment[]): Layer[] {
   return contributing
     .filter((d) => {
-      const index = d.targetDeviceIds.indexOf(deviceId);
+      const index = targetIndex(d.targetDeviceIds, deviceId);
       return index >= 0 && index < d.released;
     })
     .map((d) => ({
@@ -51,7 +73,7 @@ export interface SyncResult {
 /** Brings the desired state of these devices (or all) in line with the contributing deployments. */
 export async function syncDevices(deps: SyncDeps, deviceIds: readonly string[] | "all"): Promise<SyncResult> {
   const contributing = await deps.repos.deployments.listContributing();
-  const devices = await deps.repos.devices.list(deviceIds === "all" ? {} : { ids: [...deviceIds] });
+  const devices = await deps.repos.devices.listDesired(deviceIds === "all" ? {} : { ids: [...deviceIds] });
   const artifacts = new Map<string, Promise<DesiredModule | null>>();
   const artifact = (name: string, version: string) => {
     const key = `${name}@${version}`;
@@ -73,40 +95,79 @@ export async function syncDevices(deps: SyncDeps, deviceIds: readonly string[] |
     return entry;
   };
   const result: SyncResult = { changed: [], failures: [] };
-  const syncOne = async (device: (typeof devices)[number]) => {
+  const fail = (deviceId: string, error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    result.failures.push({ deviceId, error: message });
+    deps.log.error({ event: "rollout.sync.failed", deviceId, error: message });
+  };
+
+  // What each device should have; only the devices whose module set differs get a new revision.
+  const pending: { id: string; modules: DesiredModule[] }[] = [];
+  for (const device of devices) {
     try {
-      const merged = mergeLayers(layersFor(device.id, contributing));
       const modules: DesiredModule[] = [];
-      for (const m of merged) {
+      for (const m of mergeLayers(layersFor(device.id, contributing))) {
         const entry = await artifact(m.name, m.version);
         if (entry) modules.push(entry);
       }
-      if (device.desired === null && modules.length === 0) return;
-      if (device.desired && sameModules(device.desired.modules, modules)) return;
-      const desired = await deps.repos.devices.setDesired(
-        device.id,
-        ({ nextRevision }): DesiredState => ({
-          protocol: PROTOCOL_VERSION,
-          revision: nextRevision,
-          issuedAt: deps.now().toISOString(),
-          modules,
-        }),
-      );
-      result.changed.push(device.id);
-      await deps.link.publishDesired(device.id, desired);
+      if (device.desired === null && modules.length === 0) continue;
+      if (device.desired && sameModules(device.desired.modules, modules)) continue;
+      pending.push({ id: device.id, modules });
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      result.failures.push({ deviceId: device.id, error: message });
-      deps.log.error({ event: "rollout.sync.failed", deviceId: device.id, error: message });
+      fail(device.id, error);
     }
-  };
-  // A few devices at a time: publishes wait on PUBACKs, and the store serialises writes anyway.
+  }
+
+  // Chunk by chunk: one transaction stores the next revisions, then the chunk is published
+  // (retained, after the commit) while the next chunk is written.
+  const publishing: Promise<void>[] = [];
+  for (let start = 0; start < pending.length; start += WRITE_CHUNK) {
+    const chunk = pending.slice(start, start + WRITE_CHUNK);
+    let outcomes: DesiredOutcome[];
+    try {
+      outcomes = await deps.repos.devices.setDesiredMany(
+        chunk.map(({ id, modules }) => ({
+          id,
+          build: ({ nextRevision }): DesiredState => ({
+            protocol: PROTOCOL_VERSION,
+            revision: nextRevision,
+            issuedAt: deps.now().toISOString(),
+            modules,
+          }),
+        })),
+      );
+    } catch (error) {
+      for (const { id } of chunk) fail(id, error);
+      continue;
+    }
+    const stored: { id: string; desired: DesiredState }[] = [];
+    for (const outcome of outcomes) {
+      if (!outcome.ok) fail(outcome.id, outcome.error);
+      else {
+        result.changed.push(outcome.id);
+        stored.push(outcome);
+      }
+    }
+    publishing.push(publishAll(deps, stored, fail));
+  }
+  await Promise.all(publishing);
+  return result;
+}
+
+/** Publishes stored desired states, a bounded number waiting for PUBACK at once. */
+async function publishAll(
+  deps: Pick<SyncDeps, "link">,
+  stored: readonly { id: string; desired: DesiredState }[],
+  fail: (deviceId: string, error: unknown) => void,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < devices.length) await syncOne(devices[next++]!);
+    while (next < stored.length) {
+      const { id, desired } = stored[next++]!;
+      await deps.link.publishDesired(id, desired).catch((error: unknown) => fail(id, error));
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(SYNC_CONCURRENCY, devices.length) }, worker));
-  return result;
+  await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, stored.length) }, worker));
 }
 
 function sameModules(a: readonly DesiredModule[], b: readonly DesiredModule[]): boolean {

@@ -1,6 +1,7 @@
 /** What the hub does with each kind of device message: update the twin, store telemetry and events. */
 import type { DeviceEvent, ReportedState, Status, TelemetryWindow } from "../../wire/messages.js";
 import type { HubContext } from "../context.js";
+import { DriftUnpacker } from "./drift-unpack.js";
 
 /** Handlers for the hub's MQTT link, bound to a running hub. */
 export function deviceMessageHandlers(
@@ -8,6 +9,8 @@ export function deviceMessageHandlers(
   /** Told after a device's twin changed (reported state, online); the rollout controller listens. */
   onDeviceChanged: (deviceId: string) => Promise<void> = async () => {},
 ) {
+  // Packed drift summaries are decoded here, where the module versions' specs can be looked up.
+  const drift = new DriftUnpacker(hub.repos.modules, hub.log);
   return {
     async onStatus(deviceId: string, status: Status) {
       await hub.repos.devices.setStatus(deviceId, status, new Date());
@@ -19,10 +22,12 @@ export function deviceMessageHandlers(
       await onDeviceChanged(deviceId);
     },
     async onTelemetry(deviceId: string, window: TelemetryWindow) {
-      hub.telemetry.add(deviceId, window);
+      hub.telemetry.add(deviceId, await drift.unpack(deviceId, window));
     },
     async onEvent(deviceId: string, event: DeviceEvent) {
       await hub.repos.events.insertFromWire(deviceId, event);
     },
+    /** Packed drift summaries decoded and refused so far. */
+    driftStats: () => drift.stats(),
   };
 }

@@ -40,6 +40,7 @@ export async function createModule(hub: HubContext, request: CreateModuleRequest
     postprocessing: request.postprocessing,
     runtime: request.runtime,
     resources: request.resources,
+    ...(request.monitoring ? { monitoring: request.monitoring } : {}),
     source: { model: modelVersion.modelName, modelVersion: modelVersion.version },
     createdAt: new Date().toISOString(),
   };

@@ -5,33 +5,63 @@
  */
 import * as ort from "onnxruntime-node";
 import { sha256Hex } from "../../lib/files.js";
-import { InvalidModelError, inspectOnnx } from "../../modules/onnx/inspect.js";
+import { InvalidModelError, inspectOnnx, type OnnxInfo } from "../../modules/onnx/inspect.js";
 import type { HubContext } from "../context.js";
+import type { RegisterVersionInput } from "../repos/models.js";
 
-export interface RegisterModelInput {
+export interface RegisterModelInput
+  extends Pick<RegisterVersionInput, "lineage" | "metrics" | "baseline" | "training" | "aliases"> {
   name: string;
   bytes: Uint8Array;
   description?: string;
 }
 
-/** Validates an ONNX file and registers it as the next version of a model. */
-export async function registerModelVersion(hub: HubContext, input: RegisterModelInput) {
-  const info = inspectOnnx(input.bytes);
-  await assertOnnxRuntimeLoads(input.bytes);
-  const sha256 = sha256Hex(input.bytes);
-  await hub.blobs.put(input.bytes, { expectedSha256: sha256 });
-  const version = await hub.repos.models.registerVersion({
-    name: input.name,
-    description: input.description,
-    sha256,
-    size: input.bytes.byteLength,
+/** A stored ONNX file that was already inspected (`info`) and run, ready to register. */
+export interface CheckedModel extends Omit<RegisterModelInput, "bytes"> {
+  /** Its blob (= the sha256 of its bytes). */
+  sha256: string;
+  size: number;
+  info: OnnxInfo;
+}
+
+/**
+ * The registration of a checked model, for `repos.models.registerVersion` or (a training run's
+ * model, checked by the completion check) `repos.runs.succeedWithModel`.
+ */
+export function registrationOf(model: CheckedModel): RegisterVersionInput {
+  const { info } = model;
+  return {
+    name: model.name,
+    description: model.description,
+    sha256: model.sha256,
+    size: model.size,
     inputs: info.inputs,
     outputs: info.outputs,
     irVersion: info.irVersion,
     opsets: Object.fromEntries(info.opsets.map((o) => [o.domain, o.version])),
     producer: [info.producerName, info.producerVersion].filter(Boolean).join(" ") || undefined,
     metadata: info.metadata,
-  });
+    ...(model.lineage ? { lineage: model.lineage } : {}),
+    ...(model.metrics ? { metrics: model.metrics } : {}),
+    ...(model.baseline ? { baseline: model.baseline } : {}),
+    ...(model.training ? { training: model.training } : {}),
+    ...(model.aliases ? { aliases: model.aliases } : {}),
+  };
+}
+
+/** Validates an ONNX file and registers it as the next version of a model. */
+export async function registerModelVersion(
+  hub: Pick<HubContext, "blobs" | "repos" | "log">,
+  input: RegisterModelInput,
+) {
+  const info = inspectOnnx(input.bytes);
+  await assertOnnxRuntimeLoads(input.bytes);
+  const sha256 = sha256Hex(input.bytes);
+  await hub.blobs.put(input.bytes, { expectedSha256: sha256 });
+  const { bytes, ...rest } = input;
+  const version = await hub.repos.models.registerVersion(
+    registrationOf({ ...rest, sha256, size: bytes.byteLength, info }),
+  );
   hub.log.info({ event: "model.registered", model: input.name, version: version.version, sha256 });
   return version;
 }

@@ -155,7 +155,8 @@ describe("layered deployments", () => {
       deploymentId: overlay.id,
     });
     expect((await device("beta-0001")).merge[0]!.overrides.map((o) => o.version)).toEqual(["3.0.0", "1.0.0"]);
-    const shown = await status(newer.id);
+    // The hub's counts follow the agents' reports a moment after the agents' own view.
+    const shown = await settled(newer.id, "the hub counts 16 active", (s) => s.counts.active === 16);
     expect(shown.counts).toMatchObject({ targeted: 20, overridden: 4, active: 16 });
     // Rolling the overlay back hands the beta devices to the best remaining layer.
     await hub.client.post(`/api/v1/deployments/${overlay.id}/rollback`, {});

@@ -8,9 +8,11 @@ import type { Database } from "../../hub/db/database.js";
 import type { ContractContext } from "./contract/context.js";
 import { deploymentContract } from "./contract/deployments.js";
 import { deviceContract } from "./contract/devices.js";
+import { driftContract } from "./contract/drift.js";
 import { modelContract } from "./contract/models.js";
 import { telemetryContract } from "./contract/telemetry.js";
 import { tokenContract } from "./contract/tokens.js";
+import { trainingContract } from "./contract/training.js";
 
 /** Runs every repository's contract against databases produced by `open`. */
 export function describeStoreContract(name: string, open: () => Promise<Database>): void {
@@ -34,5 +36,7 @@ export function describeStoreContract(name: string, open: () => Promise<Database
     modelContract(ctx);
     deploymentContract(ctx);
     telemetryContract(ctx);
+    driftContract(ctx);
+    trainingContract(ctx);
   });
 }

@@ -22,7 +22,16 @@ export async function startTestHub(
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "edgefleet-hub-")));
   const { keepData, clock, ...config } = options;
   const hub = await startHub(
-    parseHubConfig({ port: 0, mqttPort: 0, mqttHost: "127.0.0.1", logLevel: "silent", ...config, dataDir }),
+    // No in-hub trainer unless a test asks for one: tests that claim runs with their own workers stay deterministic.
+    parseHubConfig({
+      port: 0,
+      mqttPort: 0,
+      mqttHost: "127.0.0.1",
+      logLevel: "silent",
+      trainer: false,
+      ...config,
+      dataDir,
+    }),
     { log: silentLogger, ...(clock ? { clock } : {}) },
   );
   let closed = false;

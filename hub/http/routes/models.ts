@@ -2,11 +2,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { HubContext } from "../../context.js";
+import { AliasNameSchema, type ModelVersion } from "../../repos/models.js";
 import { registerModelVersion } from "../../services/registry.js";
 import type { ApiApp } from "../app.js";
 import { requireRole } from "../auth.js";
 import { ApiError, found } from "../errors.js";
-import { jsonOk } from "./schemas.js";
+import { ErrorResponses, jsonOk } from "./schemas.js";
 
 export const ModelNameSchema = z
   .string()
@@ -31,14 +32,67 @@ const versions = createRoute({
   responses: jsonOk(z.object({ versions: z.array(Any) }), "Versions"),
 });
 
+const VersionRef = z.union([z.string().regex(/^[1-9][0-9]{0,8}$/, "a version number"), AliasNameSchema]);
+
 const showVersion = createRoute({
   method: "get",
   path: "/api/v1/models/{name}/versions/{version}",
-  summary: "One model version: sha256, size, input/output signature, opsets",
+  summary: "One model version (a number or an alias): sha256, signature, opsets, aliases, lineage, metrics",
   middleware: [requireRole("viewer")] as const,
-  request: { params: z.object({ name: ModelNameSchema, version: z.coerce.number().int().positive() }) },
+  request: { params: z.object({ name: ModelNameSchema, version: VersionRef }) },
   responses: jsonOk(Any, "The model version"),
 });
+
+const AliasParam = z.object({ name: ModelNameSchema, alias: AliasNameSchema });
+
+const listAliases = createRoute({
+  method: "get",
+  path: "/api/v1/models/{name}/aliases",
+  summary: "A model's aliases and the versions they point at",
+  middleware: [requireRole("viewer")] as const,
+  request: { params: z.object({ name: ModelNameSchema }) },
+  responses: jsonOk(z.object({ aliases: z.array(Any) }), "Aliases"),
+});
+
+const setAlias = createRoute({
+  method: "put",
+  path: "/api/v1/models/{name}/aliases/{alias}",
+  summary: "Point an alias (e.g. champion) at a version",
+  middleware: [requireRole("operator")] as const,
+  request: {
+    params: AliasParam,
+    body: {
+      content: { "application/json": { schema: z.object({ version: z.number().int().positive() }) } },
+      required: true,
+    },
+  },
+  responses: jsonOk(Any, "The alias"),
+});
+
+const deleteAlias = createRoute({
+  method: "delete",
+  path: "/api/v1/models/{name}/aliases/{alias}",
+  summary: "Remove an alias",
+  middleware: [requireRole("operator")] as const,
+  request: { params: AliasParam },
+  responses: { 204: { description: "Removed" }, ...ErrorResponses },
+});
+
+const compare = createRoute({
+  method: "get",
+  path: "/api/v1/models/{name}/compare",
+  summary: "Versions side by side (numbers or aliases): lineage and metrics",
+  middleware: [requireRole("viewer")] as const,
+  request: {
+    params: z.object({ name: ModelNameSchema }),
+    query: z.object({ versions: z.string().min(1).max(1024).describe("comma-separated numbers or aliases") }),
+  },
+  responses: jsonOk(z.object({ versions: z.array(Any), metrics: z.array(z.string()) }), "Comparison"),
+});
+
+function aliasView(a: { alias: string; version: number; updatedAt: Date }) {
+  return { alias: a.alias, version: a.version, updatedAt: a.updatedAt.toISOString() };
+}
 
 const upload = createRoute({
   method: "post",
@@ -65,12 +119,75 @@ export function registerModelRoutes(app: ApiApp, hub: HubContext): void {
     return c.json({ versions: await hub.repos.models.listVersions(name) }, 200);
   });
 
+  /** Aliases of each version of a model (empty lists for versions without any). */
+  const aliasesOf = async (name: string) => {
+    const byVersion = new Map<number, string[]>();
+    const model = await hub.repos.models.getModel(name);
+    if (!model) return byVersion;
+    for (const a of await hub.repos.models.listAliases(name)) {
+      byVersion.set(a.version, [...(byVersion.get(a.version) ?? []), a.alias]);
+    }
+    return byVersion;
+  };
+  const withAliases = (v: ModelVersion, aliases: Map<number, string[]>) => ({
+    ...v,
+    aliases: aliases.get(v.version) ?? [],
+  });
+
   app.openapi(showVersion, async (c) => {
     const { name, version } = c.req.valid("param");
-    return c.json(
-      found(await hub.repos.models.getVersion(name, version), `model ${name} version ${version}`),
-      200,
+    const row = found(
+      await hub.repos.models.resolveVersion(name, version),
+      `model ${name} version ${version}`,
     );
+    return c.json(withAliases(row, await aliasesOf(name)) as Record<string, unknown>, 200);
+  });
+
+  app.openapi(listAliases, async (c) => {
+    const { name } = c.req.valid("param");
+    return c.json({ aliases: (await hub.repos.models.listAliases(name)).map(aliasView) }, 200);
+  });
+
+  app.openapi(setAlias, async (c) => {
+    const { name, alias } = c.req.valid("param");
+    const { version } = c.req.valid("json");
+    const row = await hub.repos.models.setAlias(name, alias, version);
+    hub.log.info({ event: "model.alias", model: name, alias, version });
+    return c.json(aliasView(row), 200);
+  });
+
+  app.openapi(deleteAlias, async (c) => {
+    const { name, alias } = c.req.valid("param");
+    if (!(await hub.repos.models.deleteAlias(name, alias))) {
+      throw new ApiError("not_found", `model ${name} has no alias ${alias}`);
+    }
+    return c.body(null, 204) as never;
+  });
+
+  app.openapi(compare, async (c) => {
+    const { name } = c.req.valid("param");
+    const refs = c.req
+      .valid("query")
+      .versions.split(",")
+      .map((r) => r.trim())
+      .filter(Boolean);
+    const aliases = await aliasesOf(name);
+    const versions = [];
+    const metricNames = new Set<string>();
+    for (const ref of refs) {
+      const row = found(await hub.repos.models.resolveVersion(name, ref), `model ${name} version ${ref}`);
+      for (const split of Object.values(row.metrics ?? {})) {
+        for (const key of Object.keys(split ?? {})) metricNames.add(key);
+      }
+      versions.push({
+        version: row.version,
+        aliases: aliases.get(row.version) ?? [],
+        lineage: row.lineage,
+        metrics: row.metrics,
+        createdAt: row.createdAt.toISOString(),
+      });
+    }
+    return c.json({ versions, metrics: [...metricNames].sort() }, 200);
   });
 
   app.openapi(upload, async (c) => {

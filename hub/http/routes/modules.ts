@@ -12,6 +12,7 @@ import {
   SemverSchema,
   VariantRequiresSchema,
 } from "../../../modules/manifest.js";
+import { MonitoringSchema } from "../../../modules/monitoring.js";
 import type { HubContext } from "../../context.js";
 import { createModule } from "../../services/packaging.js";
 import type { ApiApp } from "../app.js";
@@ -28,6 +29,8 @@ const CreateModuleBody = z.object({
   postprocessing: PostprocessingSchema.optional(),
   runtime: RuntimeOptionsSchema.partial().optional(),
   resources: ResourceNeedsSchema.optional(),
+  /** Drift monitoring bins and training reference (modules/monitoring.ts); trained models get it from their baseline. */
+  monitoring: MonitoringSchema.optional(),
   /** Per-profile variants, tried in order by each device; `model` serves devices no variant fits. */
   variants: z
     .array(

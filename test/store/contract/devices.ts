@@ -135,6 +135,28 @@ export function deviceContract(ctx: ContractContext): void {
       expect(await devices.get(id)).toMatchObject({ reported, reportedAt });
     });
 
+    it("stores a burst of reports: each device's last one, unknown devices refused alone", async () => {
+      const devices = deviceRepo(ctx.db());
+      const ids = Array.from({ length: 8 }, () => unique("rb"));
+      for (const id of ids) await devices.provision({ id });
+      const report = (revision: number): ReportedState => ({
+        protocol: 1,
+        revision,
+        modules: [],
+        at: "2025-03-01T11:00:00.000Z",
+      });
+      const ghost = unique("ghost");
+      // Not awaited one by one: the calls made while a write runs are stored together by the next.
+      const calls = ids.flatMap((id) =>
+        [1, 2, 3].map((r) => devices.setReported(id, report(r), new Date(r))),
+      );
+      const refused = devices.setReported(ghost, report(1), new Date());
+      await Promise.all(calls);
+      await expect(refused).rejects.toBeInstanceOf(NotFoundError);
+      for (const id of ids)
+        expect(await devices.get(id)).toMatchObject({ reported: report(3), reportedAt: new Date(3) });
+    });
+
     it("refuses status and reported for unknown devices", async () => {
       const devices = deviceRepo(ctx.db());
       const ghost = unique("ghost");
@@ -202,6 +224,102 @@ export function deviceContract(ctx: ContractContext): void {
       await expect(devices.setDesired(unique("ghost"), () => desired())).rejects.toBeInstanceOf(
         NotFoundError,
       );
+    });
+
+    it("stores a batch of desired states at once; a bad entry fails alone and changes nothing", async () => {
+      const devices = deviceRepo(ctx.db());
+      const [a, b, c, d] = [unique("wa"), unique("wb"), unique("wc"), unique("wd")];
+      for (const id of [a, b, c, d]) await devices.provision({ id });
+      await devices.setDesired(b, () => desired());
+      const seen = new Map<string, DesiredContext[]>();
+      const build = (id: string, state: () => DesiredState) => ({
+        id,
+        build: (context: DesiredContext) => {
+          seen.set(id, [...(seen.get(id) ?? []), context]);
+          return state();
+        },
+      });
+      const module = { name: "m", version: "2.0.0", url: "http://hub/b", sha256: fakeSha("m2"), size: 3 };
+      const ghost = unique("ghost");
+      const outcomes = await devices.setDesiredMany([
+        build(b, () => desired([module])),
+        build(a, () => desired([module])),
+        build(ghost, () => desired()),
+        build(c, () => {
+          throw new Error("boom");
+        }),
+        build(d, () => ({ ...desired(), modules: [{ ...module, url: "not a url" }] })),
+        build(a, () => desired()), // the same device again sees the first update
+      ]);
+      expect(outcomes.map((o) => [o.id, o.ok])).toEqual([
+        [b, true],
+        [a, true],
+        [ghost, false],
+        [c, false],
+        [d, false],
+        [a, true],
+      ]);
+      expect(outcomes.map((o) => (o.ok ? o.desired.revision : o.error.constructor))).toEqual([
+        2,
+        1,
+        NotFoundError,
+        Error,
+        ValidationError,
+        2,
+      ]);
+      expect(seen.get(a)?.map((s) => [s.currentRevision, s.nextRevision])).toEqual([
+        [0, 1],
+        [1, 2],
+      ]);
+      expect(seen.get(a)?.[1]?.current?.modules).toEqual([module]);
+      expect(await devices.get(a)).toMatchObject({
+        desiredRevision: 2,
+        desired: { revision: 2, modules: [] },
+      });
+      expect(await devices.get(b)).toMatchObject({ desiredRevision: 2, desired: { modules: [module] } });
+      expect(await devices.get(c)).toMatchObject({ desiredRevision: 0, desired: null });
+      expect(await devices.get(d)).toMatchObject({ desiredRevision: 0, desired: null });
+      expect(await devices.setDesiredMany([])).toEqual([]);
+      // The sync's narrow read: id and desired only, in id order.
+      expect(await devices.listDesired({ ids: [c, b] })).toEqual(
+        [
+          { id: b, desired: (await devices.get(b))!.desired },
+          { id: c, desired: null },
+        ].sort((x, y) => x.id.localeCompare(y.id)),
+      );
+      expect(await devices.listDesired({ ids: [] })).toEqual([]);
+    });
+
+    it("gives concurrent batches over the same devices distinct revisions with none lost", async () => {
+      const devices = deviceRepo(ctx.db());
+      const ids = [unique("ca"), unique("cb"), unique("cc")];
+      for (const id of ids) await devices.provision({ id });
+      // Opposite orders: the store locks rows in id order whatever order a batch names them in.
+      await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          devices.setDesiredMany(
+            (i % 2 === 0 ? ids : [...ids].reverse()).map((id) => ({ id, build: () => desired() })),
+          ),
+        ),
+      );
+      for (const id of ids)
+        expect(await devices.get(id)).toMatchObject({ desiredRevision: 6, desired: { revision: 6 } });
+    });
+
+    it("takes reports from two hub replicas alongside desired batches without deadlocking", async () => {
+      const [one, two] = [deviceRepo(ctx.db()), deviceRepo(ctx.db())];
+      const ids = Array.from({ length: 6 }, () => unique("dl"));
+      for (const id of ids) await one.provision({ id });
+      const report: ReportedState = { protocol: 1, revision: 1, modules: [], at: "2025-03-01T11:00:00.000Z" };
+      const burst = (repo: typeof one, order: string[]) =>
+        Promise.all(order.flatMap((id) => [1, 2].map(() => repo.setReported(id, report, new Date()))));
+      await Promise.all([
+        burst(one, ids),
+        burst(two, [...ids].reverse()),
+        one.setDesiredMany([...ids].reverse().map((id) => ({ id, build: () => desired() }))),
+        two.setDesiredMany(ids.map((id) => ({ id, build: () => desired() }))),
+      ]);
+      for (const id of ids) expect(await one.get(id)).toMatchObject({ reported: report, desiredRevision: 2 });
     });
 
     it("rotates secrets: the old one stops working", async () => {

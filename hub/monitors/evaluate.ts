@@ -1,0 +1,154 @@
+/**
+ * One evaluation of one monitor: the module version's monitoring spec, the cohort's devices, each
+ * device's newest windows merged per scale, a drift report per scale, one Holm verdict, stored with
+ * the monitor's next run. An alert is raised on the way into drift (ok/no-data → drift), not on
+ * every evaluation that stays drifted.
+ */
+import type { Logger } from "../../lib/log.js";
+import type { DeploymentSelector } from "../db/schema/deployments.js";
+import { ApiError } from "../http/errors.js";
+import type { Repositories } from "../repos/index.js";
+import type { Alert, Monitor, MonitorEvaluation } from "../repos/monitors.js";
+import { aggregateScales } from "./aggregate.js";
+import { driftReport, type MonitoringSpec } from "./drift-lib.js";
+import type { DriftStore } from "./store.js";
+import { verdictOf } from "./verdict.js";
+
+export interface EvaluateDeps {
+  repos: Pick<Repositories, "modules" | "devices">;
+  store: DriftStore;
+  log: Logger;
+  now: () => Date;
+}
+
+/** The monitoring spec in a module version's manifest; 400 when the version has none. */
+export async function monitoringSpecOf(
+  repos: Pick<Repositories, "modules">,
+  module: string,
+  version: string,
+): Promise<MonitoringSpec> {
+  const record = await repos.modules.get(module, version);
+  if (!record) throw new ApiError("not_found", `module ${module}@${version} not found`);
+  const spec = (record.manifest as { monitoring?: MonitoringSpec }).monitoring;
+  if (!spec) {
+    throw new ApiError(
+      "bad_request",
+      `module ${module}@${version} has no monitoring section in its manifest: package it from a trained model version (POST /api/v1/models/{name}/versions/{v}/package) or add one`,
+    );
+  }
+  return spec;
+}
+
+/** Device ids a selector matches now (ids and tags both apply when both are given). */
+export async function cohortDevices(
+  repos: Pick<Repositories, "devices">,
+  selector: DeploymentSelector,
+): Promise<string[]> {
+  const devices = await repos.devices.list({
+    ...(selector.deviceIds ? { ids: selector.deviceIds } : {}),
+    ...(selector.tags ? { tags: selector.tags } : {}),
+  });
+  return devices.map((d) => d.id).sort();
+}
+
+/** Evaluates a monitor now and stores the result; returns the evaluation and the alert it raised, if any. */
+export async function evaluateMonitor(
+  deps: EvaluateDeps,
+  monitor: Monitor,
+): Promise<{ evaluation: MonitorEvaluation; alert: Alert | null; fired: boolean }> {
+  const { settings } = monitor;
+  const spec = await monitoringSpecOf(deps.repos, monitor.module, monitor.moduleVersion);
+  const deviceIds = await cohortDevices(deps.repos, monitor.selector);
+  const rows = await deps.store.data.cohortSummaries({
+    module: monitor.module,
+    moduleVersion: monitor.moduleVersion,
+    deviceIds,
+    perDevice: Math.max(...settings.scales),
+  });
+  const { scales, foreignBaseline } = aggregateScales(rows, settings.scales, spec.baselineId);
+  // The smallest scale is the report's "current"; the wider ones join the same Holm family.
+  const [first, ...wider] = scales.filter((s) => s.summary !== null);
+  const fixed = settings.thresholds;
+  const report =
+    first?.summary && scales.some((s) => s.rows >= settings.minRows)
+      ? driftReport(spec, first.summary, {
+          alpha: settings.alpha,
+          minRows: settings.minRows,
+          scales: wider.map((s) => ({ windows: s.scale, summary: s.summary! })),
+          ...(fixed
+            ? {
+                thresholds: Object.fromEntries(
+                  [...spec.columns, ...spec.outputs].map((c) => [
+                    c.name,
+                    { js: Number.POSITIVE_INFINITY, psi: Number.POSITIVE_INFINITY, ...fixed },
+                  ]),
+                ),
+              }
+            : {}),
+        })
+      : null;
+  const verdict = verdictOf(report, settings);
+  const at = deps.now();
+  const newest = scales.reduce<Date | null>(
+    (latest, s) => (s.windowEnd && (!latest || s.windowEnd > latest) ? s.windowEnd : latest),
+    null,
+  );
+  const { evaluation, previousState } = await deps.store.monitors.recordEvaluation(
+    {
+      monitorId: monitor.id,
+      moduleVersion: monitor.moduleVersion,
+      verdict: verdict.verdict,
+      rows: scales[0]?.rows ?? 0,
+      devices: deviceIds.length,
+      windowEnd: newest,
+      report: {
+        ...verdict,
+        baselineId: spec.baselineId,
+        foreignBaseline,
+        scales: scales.map((s) => ({
+          windows: s.scale,
+          devices: s.devices,
+          summaries: s.windows,
+          rows: s.rows,
+        })),
+      },
+    },
+    new Date(at.getTime() + monitor.intervalMs),
+  );
+  deps.log.info({
+    event: "monitor.evaluated",
+    monitorId: monitor.id,
+    monitor: monitor.name,
+    verdict: verdict.verdict,
+    fired: verdict.fired.length,
+    rows: evaluation.rows,
+  });
+  if (verdict.verdict !== "drift" || previousState === "drift")
+    return { evaluation, alert: null, fired: false };
+  const firedText = verdict.fired
+    .slice(0, 5)
+    .map(
+      (f) =>
+        `${f.column} (${f.test} p=${f.pValue.toPrecision(2)} over ${f.windows} window${f.windows === 1 ? "" : "s"})`,
+    )
+    .join(", ");
+  const alert = await deps.store.monitors.createAlert({
+    monitorId: monitor.id,
+    evaluationId: evaluation.id,
+    at,
+    message: `drift in ${monitor.module}@${monitor.moduleVersion} (${monitor.name}): ${firedText}`,
+    details: {
+      monitor: monitor.name,
+      module: monitor.module,
+      version: monitor.moduleVersion,
+      fired: verdict.fired,
+      firedScales: verdict.firedScales,
+      rows: evaluation.rows,
+      devices: deviceIds.length,
+      action: monitor.action.kind,
+    },
+    webhookStatus: monitor.webhook ? "pending" : "none",
+  });
+  deps.log.warn({ event: "monitor.alert", monitorId: monitor.id, alertId: alert.id, message: alert.message });
+  return { evaluation, alert, fired: true };
+}

@@ -1,0 +1,108 @@
+/**
+ * Monitor CRUD with every check done before anything is written: the module version exists and
+ * carries a monitoring section, the selector matches devices, and for action retrain the dataset
+ * exists, the module came from a trained model and the module's samples are allowed. A refused
+ * definition leaves no row behind.
+ */
+import type { HubContext } from "../context.js";
+import { ApiError, found } from "../http/errors.js";
+import type { Monitor, MonitorPatch } from "../repos/monitors.js";
+import { findChampion, moduleSource } from "../retraining/champion.js";
+import { cohortDevices, monitoringSpecOf } from "./evaluate.js";
+import { actionOf, type MonitorBody, type MonitorPatchBody, settingsOf } from "./spec.js";
+import type { DriftStore } from "./store.js";
+
+export type MonitorHub = Pick<HubContext, "repos" | "log"> & { drift: { store: DriftStore } };
+
+async function checkDefinition(
+  hub: MonitorHub,
+  definition: Pick<MonitorBody, "module" | "version" | "selector" | "action">,
+): Promise<void> {
+  const spec = await monitoringSpecOf(hub.repos, definition.module, definition.version);
+  const devices = await cohortDevices(hub.repos, definition.selector);
+  if (devices.length === 0) throw new ApiError("bad_request", "the selector matches no devices");
+  if (definition.action.kind !== "retrain") return;
+  const retrain = definition.action.retrain;
+  if (!(await hub.repos.datasets.resolve(retrain.dataset, "latest"))) {
+    throw new ApiError(
+      "bad_request",
+      `dataset ${retrain.dataset} not found: upload it before asking to retrain on it`,
+    );
+  }
+  if (!spec.samples?.allowed) {
+    throw new ApiError(
+      "bad_request",
+      `module ${definition.module}@${definition.version} does not allow raw samples (monitoring.samples.allowed), which retraining collects; package it with samples allowed or use action alert`,
+    );
+  }
+  const module = found(await hub.repos.modules.get(definition.module, definition.version), "module");
+  const source = moduleSource(module.manifest);
+  const model = retrain.model ?? source?.model;
+  if (!model)
+    throw new ApiError("bad_request", "retrain.model is required: the module names no source model");
+  const champion = await findChampion(hub.repos, model, source);
+  if (!champion?.training) {
+    throw new ApiError(
+      "bad_request",
+      `model ${model} has no trained champion (alias "champion" or the module's source version, with training info) to retrain from`,
+    );
+  }
+}
+
+/** Creates a monitor after checking it; 400/404/409 leave nothing behind. */
+export async function createMonitor(hub: MonitorHub, body: MonitorBody, createdBy: string): Promise<Monitor> {
+  await checkDefinition(hub, body);
+  const monitor = await hub.drift.store.monitors.create({
+    name: body.name,
+    module: body.module,
+    moduleVersion: body.version,
+    selector: body.selector,
+    settings: settingsOf(body),
+    intervalMs: body.intervalMs,
+    action: actionOf(body.action),
+    webhook: body.webhook ?? null,
+    enabled: body.enabled,
+    createdBy,
+  });
+  hub.log.info({
+    event: "monitor.created",
+    monitorId: monitor.id,
+    name: monitor.name,
+    module: monitor.module,
+  });
+  return monitor;
+}
+
+/** Applies a patch after checking the result as a whole. */
+export async function updateMonitor(
+  hub: MonitorHub,
+  idOrName: string,
+  patch: MonitorPatchBody,
+): Promise<Monitor> {
+  const current = found(await hub.drift.store.monitors.get(idOrName), `monitor ${idOrName}`);
+  const merged = {
+    module: patch.module ?? current.module,
+    version: patch.version ?? current.moduleVersion,
+    selector: patch.selector ?? current.selector,
+    action: patch.action ?? current.action,
+  };
+  await checkDefinition(hub, merged as Pick<MonitorBody, "module" | "version" | "selector" | "action">);
+  const settings = settingsOf({
+    alpha: patch.alpha ?? current.settings.alpha,
+    scales: patch.scales ?? current.settings.scales,
+    minRows: patch.minRows ?? current.settings.minRows,
+    includeOutputs: patch.includeOutputs ?? current.settings.includeOutputs,
+    thresholds: patch.thresholds ?? current.settings.thresholds,
+  });
+  const change: MonitorPatch = {
+    module: merged.module,
+    moduleVersion: merged.version,
+    selector: merged.selector,
+    settings,
+    ...(patch.intervalMs !== undefined ? { intervalMs: patch.intervalMs } : {}),
+    ...(patch.action ? { action: actionOf(patch.action) } : {}),
+    ...(patch.webhook !== undefined ? { webhook: patch.webhook } : {}),
+    ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
+  };
+  return found(await hub.drift.store.monitors.update(current.id, change), `monitor ${idOrName}`);
+}

@@ -1,0 +1,65 @@
+/**
+ * What a step's error does to a cycle. A verdict (the step decided the cycle cannot go on, or the
+ * hub refused what the step asked: a 4xx API error, a validation, not-found or conflict error) ends
+ * it `failed` at once. Anything else (a database or I/O error thrown on the way) is taken as
+ * transient: the step runs again on the next driver pass, and only `max` failures of the same step
+ * in a row end the cycle. The count lives in the cycle's state next to the status it belongs to,
+ * so a step that moves the cycle on leaves a stale count behind that the next step ignores.
+ */
+import { ApiError, ERROR_STATUS } from "../http/errors.js";
+import { ConflictError, NotFoundError, ValidationError } from "../repos/errors.js";
+
+/** A step's deliberate outcome: the cycle cannot go on (ends `failed` without retrying). */
+export class CycleFailure extends Error {
+  override readonly name = "CycleFailure";
+}
+
+/** Consecutive transient failures of one step before the cycle ends failed. */
+export const DEFAULT_MAX_TRANSIENT_FAILURES = 5;
+
+/** The transient failures counted so far (cycle state `transient`). */
+export interface TransientCount {
+  status: string;
+  failures: number;
+}
+
+export type ErrorDecision =
+  | { kind: "fail"; message: string }
+  | { kind: "retry"; failures: number; message: string };
+
+/** True for an error that is a verdict rather than a hiccup. */
+export function isVerdict(error: unknown): boolean {
+  if (error instanceof CycleFailure) return true;
+  if (error instanceof ApiError) return ERROR_STATUS[error.code] < 500;
+  return error instanceof ValidationError || error instanceof NotFoundError || error instanceof ConflictError;
+}
+
+/** Decides between retrying the step of a cycle in `status` and failing the cycle. */
+export function decideOnError(
+  error: unknown,
+  status: string,
+  previous: TransientCount | null | undefined,
+  max = DEFAULT_MAX_TRANSIENT_FAILURES,
+): ErrorDecision {
+  const message = describeError(error);
+  if (isVerdict(error)) return { kind: "fail", message };
+  const failures = (previous?.status === status ? previous.failures : 0) + 1;
+  if (failures >= max) return { kind: "fail", message: `${message} (${failures} failures in a row)` };
+  return { kind: "retry", failures, message };
+}
+
+/**
+ * An error's message with its causes (`a: b: c`), where a failed database query reads "database
+ * query failed" instead of the statement and its parameters (long, and not what went wrong).
+ */
+export function describeError(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e !== undefined && parts.length < 5; e = (e as { cause?: unknown }).cause) {
+    if (!(e instanceof Error)) {
+      parts.push(String(e));
+      break;
+    }
+    parts.push(e.message.startsWith("Failed query:") ? "database query failed" : e.message);
+  }
+  return parts.join(": ");
+}
