@@ -12,7 +12,15 @@ import { benchIdleCpu } from "./a3-idle-cpu.js";
 import { benchBatching } from "./a4-batching.js";
 import { benchSwapRss } from "./a5-swap-rss.js";
 import { benchAgentRss } from "./a6-agent-rss.js";
+import { benchDriftBytes, benchDriftCost } from "./d1-d2-drift.js";
+import {
+  benchDriftDelay,
+  benchDriftEvidently,
+  benchDriftFalseAlarms,
+  benchDriftPower,
+} from "./drift-bench.js";
 import { benchH1, benchH2 } from "./h1-h2-fleet.js";
+import { benchH3 } from "./h3-telemetry.js";
 import { type BenchResult, machineFacts, printResult } from "./stats.js";
 
 const BENCHES: Record<string, (options: { agentCpus?: string }) => Promise<BenchResult[]>> = {
@@ -26,6 +34,13 @@ const BENCHES: Record<string, (options: { agentCpus?: string }) => Promise<Bench
   A6: benchAgentRss,
   H1: benchH1,
   H2: benchH2,
+  H3: benchH3,
+  D1: benchDriftBytes,
+  D2: benchDriftCost,
+  D3: benchDriftFalseAlarms,
+  D4: benchDriftPower,
+  D5: benchDriftDelay,
+  D6: benchDriftEvidently,
 };
 
 const wanted = process.argv.slice(2).map((id) => id.toUpperCase());

@@ -35,7 +35,15 @@ export async function startTinyMlpAgent(options: {
 }): Promise<TinyMlpAgent> {
   const dataDir = await mkdtemp(join(tmpdir(), `edgefleet-bench-${options.deviceId}-`));
   const hub = await startHub(
-    parseHubConfig({ dataDir, port: 0, mqttPort: 0, mqttHost: "127.0.0.1", logLevel: "silent" }),
+    // No in-hub trainer: its claim polling would be noise in the serving figures.
+    parseHubConfig({
+      dataDir,
+      port: 0,
+      mqttPort: 0,
+      mqttHost: "127.0.0.1",
+      logLevel: "silent",
+      trainer: false,
+    }),
     { log: silentLogger },
   );
   let agent: AgentProcess | undefined;
