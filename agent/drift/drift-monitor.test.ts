@@ -229,6 +229,21 @@ describe("drift monitor", () => {
     expect(monitor.attach(window())[0]!.samples).toBeUndefined();
   });
 
+  it("does not use up an asked window on a release whose rows were all scored before the command", () => {
+    const monitor = new DriftMonitor({ seed: () => 7 });
+    const module = served(manifest({ minRows: 5, samples: { allowed: true, maxPerWindow: 2 } }));
+    // The rows reach the device before the command does (the hub's publish and the scoring race).
+    score(monitor, module, 10);
+    monitor.collectSamples(command({ windows: 1 }), module);
+    const early = monitor.attach(window())[0]!;
+    expect(driftOf(early)?.rows).toBe(10);
+    expect(early.samples).toBeUndefined();
+    score(monitor, module, 10, 100);
+    expect(monitor.attach(window())[0]!.samples?.rows).toHaveLength(2);
+    score(monitor, module, 10, 200);
+    expect(monitor.attach(window())[0]!.samples).toBeUndefined();
+  });
+
   it("acts on a command once per requestId", () => {
     const monitor = new DriftMonitor();
     const module = served(manifest({ samples: { allowed: true } }));

@@ -115,7 +115,8 @@ export class ModuleDrift {
   /**
    * Closes the window: the summary since the last release plus what was held; released when it
    * reaches minRows and the window has an entry for this version (`canRelease`), held otherwise.
-   * Sample rows go with a released summary only; queued labels go with any window.
+   * Sample rows go with a released summary only, when some were sampled; queued labels go with any
+   * window.
    */
   release(canRelease: boolean, now = Date.now()): DriftRelease {
     const current = this.summariser.take(now);
@@ -134,7 +135,9 @@ export class ModuleDrift {
     }
     this.held = undefined;
     out.drift = merged;
-    if (this.#reservoir !== undefined) {
+    // A reservoir armed after this window's rows were scored stays armed for the next window:
+    // a window with no sampled rows does not use up one of the windows the hub asked for.
+    if (this.#reservoir !== undefined && this.#reservoir.items.length > 0) {
       out.rows = [...this.#reservoir.items];
       this.#reservoir = undefined;
       this.#sampledIds.clear();

@@ -29,7 +29,7 @@ const MATRIX: Array<{ point: FaultPoint; bootVersion: string }> = [
 const FEATURES = ["f0", "f1", "f2", "f3"];
 /** Six agent processes start three times each: give a loaded machine room (no timing is asserted). */
 const WAIT_MS = 120_000;
-const waitLong = <T>(what: string, probe: () => Promise<T | undefined | null | false>) =>
+const waitLong = <T>(what: string | (() => string), probe: () => Promise<T | undefined | null | false>) =>
   waitFor(what, probe, WAIT_MS);
 
 let hub: TestHub;
@@ -147,7 +147,7 @@ describe("SIGKILL at every reconcile step, then restart", () => {
     await Promise.all(
       first.map((agent) =>
         waitLong(
-          `${agent.deviceId} serving 1.0.0\n${agent.output()}`,
+          () => `${agent.deviceId} serving 1.0.0\n${agent.output()}`,
           async () => (await served(agent)) === "1.0.0",
         ),
       ),
@@ -188,7 +188,7 @@ describe("SIGKILL at every reconcile step, then restart", () => {
         );
         expect(boot.modules, what).toEqual([`crash@${bootVersion}`]);
         await waitLong(
-          `${what} serving 2.0.0\n${back.output()}`,
+          () => `${what} serving 2.0.0\n${back.output()}`,
           async () => (await served(back)) === "2.0.0",
         );
         // Serving from disk precedes the network: boot is logged before MQTT connects.

@@ -55,7 +55,7 @@ async function startAgent(): Promise<AgentProcess> {
   });
   dataDir = started.dataDir;
   await waitFor(
-    `agent serving the monitored module\n${started.output()}`,
+    () => `agent serving the monitored module\n${started.output()}`,
     async () => {
       const served = await getJson<{ modules: { name: string }[] }>(`${started.scoringUrl}/v1/modules`);
       return served?.modules.some((m) => m.name === "monitored") === true;
@@ -165,10 +165,13 @@ describe("drift summaries from a real agent reach the hub", () => {
     });
     expect(infer.status).toBe(200);
     const scored = 4 + 25 + 12;
-    const summaries = await waitFor(`${scored} drift rows at the hub\n${agent.output()}`, async () => {
-      const stored = await storedSummaries();
-      return driftRows(stored) === scored ? stored : undefined;
-    });
+    const summaries = await waitFor(
+      () => `${scored} drift rows at the hub\n${agent!.output()}`,
+      async () => {
+        const stored = await storedSummaries();
+        return driftRows(stored) === scored ? stored : undefined;
+      },
+    );
     for (const drift of summaries) {
       expect(drift.rows).toBeGreaterThanOrEqual(MIN_ROWS);
       expect(drift.baselineId).toBe(baselineIdOf(body));
@@ -192,19 +195,22 @@ describe("drift summaries from a real agent reach the hub", () => {
     });
     // The command is asynchronous: score until a window with samples arrives.
     const ids: string[] = [];
-    const sampled = await waitFor(`a window with samples\n${agent!.output()}`, async () => {
-      const batch = await scoreRows(Array.from({ length: MIN_ROWS }, (_, i) => row(300 + ids.length + i)));
-      for (const id of batch) {
-        await fetch(`${agent!.scoringUrl}/v1/feedback`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ predictionId: id, label: "mid" }),
-        });
-      }
-      ids.push(...batch);
-      const stored = await hub.context.drift.store.data.samples({ module: "monitored" });
-      return stored.length > 0 ? stored : undefined;
-    });
+    const sampled = await waitFor(
+      () => `a window with samples\n${agent!.output()}`,
+      async () => {
+        const batch = await scoreRows(Array.from({ length: MIN_ROWS }, (_, i) => row(300 + ids.length + i)));
+        for (const id of batch) {
+          await fetch(`${agent!.scoringUrl}/v1/feedback`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ predictionId: id, label: "mid" }),
+          });
+        }
+        ids.push(...batch);
+        const stored = await hub.context.drift.store.data.samples({ module: "monitored" });
+        return stored.length > 0 ? stored : undefined;
+      },
+    );
     // One window of at most min(10 asked, 3 allowed) rows.
     expect(sampled.length).toBeGreaterThan(0);
     expect(sampled.length).toBeLessThanOrEqual(3);

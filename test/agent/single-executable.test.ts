@@ -129,7 +129,7 @@ describe.skipIf(!profile)("single-executable agent", () => {
       selector: { deviceIds: [device.id] },
     });
     await waitFor(
-      `the executable serving sea@1.0.0\n${agent!.output()}`,
+      () => `the executable serving sea@1.0.0\n${agent!.output()}`,
       async () => {
         const body = await getJson<{ modules: { name: string; version: string }[] }>(
           `${agent!.scoringUrl}/v1/modules`,

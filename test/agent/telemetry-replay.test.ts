@@ -103,7 +103,7 @@ describe("telemetry while the broker is down", () => {
       selector: { deviceIds: [device.id] },
     });
     await waitFor(
-      `agent serving\n${agent.output()}`,
+      () => `agent serving\n${agent!.output()}`,
       async () => {
         const body = await getJson<{ modules: { name: string }[] }>(`${agent!.scoringUrl}/v1/modules`);
         return body?.modules.some((m) => m.name === "replay");
@@ -149,7 +149,7 @@ describe("telemetry while the broker is down", () => {
     expect(answered).toBeGreaterThan(0);
 
     await waitFor(
-      `hub telemetry to add up to ${answered} requests\n${agent.output().slice(-3000)}`,
+      () => `hub telemetry to add up to ${answered} requests\n${agent!.output().slice(-3000)}`,
       async () => (await hubRequestCount()) === answered,
       90_000,
       250,

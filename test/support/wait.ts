@@ -1,8 +1,11 @@
 /** Polling until a condition holds, with the last observed value in the timeout message. */
 
-/** Calls `probe` until it returns a truthy value or the timeout passes. */
+/**
+ * Calls `probe` until it returns a truthy value or the timeout passes. `what` may be a function so
+ * the message shows state at the timeout (a process's output), not at the start.
+ */
 export async function waitFor<T>(
-  what: string,
+  what: string | (() => string),
   probe: () => Promise<T | undefined | null | false>,
   timeoutMs = 30_000,
   intervalMs = 100,
@@ -19,7 +22,7 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ""}`,
+    `timed out after ${timeoutMs} ms waiting for ${typeof what === "function" ? what() : what}${lastError ? ` (last error: ${(lastError as Error).message})` : ""}`,
   );
 }
 
