@@ -172,21 +172,22 @@ export class JobService {
   async heartbeat(workerId: string, attempts: { runId: string; attempt: number }[]) {
     if (!(await this.#deps.repos.workers.touch(workerId))) throw new NotFoundError("worker", workerId);
     await this.#deps.repos.runs.extendLeases(workerId, attempts, this.leaseMs);
+    // `cancel`: the attempt is still this worker's and the run is being cancelled. `lost`: the
+    // attempt is no longer this worker's (swept, replaced, finished); either way the worker stops it.
     const cancel: string[] = [];
+    const lost: string[] = [];
     for (const { runId, attempt } of attempts) {
       const run = await this.#deps.repos.runs.get(runId);
       const current = run?.attempts.find((a) => a.n === attempt);
-      if (
-        !run ||
-        run.status === "cancelling" ||
-        run.attempt !== attempt ||
-        current?.status !== "running" ||
-        current.workerId !== workerId
-      ) {
-        cancel.push(runId);
-      }
+      const ours =
+        run !== null &&
+        run.attempt === attempt &&
+        current?.status === "running" &&
+        current.workerId === workerId;
+      if (!ours) lost.push(runId);
+      else if (run.status === "cancelling") cancel.push(runId);
     }
-    return { leaseMs: this.leaseMs, cancel };
+    return { leaseMs: this.leaseMs, cancel, lost };
   }
 
   async appendLogs(

@@ -14,7 +14,7 @@
  * deployment's persisted status on each pass, which a restart does not lose either. Steps with
  * side effects outside the cycle (training, packaging, deploying) first look for what an interrupted
  * earlier attempt left behind and adopt it. A step that throws a verdict ends the cycle failed; any
- * other error is retried on the next pass, up to a bound (retry.ts). A cycle ends succeeded,
+ * other error is retried after a growing backoff, up to a bound (retry.ts). A cycle ends succeeded,
  * rejected (the challenger did not win by the margin), failed (with the reason), rolled-back or
  * aborted (the canary's fate), each step an event.
  */
@@ -36,7 +36,14 @@ import { deployModule } from "../services/deployments.js";
 import { findChampion, moduleSource } from "./champion.js";
 import { challengerWins, datasetRow, isHoldout, type LabelledRow, scoreModel } from "./compare.js";
 import { packageTrainedModel } from "./package.js";
-import { CycleFailure, DEFAULT_MAX_TRANSIENT_FAILURES, decideOnError, type TransientCount } from "./retry.js";
+import {
+  CycleFailure,
+  DEFAULT_MAX_TRANSIENT_FAILURES,
+  decideOnError,
+  retryBackoffMs,
+  type TransientCount,
+  waitingToRetry,
+} from "./retry.js";
 
 /** What a cycle has produced so far (the cycle's `state` column). */
 export interface CycleState {
@@ -127,6 +134,8 @@ export class RetrainingDriver {
     }
     for (const cycle of open) {
       if (this.#closed) return;
+      if (waitingToRetry(cycle.status, (cycle.state as CycleState).transient, this.#deps.clock.now()))
+        continue;
       try {
         await this.#step(cycle);
         await this.#recovered(cycle);
@@ -163,19 +172,22 @@ export class RetrainingDriver {
       });
       return;
     }
+    const backoffMs = retryBackoffMs(decision.failures, this.#tickMs);
+    const retryAt = new Date(this.#deps.clock.now().getTime() + backoffMs).toISOString();
     log.warn({
       event: "retraining.step_retry",
       cycleId: cycle.id,
       step: cycle.status,
       failures: decision.failures,
       error: decision.message,
+      retryAt,
     });
     await store.retraining.advance(cycle.id, {
       status: cycle.status as CycleStatus,
-      state: { transient: { status: cycle.status, failures: decision.failures } },
+      state: { transient: { status: cycle.status, failures: decision.failures, retryAt } },
       step: `${cycle.status}-retry`,
-      message: `${decision.message}; retrying on the next pass (failure ${decision.failures})`,
-      details: { failures: decision.failures, error: decision.message },
+      message: `${decision.message}; retrying in ${Math.round(backoffMs / 1000)} s (failure ${decision.failures})`,
+      details: { failures: decision.failures, error: decision.message, retryAt },
     });
   }
 

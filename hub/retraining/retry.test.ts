@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../http/errors.js";
 import { ConflictError, NotFoundError, ValidationError } from "../repos/errors.js";
-import { CycleFailure, decideOnError, describeError, isVerdict } from "./retry.js";
+import {
+  CycleFailure,
+  decideOnError,
+  describeError,
+  isVerdict,
+  MAX_RETRY_BACKOFF_MS,
+  retryBackoffMs,
+  waitingToRetry,
+} from "./retry.js";
 
 describe("a retraining step's error", () => {
   it("ends the cycle at once when it is a verdict", () => {
@@ -63,5 +71,22 @@ describe("a retraining step's error", () => {
       "fetch failed: ECONNREFUSED",
     );
     expect(describeError(new CycleFailure("no labels"))).toBe("no labels");
+  });
+});
+
+describe("the wait before a retry", () => {
+  it("grows fourfold per failure from one tick, up to the cap", () => {
+    expect([1, 2, 3, 4].map((n) => retryBackoffMs(n, 2_000))).toEqual([2_000, 8_000, 32_000, 128_000]);
+    expect(retryBackoffMs(9, 2_000)).toBe(MAX_RETRY_BACKOFF_MS);
+  });
+
+  it("holds a cycle back only while it is in the status that failed and the time has not come", () => {
+    const at = new Date("2026-01-01T00:00:10Z");
+    const transient = { status: "training", failures: 1, retryAt: "2026-01-01T00:00:12Z" };
+    expect(waitingToRetry("training", transient, at)).toBe(true);
+    expect(waitingToRetry("training", transient, new Date("2026-01-01T00:00:12Z"))).toBe(false);
+    expect(waitingToRetry("packaging", transient, at)).toBe(false);
+    expect(waitingToRetry("training", { status: "training", failures: 1 }, at)).toBe(false);
+    expect(waitingToRetry("training", null, at)).toBe(false);
   });
 });

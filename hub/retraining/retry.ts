@@ -2,8 +2,9 @@
  * What a step's error does to a cycle. A verdict (the step decided the cycle cannot go on, or the
  * hub refused what the step asked: a 4xx API error, a validation, not-found or conflict error) ends
  * it `failed` at once. Anything else (a database or I/O error thrown on the way) is taken as
- * transient: the step runs again on the next driver pass, and only `max` failures of the same step
- * in a row end the cycle. The count lives in the cycle's state next to the status it belongs to,
+ * transient: the step runs again after a backoff that grows fourfold with each failure (one driver
+ * tick, then 4, 16, ... ticks, capped), and only `max` failures of the same step in a row end the
+ * cycle, so a database restart of a few minutes does not fail a cycle that had trained for hours. The count lives in the cycle's state next to the status it belongs to,
  * so a step that moves the cycle on leaves a stale count behind that the next step ignores.
  */
 import { ApiError, ERROR_STATUS } from "../http/errors.js";
@@ -17,10 +18,33 @@ export class CycleFailure extends Error {
 /** Consecutive transient failures of one step before the cycle ends failed. */
 export const DEFAULT_MAX_TRANSIENT_FAILURES = 5;
 
+/** Longest wait before a step is retried. */
+export const MAX_RETRY_BACKOFF_MS = 10 * 60_000;
+
 /** The transient failures counted so far (cycle state `transient`). */
 export interface TransientCount {
   status: string;
   failures: number;
+  /** When the step may run again (ISO time); absent on counts written before backoff existed. */
+  retryAt?: string;
+}
+
+/** Wait before the retry that follows the `failures`-th failure in a row. */
+export function retryBackoffMs(failures: number, baseMs: number): number {
+  return Math.min(MAX_RETRY_BACKOFF_MS, baseMs * 4 ** Math.max(0, failures - 1));
+}
+
+/** Whether a cycle in `status` must still wait before its step runs again. */
+export function waitingToRetry(
+  status: string,
+  transient: TransientCount | null | undefined,
+  now: Date,
+): boolean {
+  return (
+    transient?.status === status &&
+    transient.retryAt !== undefined &&
+    Date.parse(transient.retryAt) > now.getTime()
+  );
 }
 
 export type ErrorDecision =

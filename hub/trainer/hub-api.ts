@@ -62,8 +62,8 @@ export type RunSpec = Claim["spec"];
 const HeartbeatSchema = z.object({
   leaseMs: z.number().optional(),
   cancel: z.array(z.string()).default([]),
-  /** Not in the contract yet: runs whose attempt is no longer ours (the worker stops them). */
-  lost: z.array(z.string()).optional(),
+  /** Runs whose attempt is no longer ours (swept, replaced): the worker stops them. */
+  lost: z.array(z.string()).default([]),
 });
 export type HeartbeatAnswer = z.infer<typeof HeartbeatSchema>;
 

@@ -125,7 +125,7 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
     try {
       const answer = await api.heartbeat(id, runs);
       for (const runId of answer.cancel) stopAttempt(runId, "cancelled");
-      for (const runId of answer.lost ?? []) stopAttempt(runId, "lease_lost");
+      for (const runId of answer.lost) stopAttempt(runId, "lease_lost");
     } catch (error) {
       if (error instanceof TrainerApiError && error.status === 404) registered = false;
       log.warn({ event: "trainer.heartbeat.failed", err: error, runs: runs.length });

@@ -144,7 +144,7 @@ afterAll(async () => {
 describe("a retraining cycle's canary decides", () => {
   it("rolled back by a failed gate: the cycle ends rolled-back, champion and monitor unchanged", async () => {
     const monitorId = await collect("rb", 400);
-    const cycle = await driveCycle(hub, monitorId, ["canary"]);
+    const cycle = await driveCycle(hub, monitorId, ["canary"], { clock });
     expect(cycle.steps.map((s) => s.step)).toEqual([
       "started",
       "samples-requested",
@@ -172,7 +172,7 @@ describe("a retraining cycle's canary decides", () => {
     const stopped = await settled(canary.id, "rolled-back");
     expect(stopped.outcome?.reason).toBe("gate-failed");
 
-    const ended = await driveCycle(hub, monitorId, ["rolled-back"]);
+    const ended = await driveCycle(hub, monitorId, ["rolled-back"], { clock });
     expect(ended.steps.at(-1)).toMatchObject({ step: "canary-rolled-back", status: "rolled-back" });
     expect(ended.error).toContain(stopped.outcome!.message);
     expect(await championVersion(hub)).toBe(champion);
@@ -186,13 +186,13 @@ describe("a retraining cycle's canary decides", () => {
 
   it("aborted by an operator, after package and deploy steps that adopt what an interrupted attempt left", async () => {
     const monitorId = await collect("ab", 500);
-    const packaging = await driveCycle(hub, monitorId, ["packaging"]);
+    const packaging = await driveCycle(hub, monitorId, ["packaging"], { clock });
     // As if an earlier attempt packaged the challenger and crashed before recording the step.
     const left = await packageTrainedModel(hub.context, MODULE, packaging.state.challenger as number, {
       module: MODULE,
     });
     expect(left.version).toBe("1.0.2");
-    const deploying = await driveCycle(hub, monitorId, ["deploying"]);
+    const deploying = await driveCycle(hub, monitorId, ["deploying"], { clock });
     expect(deploying.state.moduleVersion).toBe("1.0.2");
     expect(deploying.steps.at(-1)).toMatchObject({ step: "packaged", details: { adopted: true } });
     expect(await moduleVersions(hub)).toEqual(["1.0.0", "1.0.1", "1.0.2"]);
@@ -207,14 +207,14 @@ describe("a retraining cycle's canary decides", () => {
       bakeMs: BAKE_MS,
       createdBy: "monitor:ab-watch",
     });
-    const cycle = await driveCycle(hub, monitorId, ["canary"]);
+    const cycle = await driveCycle(hub, monitorId, ["canary"], { clock });
     expect(cycle.state.deploymentId).toBe(leftDeployment.id);
     expect(cycle.steps.at(-1)).toMatchObject({ step: "canary-created", details: { adopted: true } });
     expect((await deploymentsOf(hub)).filter((d) => d.moduleVersion === "1.0.2")).toHaveLength(1);
     const canary = await expectCanaryOut("ab", cycle);
 
     await hub.client.post(`/api/v1/deployments/${canary.id}/abort`, {});
-    const ended = await driveCycle(hub, monitorId, ["aborted"]);
+    const ended = await driveCycle(hub, monitorId, ["aborted"], { clock });
     expect(ended.steps.at(-1)).toMatchObject({ step: "canary-aborted", status: "aborted" });
     expect(ended.error).toMatch(/^canary aborted: /);
     expect(await championVersion(hub)).toBe(champion);
@@ -223,7 +223,7 @@ describe("a retraining cycle's canary decides", () => {
 
   it("completed, across a hub restart: alias champion moves to the challenger and the monitor follows", async () => {
     const monitorId = await collect("ok", 600);
-    const cycle = await driveCycle(hub, monitorId, ["canary"]);
+    const cycle = await driveCycle(hub, monitorId, ["canary"], { clock });
     expect(cycle.state.moduleVersion).toBe("1.0.3");
     const canary = await expectCanaryOut("ok", cycle);
 
@@ -244,7 +244,7 @@ describe("a retraining cycle's canary decides", () => {
     clock.advance(BAKE_MS);
     await settled(canary.id, "completed");
 
-    const ended = await driveCycle(hub, monitorId, ["succeeded"]);
+    const ended = await driveCycle(hub, monitorId, ["succeeded"], { clock });
     expect(ended.steps.map((s) => s.step).slice(-2)).toEqual(["canary-created", "canary-completed"]);
     expect(ended.error).toBeNull();
     expect(await championVersion(hub)).toBe(ended.state.challenger);

@@ -4,7 +4,7 @@
  * by the margin is rejected and leaves no module, deployment or alias change behind; a training run
  * that fails ends the cycle failed with the run's error; too few labelled samples by the collect
  * timeout end it failed with the count. Database errors provoked by a test-only trigger: a step
- * whose record fails is retried on the next pass (the training step then adopts the run it had
+ * whose record fails is retried after a growing backoff (the training step then adopts the run it had
  * submitted instead of submitting a second), and five such failures in a row end the cycle failed.
  * Each monitor watches its own cohort of MQTT devices, so one cycle's samples are never another's.
  */
@@ -72,7 +72,7 @@ describe("retraining cycles that stop before a canary", () => {
     // The devices see what the model was trained on: nothing for a challenger to win.
     for (const [i, device] of cohortOf("rej").entries())
       await sendSamples(hub, device, rowsNear(100 + i, 80, 0, trainingConcept));
-    const cycle = await driveCycle(hub, monitorId, ["rejected"]);
+    const cycle = await driveCycle(hub, monitorId, ["rejected"], { clock });
 
     expect(cycle.steps.map((s) => s.step)).toEqual([
       "started",
@@ -113,7 +113,7 @@ describe("retraining cycles that stop before a canary", () => {
     await startCycle(hub, monitorId);
     for (const [i, device] of cohortOf("fail").entries())
       await sendSamples(hub, device, rowsNear(200 + i, 40, 6, shiftedConcept));
-    const cycle = await driveCycle(hub, monitorId, ["failed"]);
+    const cycle = await driveCycle(hub, monitorId, ["failed"], { clock });
 
     expect(cycle.steps.map((s) => s.step)).toEqual([
       "started",
@@ -159,7 +159,7 @@ describe("retraining cycles that stop before a canary", () => {
     expect((await cyclesOf(hub, monitorId))[0]!.status).toBe("collecting");
 
     clock.advance(61_000);
-    const cycle = await driveCycle(hub, monitorId, ["failed"]);
+    const cycle = await driveCycle(hub, monitorId, ["failed"], { clock });
     expect(cycle.steps.map((s) => s.step)).toEqual(["started", "samples-requested", "collecting-failed"]);
     expect(cycle.error).toBe("only 12 labelled samples after 61 s; the monitor needs 50");
     expect(cycle.state.runId).toBeUndefined();
@@ -175,7 +175,9 @@ describe("retraining cycles that stop before a canary", () => {
     const heal = await refuseRetrainingStep(hub.context.database.db, "run-submitted");
     let retried: Awaited<ReturnType<typeof driveCycle>>;
     try {
-      retried = await driveCycle(hub, monitorId, (c) => c.steps.at(-1)?.step === "collecting-retry");
+      retried = await driveCycle(hub, monitorId, (c) => c.steps.at(-1)?.step === "collecting-retry", {
+        clock,
+      });
     } finally {
       await heal();
     }
@@ -188,7 +190,7 @@ describe("retraining cycles that stop before a canary", () => {
     expect(left).toHaveLength(1);
     expect(left[0]!.spec).toMatchObject({ trigger: { kind: "monitor", monitorId, cycleId: retried.id } });
 
-    const cycle = await driveCycle(hub, monitorId, ["rejected"]);
+    const cycle = await driveCycle(hub, monitorId, ["rejected"], { clock });
     expect(cycle.steps.map((s) => s.step)).toEqual([
       "started",
       "samples-requested",
@@ -209,7 +211,7 @@ describe("retraining cycles that stop before a canary", () => {
     let cycle: Awaited<ReturnType<typeof driveCycle>>;
     try {
       await hub.client.post(`/api/v1/monitors/${monitorId}/retrain`, {});
-      cycle = await driveCycle(hub, monitorId, ["failed"]);
+      cycle = await driveCycle(hub, monitorId, ["failed"], { clock });
     } finally {
       await heal();
     }
@@ -219,6 +221,9 @@ describe("retraining cycles that stop before a canary", () => {
       "collecting-failed",
     ]);
     expect(cycle.steps.slice(1, 5).map((s) => s.details?.failures)).toEqual([1, 2, 3, 4]);
+    // Each retry waits four times longer than the one before (one driver tick, 2 s, at first).
+    const retryAts = cycle.steps.slice(1, 5).map((s) => Date.parse(s.details!.retryAt as string));
+    expect(retryAts.slice(1).map((at, i) => at - retryAts[i]!)).toEqual([8_000, 32_000, 128_000]);
     expect(cycle.error).toMatch(
       /^database query failed: injected fault: step samples-requested may not be recorded.*\(5 failures in a row\)$/,
     );
@@ -230,12 +235,14 @@ describe("retraining cycles that stop before a canary", () => {
     const heal = await refuseRetrainingStep(hub.context.database.db, "samples-requested");
     try {
       await hub.client.post(`/api/v1/monitors/${monitorId}/retrain`, {});
-      await driveCycle(hub, monitorId, (c) => c.steps.at(-1)?.step === "collecting-retry");
+      await driveCycle(hub, monitorId, (c) => c.steps.at(-1)?.step === "collecting-retry", { clock });
     } finally {
       await heal();
     }
     // Requesting samples keeps the cycle collecting: the count is cleared by an event of its own.
-    const cycle = await driveCycle(hub, monitorId, (c) => c.steps.at(-1)?.step === "collecting-recovered");
+    const cycle = await driveCycle(hub, monitorId, (c) => c.steps.at(-1)?.step === "collecting-recovered", {
+      clock,
+    });
     // The POST's own pass and the stepper's may both have failed before the fault was healed.
     const steps = cycle.steps.map((s) => s.step);
     const retries = steps.filter((s) => s === "collecting-retry").length;

@@ -429,7 +429,7 @@ describe("leases", () => {
     const beat = await api("POST", "/api/v1/workers/lost-a/heartbeat", {
       runs: [{ runId: run.id, attempt: 1 }],
     });
-    expect(beat.json.cancel).toEqual([run.id]);
+    expect(beat.json).toMatchObject({ cancel: [], lost: [run.id] });
 
     const second = await claim("lost-b");
     expect(second).toMatchObject({ runId: run.id, attempt: 2 });
@@ -482,7 +482,7 @@ describe("cancel", () => {
     const beat = await api("POST", "/api/v1/workers/flaky/heartbeat", {
       runs: [{ runId: run.id, attempt: c!.attempt }],
     });
-    expect(beat.json).toEqual({ leaseMs: LEASE_MS, cancel: [run.id] });
+    expect(beat.json).toEqual({ leaseMs: LEASE_MS, cancel: [run.id], lost: [] });
     const stopped = await api("POST", `/api/v1/runs/${run.id}/attempts/${c!.attempt}/fail`, {
       error: { code: "cancelled", message: "stopped on request" },
       retryable: false,

@@ -6,6 +6,7 @@
  * retraining driver's passes by hand.
  */
 import type { MqttClient } from "mqtt";
+import type { ManualClock } from "../../hub/rollouts/clock.js";
 import { commandTopic, deviceTopic } from "../../wire/topics.js";
 import { seeded } from "./drift-windows.js";
 import type { TestHub } from "./hub.js";
@@ -179,8 +180,9 @@ export async function driveCycle(
   hub: TestHub,
   monitorId: string,
   until: string[] | ((cycle: CycleView) => boolean),
-  timeoutMs = 120_000,
+  options: { timeoutMs?: number; clock?: ManualClock } = {},
 ): Promise<CycleView> {
+  const { timeoutMs = 120_000, clock } = options;
   const finished = ["succeeded", "rejected", "failed", "rolled-back", "aborted"];
   const reached = typeof until === "function" ? until : (cycle: CycleView) => until.includes(cycle.status);
   const deadline = Date.now() + timeoutMs;
@@ -191,6 +193,11 @@ export async function driveCycle(
     if (last && reached(last)) return last;
     if (last && finished.includes(last.status))
       throw new Error(`cycle ended ${last.status}: ${JSON.stringify(last.steps, null, 1)}`);
+    // A step waiting out its retry backoff: move a manual clock to the retry time.
+    const retryAt = (last?.state.transient as { retryAt?: string } | null | undefined)?.retryAt;
+    if (clock && retryAt && Date.parse(retryAt) > clock.now().getTime()) {
+      clock.advance(Date.parse(retryAt) - clock.now().getTime());
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`timed out waiting for the cycle; last: ${JSON.stringify(last, null, 1)}`);

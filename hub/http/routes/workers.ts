@@ -80,7 +80,8 @@ const claim = createRoute({
 const heartbeat = createRoute({
   method: "post",
   path: "/api/v1/workers/{id}/heartbeat",
-  summary: "Renew the leases of the worker's attempts; `cancel` names runs it must stop",
+  summary:
+    "Renew the leases of the worker's attempts; `cancel` names runs being cancelled, `lost` attempts no longer the worker's: it stops both",
   middleware: [requireRole("operator")] as const,
   request: {
     params: WorkerParam,
@@ -97,7 +98,10 @@ const heartbeat = createRoute({
       required: true,
     },
   },
-  responses: jsonOk(z.object({ leaseMs: z.number(), cancel: z.array(z.string()) }), "Leases renewed"),
+  responses: jsonOk(
+    z.object({ leaseMs: z.number(), cancel: z.array(z.string()), lost: z.array(z.string()) }),
+    "Leases renewed",
+  ),
 });
 
 /** Registers the worker routes. */
