@@ -13,7 +13,7 @@ import { readFile } from "node:fs/promises";
 import { InvalidModelError, inspectOnnx, type OnnxInfo } from "../../modules/onnx/inspect.js";
 import { metricsOf } from "../training/auto.js";
 import { type BaselineProfile, buildBaseline } from "../training/baseline.js";
-import type { DatasetFormat } from "../training/dataset/read.js";
+import { type DatasetFormat, NO_DATASET_LIMITS } from "../training/dataset/read.js";
 import { DatasetError, TrainingError } from "../training/errors.js";
 import type { Metrics } from "../training/evaluate/metrics.js";
 import {
@@ -145,7 +145,7 @@ export async function evaluateModel(input: EvaluationInput): Promise<Evaluation>
   try {
     const dataset = await loadRunDataset(input.dataset, spec, {
       ...(extraRows ? { extraRows } : {}),
-      limits: { maxBytes: Number.MAX_SAFE_INTEGER },
+      limits: NO_DATASET_LIMITS,
     });
     split = testSplit(dataset, spec);
   } catch (error) {

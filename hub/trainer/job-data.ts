@@ -4,6 +4,7 @@
  * both sides see the same rows in the same order: dataset rows first, then the extra rows).
  */
 import type { Dataset } from "../training/dataset/dataset.js";
+import { NO_DATASET_LIMITS } from "../training/dataset/read.js";
 import type { ColumnOverride } from "../training/dataset/schema.js";
 import { loadRunDataset, type RunDataSpec } from "../training/run-data.js";
 import type { Claim, RunSpec, TrainerHubApi } from "./hub-api.js";
@@ -49,8 +50,7 @@ export function runDataSpec(spec: RunSpec): RunDataSpec {
 export function parseJobBytes(data: JobBytes, spec: RunSpec): Promise<Dataset> {
   return loadRunDataset({ bytes: data.bytes, format: data.format }, runDataSpec(spec), {
     ...(data.extraRows ? { extraRows: data.extraRows } : {}),
-    // The hub enforced its size limits at upload; extra rows may legitimately go past the defaults.
-    limits: { maxBytes: Number.MAX_SAFE_INTEGER, maxRows: Number.MAX_SAFE_INTEGER },
+    limits: NO_DATASET_LIMITS,
   });
 }
 

@@ -22,6 +22,15 @@ export interface DatasetLimits {
 
 /** 256 MiB and 2 million rows: what the in-process trainers handle in memory comfortably. */
 export const DEFAULT_DATASET_LIMITS: DatasetLimits = { maxBytes: 256 * 1024 * 1024, maxRows: 2_000_000 };
+/**
+ * For data the hub already accepted (the limits applied at upload): a run's dataset plus the rows
+ * its devices collected may legitimately go past the upload limits, and every reader of the same
+ * run (the trainer worker, the hub's completion check) must agree on its rows.
+ */
+export const NO_DATASET_LIMITS: DatasetLimits = {
+  maxBytes: Number.MAX_SAFE_INTEGER,
+  maxRows: Number.MAX_SAFE_INTEGER,
+};
 
 /** CSV cells that mean "missing" (compared after trimming). JSON Lines uses `null`. */
 export const DEFAULT_MISSING_TOKENS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL"];
