@@ -53,6 +53,7 @@ describe("monitors create flags", () => {
       retrainParam: ["nEstimators=20"],
       retrainMinLabelled: "40",
       retrainCollectTimeout: "10m",
+      retrainRetryAfter: "6h",
       retrainCanary: "10%",
       retrainBake: "1m",
     });
@@ -64,6 +65,7 @@ describe("monitors create flags", () => {
         params: { nEstimators: 20 },
         minLabelled: 40,
         collectTimeoutMs: 600_000,
+        retryAfterMs: 6 * 3_600_000,
         canary: { percent: 10, bakeMs: 60_000 },
       },
     });

@@ -31,13 +31,14 @@ export interface MonitorFlags {
   retrainSamplesPerWindow?: string;
   retrainSampleWindows?: string;
   retrainCollectTimeout?: string;
+  retrainRetryAfter?: string;
   retrainCanary?: string;
   retrainBake?: string;
 }
 
 const RECIPES = ["logistic", "ridge", "mlp", "gbt", "auto"];
 const MAX_INTERVAL_MS = 7 * 24 * 3_600_000;
-const MAX_COLLECT_MS = 30 * 24 * 3_600_000;
+const MAX_RETRAIN_WAIT_MS = 30 * 24 * 3_600_000;
 
 function number(flag: string, text: string): number {
   const value = Number(text);
@@ -154,8 +155,10 @@ function retrainSettings(flags: MonitorFlags): Record<string, unknown> {
       "--retrain-collect-timeout",
       flags.retrainCollectTimeout,
       1_000,
-      MAX_COLLECT_MS,
+      MAX_RETRAIN_WAIT_MS,
     );
+  if (flags.retrainRetryAfter !== undefined)
+    r.retryAfterMs = duration("--retrain-retry-after", flags.retrainRetryAfter, 1_000, MAX_RETRAIN_WAIT_MS);
   if (flags.retrainCanary !== undefined || flags.retrainBake !== undefined) {
     r.canary = {
       ...(flags.retrainCanary !== undefined ? canary(flags.retrainCanary) : { count: 1 }),

@@ -113,6 +113,10 @@ export function registerMonitorsCommands(program: Command): void {
     .option("--retrain-samples-per-window <n>", "retrain: rows per device per window asked for (default 20)")
     .option("--retrain-sample-windows <n>", "retrain: windows each device keeps sampling (default 5)")
     .option("--retrain-collect-timeout <time>", "retrain: give up collecting after this long (default 1h)")
+    .option(
+      "--retrain-retry-after <time>",
+      "retrain: while still drifting, start another cycle this long after the last ended (default 24h)",
+    )
     .option("--retrain-canary <N|N%>", "retrain: canary size (default 1 device)")
     .option("--retrain-bake <time>", "retrain: canary bake time (default 5m)")
     .option("--spec <file>", "JSON file with the raw monitor definition (for what the flags do not cover)")

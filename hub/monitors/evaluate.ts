@@ -2,7 +2,10 @@
  * One evaluation of one monitor: the module version's monitoring spec, the cohort's devices, each
  * device's newest windows merged per scale, a drift report per scale, one Holm verdict, stored with
  * the monitor's next run. An alert is raised on the way into drift (ok/no-data → drift), not on
- * every evaluation that stays drifted.
+ * every evaluation that stays drifted — except for a retrain monitor with no cycle open whose last
+ * cycle ended `retryAfterMs` ago or more (rejected, failed, rolled back, or a winner that still
+ * drifts): it raises a "still drifting" alert, which starts another cycle, so a rollback does not
+ * leave the loop stuck until someone starts a cycle by hand.
  */
 import type { Logger } from "../../lib/log.js";
 import type { DeploymentSelector } from "../db/schema/deployments.js";
@@ -11,6 +14,7 @@ import type { Repositories } from "../repos/index.js";
 import type { Alert, Monitor, MonitorEvaluation } from "../repos/monitors.js";
 import { aggregateScales } from "./aggregate.js";
 import { driftReport, type MonitoringSpec } from "./drift-lib.js";
+import { MONITOR_DEFAULTS } from "./spec.js";
 import type { DriftStore } from "./store.js";
 import { verdictOf } from "./verdict.js";
 
@@ -123,8 +127,9 @@ export async function evaluateMonitor(
     fired: verdict.fired.length,
     rows: evaluation.rows,
   });
-  if (verdict.verdict !== "drift" || previousState === "drift")
-    return { evaluation, alert: null, fired: false };
+  if (verdict.verdict !== "drift") return { evaluation, alert: null, fired: false };
+  const retry = previousState === "drift" ? await retryOf(deps.store, monitor, at) : undefined;
+  if (previousState === "drift" && retry === undefined) return { evaluation, alert: null, fired: false };
   const firedText = verdict.fired
     .slice(0, 5)
     .map(
@@ -136,7 +141,7 @@ export async function evaluateMonitor(
     monitorId: monitor.id,
     evaluationId: evaluation.id,
     at,
-    message: `drift in ${monitor.module}@${monitor.moduleVersion} (${monitor.name}): ${firedText}`,
+    message: `${retry ? "still drifting" : "drift"} in ${monitor.module}@${monitor.moduleVersion} (${monitor.name})${retry ? ` ${retry.message}` : ""}: ${firedText}`,
     details: {
       monitor: monitor.name,
       module: monitor.module,
@@ -146,9 +151,32 @@ export async function evaluateMonitor(
       rows: evaluation.rows,
       devices: deviceIds.length,
       action: monitor.action.kind,
+      ...(retry ? { retryOf: retry.cycleId } : {}),
     },
     webhookStatus: monitor.webhook ? "pending" : "none",
   });
   deps.log.warn({ event: "monitor.alert", monitorId: monitor.id, alertId: alert.id, message: alert.message });
   return { evaluation, alert, fired: true };
+}
+
+/**
+ * For a retrain monitor that stays in drift: the cycle to retry when none is open and the last one
+ * ended at least `retryAfterMs` ago (or none ever ran, say the action became retrain while in drift).
+ */
+async function retryOf(
+  store: DriftStore,
+  monitor: Monitor,
+  at: Date,
+): Promise<{ cycleId: string | null; message: string } | undefined> {
+  if (monitor.action.kind !== "retrain") return undefined;
+  const last = await store.retraining.latest(monitor.id);
+  if (last === null) return { cycleId: null, message: "and no retraining cycle ran" };
+  if (last.finishedAt === null) return undefined;
+  const waitMs = monitor.action.retrain.retryAfterMs ?? MONITOR_DEFAULTS.retryAfterMs;
+  const sinceMs = at.getTime() - last.finishedAt.getTime();
+  if (sinceMs < waitMs) return undefined;
+  return {
+    cycleId: last.id,
+    message: `${Math.round(sinceMs / 60_000)} min after retraining cycle ${last.id} ended ${last.status}`,
+  };
 }

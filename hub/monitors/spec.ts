@@ -19,6 +19,7 @@ export const MONITOR_DEFAULTS = {
   samplesPerWindow: 20,
   sampleWindows: 5,
   collectTimeoutMs: 60 * 60_000,
+  retryAfterMs: 24 * 3_600_000,
   canary: { count: 1, bakeMs: 5 * 60_000 },
 } as const;
 
@@ -54,6 +55,12 @@ export const RetrainSchema = z
       .min(1_000)
       .max(30 * 24 * 3_600_000)
       .default(MONITOR_DEFAULTS.collectTimeoutMs),
+    retryAfterMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(30 * 24 * 3_600_000)
+      .default(MONITOR_DEFAULTS.retryAfterMs),
     canary: Canary.default(MONITOR_DEFAULTS.canary),
   })
   .strict();

@@ -40,6 +40,8 @@ export interface RetrainingRepo {
   /** Cycles not finished, oldest first (the driver resumes them after a restart). */
   open(): Promise<RetrainingCycle[]>;
   list(monitorId: string): Promise<RetrainingCycle[]>;
+  /** The monitor's newest cycle. */
+  latest(monitorId: string): Promise<RetrainingCycle | null>;
   /** Moves a cycle on, merging `state`, and records the step as an event. */
   advance(
     id: string,
@@ -118,6 +120,16 @@ export function retrainingRepo(db: Db, options?: RepoOptions): RetrainingRepo {
         .from(retrainingCycles)
         .where(eq(retrainingCycles.monitorId, monitorId))
         .orderBy(desc(retrainingCycles.startedAt)),
+
+    async latest(monitorId) {
+      const [row] = await db
+        .select()
+        .from(retrainingCycles)
+        .where(eq(retrainingCycles.monitorId, monitorId))
+        .orderBy(desc(retrainingCycles.startedAt))
+        .limit(1);
+      return row ?? null;
+    },
 
     async advance(id, change) {
       return db.transaction(async (tx) => {

@@ -6,11 +6,15 @@
  * timeout end it failed with the count. Database errors provoked by a test-only trigger: a step
  * whose record fails is retried after a growing backoff (the training step then adopts the run it had
  * submitted instead of submitting a second), and five such failures in a row end the cycle failed.
+ * A monitor that still drifts after its cycle ended starts another once retryAfterMs has passed.
  * Each monitor watches its own cohort of MQTT devices, so one cycle's samples are never another's.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../hub/rollouts/clock.js";
+import type { Monitoring } from "../../modules/monitoring.js";
+import { deviceTopic } from "../../wire/topics.js";
 import { refuseRetrainingStep } from "../support/db-faults.js";
+import { driftWindow, summaryFor } from "../support/drift-windows.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { endAll } from "../support/mqtt-clients.js";
 import {
@@ -259,5 +263,58 @@ describe("retraining cycles that stop before a canary", () => {
     expect(cycle.status).toBe("collecting");
     expect(cycle.state.transient).toBeNull();
     expect(cycle.state.requestedAt).toBeDefined();
+  }, 120_000);
+
+  it("starts another cycle while the monitor still drifts, once retryAfterMs passed since the last ended", async () => {
+    const monitorId = await monitorFor("again", {
+      minLabelled: 10,
+      collectTimeoutMs: 60_000,
+      retryAfterMs: 3_600_000,
+    });
+    const record = await hub.context.repos.modules.get(MODULE, "1.0.0");
+    const spec = (record!.manifest as { monitoring: Monitoring }).monitoring;
+    for (const [i, device] of cohortOf("again").entries()) {
+      const drift = summaryFor(spec, 300, { seed: 900 + i, shift: [spec.columns[0]!.name], at: clock.now() });
+      await device.client.publishAsync(
+        deviceTopic(device.id, "telemetry"),
+        JSON.stringify(driftWindow(++device.seq, { name: MODULE, version: "1.0.0" }, drift)),
+        { qos: 1 },
+      );
+    }
+    type Evaluated = { evaluation: { verdict: string }; alert: { id: string; message: string } | null };
+    const evaluate = () => hub.client.post<Evaluated>(`/api/v1/monitors/${monitorId}/evaluate`, {});
+    const entered = await waitFor("the monitor in drift", async () => {
+      const result = await evaluate();
+      return result.evaluation.verdict === "drift" ? result : undefined;
+    });
+    expect(entered.alert?.message).toMatch(/^drift in churn@1\.0\.0 \(again-watch\)/);
+    // No labelled samples come: the cycle the alert started gives up collecting.
+    await waitFor("the cycle the alert started", async () => (await cyclesOf(hub, monitorId)).length === 1);
+    clock.advance(61_000);
+    const first = await driveCycle(hub, monitorId, ["failed"], { clock });
+
+    // Still drifting, but the last cycle ended less than retryAfterMs ago: nothing new.
+    const soon = await evaluate();
+    expect(soon.evaluation.verdict).toBe("drift");
+    expect(soon.alert).toBeNull();
+    expect(await cyclesOf(hub, monitorId)).toHaveLength(1);
+
+    clock.advance(3_600_000);
+    await evaluate();
+    const cycles = await waitFor("a second cycle", async () => {
+      const listed = await cyclesOf(hub, monitorId);
+      return listed.length === 2 ? listed : undefined;
+    });
+    expect(cycles[0]!.status).toBe("collecting");
+    const { alerts } = await hub.client.get<{
+      alerts: { message: string; details: Record<string, unknown> }[];
+    }>(`/api/v1/alerts?monitor=${monitorId}`);
+    expect(alerts).toHaveLength(2);
+    expect(alerts[0]!.message).toMatch(
+      new RegExp(
+        `^still drifting in churn@1\\.0\\.0 \\(again-watch\\) 6\\d min after retraining cycle ${first.id} ended failed: `,
+      ),
+    );
+    expect(alerts[0]!.details).toMatchObject({ retryOf: first.id, action: "retrain" });
   }, 120_000);
 });

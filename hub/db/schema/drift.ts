@@ -98,6 +98,11 @@ export interface RetrainSettings {
   sampleWindows: number;
   /** Longest a cycle waits for labelled samples (ms) before it gives up. */
   collectTimeoutMs: number;
+  /**
+   * While the monitor stays in drift, another cycle starts this long (ms) after the last one
+   * ended; absent on monitors stored before it existed (MONITOR_DEFAULTS.retryAfterMs applies).
+   */
+  retryAfterMs?: number;
   /** Canary of the new module version (deployments API fields). */
   canary: { count?: number; percent?: number; bakeMs?: number };
 }
