@@ -353,6 +353,12 @@ describe("OIP inference refusals", () => {
     const window = h.recorder.takeWindow().find((w) => w.name === "classifier");
     // The unparsable body never reached a module; the wrong datatype did.
     expect(window).toMatchObject({ version: "1.0.0", requests: 2, errors: 1 });
+    // The answered rows' labels feed the output summary the prediction-shift gates read.
+    const labels = window!.outputs?.find((o) => o.name === "label");
+    expect(labels?.count).toBe(2);
+    expect(Object.values((labels as { labels: Record<string, number> }).labels).reduce((a, b) => a + b)).toBe(
+      2,
+    );
   });
 });
 

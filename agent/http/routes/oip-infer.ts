@@ -151,11 +151,13 @@ export function oipInferRoutes(deps: ScoringDeps): Hono {
     const module = resolveModule(deps.table, c.req.param("name")!, version);
     const started = performance.now();
     let ok = false;
+    let predictions: readonly unknown[] | undefined;
     try {
       // Lookup and lease happen in the same tick, so an update in between cannot dispose this session.
       const drift = deps.drift?.forModule(module);
       const result = await module.withLease(() => infer(module, parseInfer(module, body), drift));
       ok = true;
+      predictions = result.predictions;
       if (result.predictionIds !== undefined) {
         publishScored(deps.predictions, {
           module: module.name,
@@ -171,6 +173,8 @@ export function oipInferRoutes(deps: ScoringDeps): Hono {
         version: module.version,
         latencyMs: performance.now() - started,
         ok,
+        // Like the score route's: the prediction-shift gates read the window's output summaries.
+        ...(predictions !== undefined ? { predictions } : {}),
       });
     }
   };
