@@ -91,6 +91,15 @@ export async function startHub(
       handlers: deviceMessageHandlers(partial, async (deviceId) => rollouts?.deviceChanged(deviceId)),
     });
     closers.push(() => link.close());
+    if (broker) {
+      // Runs before the link's close: devices are cut off first, then everything the broker
+      // acknowledged to them reaches the handlers, so a graceful stop loses no device message
+      // (the embedded broker's queues die with the process; an external broker keeps its own).
+      closers.push(async () => {
+        await broker!.disconnectDevices();
+        await link.drain();
+      });
+    }
 
     const urls = { api: "", mqtt: config.publicMqttUrl ?? config.mqttUrl ?? broker!.url };
     const controller = new RolloutController({

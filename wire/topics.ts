@@ -53,6 +53,9 @@ export function responseTopic(deviceId: string, requestId: string): string {
  * hub publishes there, and no device may subscribe to it (hub/broker/policy.ts admits device
  * filters inside the device's own subtree only), so a device never reads another cohort's alerts.
  */
+/** The hub's own round trips through the broker (HubLink.drain); no device may use it. */
+export const HUB_SYNC_TOPIC_ROOT = "edgefleet/v1/hub/sync";
+
 export const ALERTS_TOPIC_ROOT = "edgefleet/v1/alerts";
 
 /** Topic of one monitor's alerts. */

@@ -12,6 +12,7 @@ import {
   authorizeSubscribe,
   BROKER_DEFAULTS,
   type BrokerLimits,
+  HUB_CLIENT_ID_PREFIX,
   type Principal,
   type PublishRequest,
   principalForOrphanWill,
@@ -34,6 +35,11 @@ export interface EmbeddedBroker {
   /** URL a client on this machine connects to, e.g. mqtt://127.0.0.1:1883. */
   url: string;
   port: number;
+  /**
+   * Stops taking connections and closes every device's, keeping the hub's: what follows (the
+   * hub link's drain) then sees every device message the broker ever acknowledged.
+   */
+  disconnectDevices(): Promise<void>;
   close(): Promise<void>;
   connectedClients(): number;
 }
@@ -171,13 +177,28 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   log.info({ event: "mqtt.broker.listening", host: options.host, port });
 
   let closing: Promise<void> | null = null;
+  // Resolves once the listener closed, which is when every connection it accepted has ended.
+  let serverClosed: Promise<void> | undefined;
+  const stopListening = () => {
+    serverClosed ??= new Promise<void>((resolve) => server.close(() => resolve()));
+    return serverClosed;
+  };
   return {
     url,
     port,
     connectedClients: () => broker.connectedClients,
+    async disconnectDevices() {
+      void stopListening();
+      const clients = (broker as unknown as { clients: Record<string, Client> }).clients;
+      const devices = Object.values(clients).filter((c) => !c.id.startsWith(HUB_CLIENT_ID_PREFIX));
+      await Promise.all(
+        devices.map((client) => new Promise<void>((resolve) => client.close(() => resolve()))),
+      );
+      log.info({ event: "mqtt.broker.devices_disconnected", count: devices.length });
+    },
     close() {
       closing ??= (async () => {
-        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const serverClosed = stopListening();
         // aedes closes every client socket, which lets the server's close complete.
         await new Promise<void>((resolve) => broker.close(() => resolve()));
         await serverClosed;

@@ -8,6 +8,7 @@
  * once it is queued here, so a hub crash loses what is queued and not yet handled; retained `status`
  * and `reported` come back on the next subscribe, and telemetry windows carry a sequence number.
  */
+import { randomUUID } from "node:crypto";
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import { z } from "zod";
 import type { Logger } from "../../lib/log.js";
@@ -18,6 +19,7 @@ import {
   commandTopic,
   DEVICE_ID_PATTERN,
   deviceTopic,
+  HUB_SYNC_TOPIC_ROOT,
 } from "../../wire/topics.js";
 import { HUB_CLIENT_ID_PREFIX, HUB_USERNAME } from "../broker/policy.js";
 import { type DeviceMessageHandlers, routeMessage } from "./dispatch.js";
@@ -79,6 +81,12 @@ export interface HubLink {
   publishCommand(deviceId: string, name: string, payload: unknown): Promise<void>;
   /** Publishes a monitor's alert on `edgefleet/v1/alerts/{monitorId}` (QoS 1, retained: the latest per monitor). */
   publishAlert(monitorId: string, payload: unknown): Promise<void>;
+  /**
+   * Waits until every message the broker had routed to the hub before this call was read and
+   * handled: a QoS 1 round trip through the broker on a topic of its own (messages on one
+   * connection arrive in order), then an idle handler queue. Gives up after `timeoutMs`.
+   */
+  drain(timeoutMs?: number): Promise<void>;
   /** Stops reading, waits for running handlers and disconnects; the broker keeps the session. */
   close(): Promise<void>;
 }
@@ -114,9 +122,17 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
   if (options.password !== undefined) clientOptions.password = options.password;
   const client = connect(options.url, clientOptions);
 
+  /** drain() round trips waiting for their message, by topic. */
+  const syncWaiters = new Map<string, () => void>();
   // Dispatch here rather than on "message": mqtt.js reads the next packet only after this callback,
   // which is how a full queue pushes back on the broker.
   client.handleMessage = (packet, done) => {
+    const synced = syncWaiters.get(packet.topic);
+    if (synced) {
+      syncWaiters.delete(packet.topic);
+      synced();
+      return done();
+    }
     const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
     const routed = routeMessage(packet.topic, payload, packet.retain);
     if (!routed.ok) {
@@ -206,6 +222,27 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
     },
     async publishAlert(monitorId, payload) {
       await publishTo(alertTopic(monitorId), JSON.stringify(payload), true);
+    },
+    async drain(timeoutMs = HUB_LINK_DEFAULTS.closeTimeoutMs) {
+      if (closed) return;
+      const topic = `${HUB_SYNC_TOPIC_ROOT}/${randomUUID()}`;
+      let timer: NodeJS.Timeout | undefined;
+      const arrived = new Promise<boolean>((resolve) => {
+        syncWaiters.set(topic, () => resolve(true));
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      try {
+        await client.subscribeAsync(topic, { qos: 1 });
+        await client.publishAsync(topic, "", { qos: 1 });
+        if (!(await arrived)) log.warn({ event: "mqtt.link.drain_timeout", timeoutMs });
+        await client.unsubscribeAsync(topic);
+      } catch (error) {
+        log.warn({ event: "mqtt.link.drain_failed", error: (error as Error).message });
+      } finally {
+        clearTimeout(timer);
+        syncWaiters.delete(topic);
+      }
+      await queue.whenIdle();
     },
     async close() {
       if (closed) return;

@@ -1,6 +1,6 @@
 /** Retraining cycles (one per monitor alarm with action retrain) and the steps each one took. */
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, inArray, notInArray } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lte, notInArray, or } from "drizzle-orm";
 import type { Db } from "../db/database.js";
 import { monitors, retrainingCycles, retrainingEvents } from "../db/schema/index.js";
 import { clockOf, type RepoOptions } from "./clock.js";
@@ -42,6 +42,14 @@ export interface RetrainingRepo {
   list(monitorId: string): Promise<RetrainingCycle[]>;
   /** The monitor's newest cycle. */
   latest(monitorId: string): Promise<RetrainingCycle | null>;
+  /**
+   * Takes or renews the lease of an open cycle for `owner` until now + `leaseMs`: true when the
+   * cycle is now the owner's, false while another owner's lease runs or the cycle is finished.
+   * Hub replicas sharing a database step each cycle from one driver at a time this way.
+   */
+  claim(id: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Ends the owner's leases (a driver closing), so another replica may step the cycles at once. */
+  release(owner: string): Promise<void>;
   /** Moves a cycle on, merging `state`, and records the step as an event. */
   advance(
     id: string,
@@ -129,6 +137,33 @@ export function retrainingRepo(db: Db, options?: RepoOptions): RetrainingRepo {
         .orderBy(desc(retrainingCycles.startedAt))
         .limit(1);
       return row ?? null;
+    },
+
+    async claim(id, owner, leaseMs) {
+      const at = now();
+      const claimed = await db
+        .update(retrainingCycles)
+        .set({ leaseOwner: owner, leaseUntil: new Date(at.getTime() + leaseMs) })
+        .where(
+          and(
+            eq(retrainingCycles.id, id),
+            notInArray(retrainingCycles.status, FINISHED_CYCLE_STATUSES),
+            or(
+              isNull(retrainingCycles.leaseUntil),
+              eq(retrainingCycles.leaseOwner, owner),
+              lte(retrainingCycles.leaseUntil, at),
+            ),
+          ),
+        )
+        .returning({ id: retrainingCycles.id });
+      return claimed.length > 0;
+    },
+
+    async release(owner) {
+      await db
+        .update(retrainingCycles)
+        .set({ leaseOwner: null, leaseUntil: null })
+        .where(eq(retrainingCycles.leaseOwner, owner));
     },
 
     async advance(id, change) {

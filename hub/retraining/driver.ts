@@ -16,8 +16,12 @@
  * earlier attempt left behind and adopt it. A step that throws a verdict ends the cycle failed; any
  * other error is retried after a growing backoff, up to a bound (retry.ts). A cycle ends succeeded,
  * rejected (the challenger did not win by the margin), failed (with the reason), rolled-back or
- * aborted (the canary's fate), each step an event.
+ * aborted (the canary's fate), each step an event. Hub replicas sharing a database each run a
+ * driver; a pass steps only the cycles it holds a lease on (renewed each pass, handed back on close),
+ * so one cycle is stepped by one driver at a time and a crashed replica's cycles move on once its
+ * leases lapse.
  */
+import { randomUUID } from "node:crypto";
 import type { Logger } from "../../lib/log.js";
 import { COLLECT_SAMPLES, type CollectSamplesCommand } from "../../wire/commands.js";
 import { PROTOCOL_VERSION } from "../../wire/messages.js";
@@ -73,6 +77,8 @@ export interface RetrainingDeps {
   tickMs?: number;
   /** Transient failures of one step in a row that end a cycle failed. Default 5. */
   maxTransientFailures?: number;
+  /** How long a pass's claim on a cycle lasts (ms); renewed each pass. Default max(60 s, 10 ticks). */
+  leaseMs?: number;
 }
 
 /** Drives open retraining cycles. */
@@ -82,10 +88,14 @@ export class RetrainingDriver {
   #timer: TimerHandle | undefined;
   #running: Promise<void> = Promise.resolve();
   #closed = false;
+  /** This driver's identity in cycle leases: one per process, so replicas never share one. */
+  readonly #owner = randomUUID();
+  readonly #leaseMs: number;
 
   constructor(deps: RetrainingDeps) {
     this.#deps = deps;
     this.#tickMs = Math.max(10, deps.tickMs ?? 2_000);
+    this.#leaseMs = deps.leaseMs ?? Math.max(60_000, 10 * this.#tickMs);
   }
 
   start(): void {
@@ -96,6 +106,10 @@ export class RetrainingDriver {
     this.#closed = true;
     this.#timer?.cancel();
     await this.#running.catch(() => undefined);
+    // Hand the cycles over now rather than when the leases run out.
+    await this.#deps.store.retraining
+      .release(this.#owner)
+      .catch((error: unknown) => this.#deps.log.warn({ event: "retraining.release_failed", err: error }));
   }
 
   /** Opens a cycle for a monitor's alarm (none when one is already open) and looks at it soon. */
@@ -136,6 +150,14 @@ export class RetrainingDriver {
       if (this.#closed) return;
       if (waitingToRetry(cycle.status, (cycle.state as CycleState).transient, this.#deps.clock.now()))
         continue;
+      // Another hub replica steps this cycle while its lease runs (a crashed one's lapses).
+      const mine = await this.#deps.store.retraining
+        .claim(cycle.id, this.#owner, this.#leaseMs)
+        .catch((error: unknown) => {
+          this.#deps.log.warn({ event: "retraining.claim_failed", cycleId: cycle.id, err: error });
+          return false;
+        });
+      if (!mine) continue;
       try {
         await this.#step(cycle);
         await this.#recovered(cycle);

@@ -10,7 +10,9 @@
  * Each monitor watches its own cohort of MQTT devices, so one cycle's samples are never another's.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RetrainingDriver } from "../../hub/retraining/driver.js";
 import { ManualClock } from "../../hub/rollouts/clock.js";
+import { silentLogger } from "../../lib/log.js";
 import type { Monitoring } from "../../modules/monitoring.js";
 import { deviceTopic } from "../../wire/topics.js";
 import { refuseRetrainingStep } from "../support/db-faults.js";
@@ -289,7 +291,11 @@ describe("retraining cycles that stop before a canary", () => {
     });
     expect(entered.alert?.message).toMatch(/^drift in churn@1\.0\.0 \(again-watch\)/);
     // No labelled samples come: the cycle the alert started gives up collecting.
-    await waitFor("the cycle the alert started", async () => (await cyclesOf(hub, monitorId)).length === 1);
+    // The collect timeout counts from the request: advance the clock only once the devices were asked.
+    await waitFor(
+      "the cycle the alert started to ask for samples",
+      async () => (await cyclesOf(hub, monitorId))[0]?.steps.at(-1)?.step === "samples-requested",
+    );
     clock.advance(61_000);
     const first = await driveCycle(hub, monitorId, ["failed"], { clock });
 
@@ -317,4 +323,34 @@ describe("retraining cycles that stop before a canary", () => {
     );
     expect(alerts[0]!.details).toMatchObject({ retryOf: first.id, action: "retrain" });
   }, 120_000);
+
+  it("steps a cycle from one hub's driver at a time: another replica's waits for the lease", async () => {
+    const monitorId = await monitorFor("replica", { margin: 0.5, minLabelled: 100 });
+    // Started in the store, not through the API: no pass of this hub's own driver runs meanwhile.
+    await hub.context.drift.store.retraining.start(monitorId, null);
+    const replica = () =>
+      new RetrainingDriver({
+        hub: hub.context,
+        store: hub.context.drift.store,
+        clock,
+        log: silentLogger,
+        submitRun: async (body) => ({ id: String((await hub.context.jobs.submit(body)).id) }),
+      });
+    const [first, second] = [replica(), replica()];
+    await first.kick();
+    expect((await cyclesOf(hub, monitorId))[0]!.steps.map((s) => s.step)).toEqual([
+      "started",
+      "samples-requested",
+    ]);
+    for (const [i, device] of cohortOf("replica").entries())
+      await sendSamples(hub, device, rowsNear(800 + i, 80, 0, trainingConcept));
+    await second.kick();
+    expect((await cyclesOf(hub, monitorId))[0]!.status).toBe("collecting");
+    // The first hands its leases back on close; the second takes the cycle on.
+    await first.close();
+    await second.kick();
+    expect((await cyclesOf(hub, monitorId))[0]!.steps.at(-1)!.step).toBe("run-submitted");
+    await second.close();
+    await driveCycle(hub, monitorId, ["rejected"], { clock });
+  }, 180_000);
 });

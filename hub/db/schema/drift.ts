@@ -189,6 +189,9 @@ export const retrainingCycles = pgTable(
     startedAt: timestamp("started_at", { withTimezone: true }).notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull(),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
+    /** The hub process (retraining driver) that may step the cycle until `leaseUntil`. */
+    leaseOwner: text("lease_owner"),
+    leaseUntil: timestamp("lease_until", { withTimezone: true }),
   },
   (t) => [index("retraining_cycles_monitor_idx").on(t.monitorId, t.startedAt)],
 );

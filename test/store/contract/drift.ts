@@ -181,5 +181,43 @@ export function driftContract(ctx: ContractContext): void {
       ]);
       expect(await store.retraining.start(monitor.id, null)).not.toBeNull();
     });
+
+    it("leases a cycle to one driver at a time: renewed by its owner, taken over once it lapses or is released", async () => {
+      const clock = manualClock();
+      const store = createDriftStore(ctx.db(), clock);
+      const monitor = await store.monitors.create({
+        name: unique("lease"),
+        module: "m",
+        moduleVersion: "1.0.0",
+        selector: { tags: { a: "b" } },
+        settings: { alpha: 0.01, scales: [1], minRows: 10, includeOutputs: true },
+        intervalMs: 60_000,
+        action: { kind: "alert" },
+        webhook: null,
+        enabled: true,
+        createdBy: "test",
+      });
+      const cycle = (await store.retraining.start(monitor.id, null))!;
+      // Two replicas claim at once: exactly one wins.
+      const both = await Promise.all([
+        store.retraining.claim(cycle.id, "hub-a", 60_000),
+        store.retraining.claim(cycle.id, "hub-b", 60_000),
+      ]);
+      expect(both.filter(Boolean)).toHaveLength(1);
+      const [owner, other] = both[0] ? ["hub-a", "hub-b"] : ["hub-b", "hub-a"];
+      clock.advance(50_000);
+      expect(await store.retraining.claim(cycle.id, owner!, 60_000)).toBe(true);
+      clock.advance(50_000);
+      // Renewed 50 s ago for 60 s: still the owner's.
+      expect(await store.retraining.claim(cycle.id, other!, 60_000)).toBe(false);
+      clock.advance(11_000);
+      expect(await store.retraining.claim(cycle.id, other!, 60_000)).toBe(true);
+      expect(await store.retraining.claim(cycle.id, owner!, 60_000)).toBe(false);
+      await store.retraining.release(other!);
+      expect(await store.retraining.claim(cycle.id, owner!, 60_000)).toBe(true);
+      // A finished cycle is nobody's to step.
+      await store.retraining.advance(cycle.id, { status: "failed", step: "x-failed", message: "m" });
+      expect(await store.retraining.claim(cycle.id, owner!, 60_000)).toBe(false);
+    });
   });
 }
