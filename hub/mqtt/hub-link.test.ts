@@ -285,6 +285,41 @@ describe("hub link on the embedded broker", () => {
     broker = await startBroker(port);
   });
 
+  it("drains: returns once every message acknowledged to devices before it was handled", async () => {
+    // Slow handlers: the messages are still queued (or unread) when drain() starts.
+    const { handlers } = recordingHandlers(() => new Promise((resolve) => setTimeout(resolve, 5)));
+    let handled = 0;
+    const hub = await link({
+      handlers: {
+        ...handlers,
+        onTelemetry: async (deviceId, value, meta) => {
+          await handlers.onTelemetry(deviceId, value, meta);
+          handled++;
+        },
+      },
+    });
+    const dev = await device("dev-10");
+    for (let seq = 0; seq < 40; seq++) await send(dev, deviceTopic("dev-10", "telemetry"), window(seq));
+    await hub.drain();
+    expect(handled).toBe(40);
+  });
+
+  it("gives up draining, with a warning, when the broker is gone", async () => {
+    const memory = memoryLogger();
+    const hub = await link({
+      handlers: recordingHandlers().handlers,
+      log: memory.log,
+      reconnect: { initialMs: 50, maxMs: 100 },
+    });
+    const { port } = broker;
+    await broker.close();
+    await hub.drain(200);
+    // Refused at once while offline, or cut short by the timeout: either way bounded and logged.
+    const warned = [...memory.events("mqtt.link.drain_timeout"), ...memory.events("mqtt.link.drain_failed")];
+    expect(warned).toHaveLength(1);
+    broker = await startBroker(port);
+  });
+
   it("rejects when the first connection is refused", async () => {
     const wrong = connectHubLink({
       url: broker.url,

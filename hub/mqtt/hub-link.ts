@@ -226,21 +226,28 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
     async drain(timeoutMs = HUB_LINK_DEFAULTS.closeTimeoutMs) {
       if (closed) return;
       const topic = `${HUB_SYNC_TOPIC_ROOT}/${randomUUID()}`;
-      let timer: NodeJS.Timeout | undefined;
-      const arrived = new Promise<boolean>((resolve) => {
-        syncWaiters.set(topic, () => resolve(true));
-        timer = setTimeout(() => resolve(false), timeoutMs);
-      });
-      try {
+      const arrived = new Promise<void>((resolve) => syncWaiters.set(topic, resolve));
+      const roundTrip = (async () => {
         await client.subscribeAsync(topic, { qos: 1 });
         await client.publishAsync(topic, "", { qos: 1 });
-        if (!(await arrived)) log.warn({ event: "mqtt.link.drain_timeout", timeoutMs });
+        await arrived;
         await client.unsubscribeAsync(topic);
+        return "done" as const;
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      // An offline link would queue the subscribe forever: the whole round trip is bounded.
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      });
+      try {
+        if ((await Promise.race([roundTrip, timedOut])) === "timeout")
+          log.warn({ event: "mqtt.link.drain_timeout", timeoutMs });
       } catch (error) {
         log.warn({ event: "mqtt.link.drain_failed", error: (error as Error).message });
       } finally {
         clearTimeout(timer);
         syncWaiters.delete(topic);
+        roundTrip.catch(() => undefined);
       }
       await queue.whenIdle();
     },
