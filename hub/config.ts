@@ -21,6 +21,8 @@ export const HUB_DEFAULTS = {
   trainerLeaseMs: 30_000,
   /** Run a trainer worker inside the hub process (built-in recipes and scripts with zero setup). */
   trainer: true,
+  /** Days of telemetry windows, drift summaries and samples, and monitor evaluations kept; 0 keeps all. */
+  retentionDays: 30,
 } as const;
 
 /** "0", "false", "no", "off" (any case) are false; "1", "true", "yes", "on" are true. */
@@ -55,6 +57,7 @@ export const HubConfigSchema = z.object({
   maxDatasetBytes: z.coerce.number().int().positive(),
   trainerLeaseMs: z.coerce.number().int().min(100),
   trainer: booleanish,
+  retentionDays: z.coerce.number().min(0).max(36_500),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
 });
 export type HubConfig = z.infer<typeof HubConfigSchema>;
@@ -75,6 +78,7 @@ export const HUB_ENV = {
   EDGEFLEET_MAX_DATASET_BYTES: "maxDatasetBytes",
   EDGEFLEET_TRAINER_LEASE_MS: "trainerLeaseMs",
   EDGEFLEET_TRAINER: "trainer",
+  EDGEFLEET_RETENTION_DAYS: "retentionDays",
   EDGEFLEET_LOG_LEVEL: "logLevel",
 } as const satisfies Record<string, keyof HubConfig>;
 

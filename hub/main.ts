@@ -22,6 +22,7 @@ import { writeLocalHubInfo } from "./local-access.js";
 import { createDriftMonitoring } from "./monitors/index.js";
 import { connectHubLink, HUB_USERNAME } from "./mqtt/hub-link.js";
 import { createRepositories, TelemetryWriter } from "./repos/index.js";
+import { startRetentionSweeper } from "./retention/sweeper.js";
 import { type Clock, systemClock } from "./rollouts/clock.js";
 import { RolloutController } from "./rollouts/controller.js";
 import { republishDesired } from "./services/deployments.js";
@@ -114,6 +115,13 @@ export async function startHub(
     closers.push(() => controller.close());
     const jobs = new JobService({ config, log: log.child({ part: "jobs" }), repos, blobs });
     closers.push(() => jobs.close());
+    const retention = startRetentionSweeper({
+      db: database.db,
+      retentionDays: config.retentionDays,
+      clock,
+      log: log.child({ part: "retention" }),
+    });
+    closers.push(() => retention.close());
     const drift = createDriftMonitoring(() => context, database.db, { clock, log });
     closers.push(() => drift.close());
     const context: HubContext = { ...partial, link, urls, rollouts: controller, jobs, drift };

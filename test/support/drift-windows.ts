@@ -3,23 +3,16 @@
  * monitoring spec's own reference bins — what a device sees when nothing changed — optionally with
  * some columns' mass moved to their top bins and above the training range (a shift).
  */
+
+import { mulberry32 } from "../../agent/drift/reservoir.js";
 import type { MonitoredColumn, Monitoring } from "../../modules/monitoring.js";
 import type { ColumnSummary, DriftSummary } from "../../wire/drift-summary.js";
 import { OFFSET_STEPS } from "../../wire/drift-summary.js";
 import type { TelemetryWindow } from "../../wire/messages.js";
 import { LATENCY_BUCKETS_MS } from "../../wire/messages.js";
 
-/** mulberry32: a small seeded generator. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator (the agent's reservoir PRNG). */
+export const seeded = mulberry32;
 
 function draw(weights: readonly number[], n: number, random: () => number): number[] {
   const total = weights.reduce((a, b) => a + b, 0);

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { createDriftStore } from "../../../hub/monitors/store.js";
 import { TelemetryWriter } from "../../../hub/repos/index.js";
+import { pruneOlderThan } from "../../../hub/retention/prune.js";
 import { LATENCY_BUCKETS_MS, type TelemetryWindow } from "../../../wire/messages.js";
 import { type ContractContext, fakeSha, manualClock, unique } from "./context.js";
 
@@ -29,6 +30,22 @@ function window(seq: number, module: string, extra: Record<string, unknown>): Te
       },
     ],
   } as TelemetryWindow;
+}
+
+/** A monitor with action alert, for the retraining cycle contracts. */
+function alertMonitor(store: ReturnType<typeof createDriftStore>, name: string) {
+  return store.monitors.create({
+    name: unique(name),
+    module: "m",
+    moduleVersion: "1.0.0",
+    selector: { tags: { a: "b" } },
+    settings: { alpha: 0.01, scales: [1], minRows: 10, includeOutputs: true },
+    intervalMs: 60_000,
+    action: { kind: "alert" },
+    webhook: null,
+    enabled: true,
+    createdBy: "test",
+  });
 }
 
 const summary = (rows: number) => ({
@@ -141,18 +158,7 @@ export function driftContract(ctx: ContractContext): void {
 
     it("opens one retraining cycle per monitor at a time and records each step", async () => {
       const store = createDriftStore(ctx.db());
-      const monitor = await store.monitors.create({
-        name: unique("mon"),
-        module: "m",
-        moduleVersion: "1.0.0",
-        selector: { tags: { a: "b" } },
-        settings: { alpha: 0.01, scales: [1], minRows: 10, includeOutputs: true },
-        intervalMs: 60_000,
-        action: { kind: "alert" },
-        webhook: null,
-        enabled: true,
-        createdBy: "test",
-      });
+      const monitor = await alertMonitor(store, "mon");
       const [a, b] = await Promise.all([
         store.retraining.start(monitor.id, null),
         store.retraining.start(monitor.id, null),
@@ -185,18 +191,7 @@ export function driftContract(ctx: ContractContext): void {
     it("leases a cycle to one driver at a time: renewed by its owner, taken over once it lapses or is released", async () => {
       const clock = manualClock();
       const store = createDriftStore(ctx.db(), clock);
-      const monitor = await store.monitors.create({
-        name: unique("lease"),
-        module: "m",
-        moduleVersion: "1.0.0",
-        selector: { tags: { a: "b" } },
-        settings: { alpha: 0.01, scales: [1], minRows: 10, includeOutputs: true },
-        intervalMs: 60_000,
-        action: { kind: "alert" },
-        webhook: null,
-        enabled: true,
-        createdBy: "test",
-      });
+      const monitor = await alertMonitor(store, "lease");
       const cycle = (await store.retraining.start(monitor.id, null))!;
       // Two replicas claim at once: exactly one wins.
       const both = await Promise.all([
@@ -218,6 +213,57 @@ export function driftContract(ctx: ContractContext): void {
       // A finished cycle is nobody's to step.
       await store.retraining.advance(cycle.id, { status: "failed", step: "x-failed", message: "m" });
       expect(await store.retraining.claim(cycle.id, owner!, 60_000)).toBe(false);
+    });
+
+    it("prunes telemetry, drift rows and evaluations older than the cutoff, in batches, and nothing newer", async () => {
+      const old = Date.parse("2001-01-01T00:00:00.000Z");
+      const cutoff = new Date("2001-06-01T00:00:00.000Z");
+      const recent = new Date("2001-07-01T00:00:00.000Z");
+      const clock = manualClock(old);
+      const store = createDriftStore(ctx.db(), clock);
+      const writer = new TelemetryWriter(ctx.db());
+      const [device, module] = [unique("dev"), unique("mod")];
+      const sample = (id: string) => ({
+        id,
+        at: "2001-01-01T00:00:00.000Z",
+        inputs: { x: "a" },
+        outputs: {},
+      });
+      for (let seq = 1; seq <= 5; seq++) {
+        const receivedAt = new Date(seq <= 3 ? old : recent.getTime());
+        const extra = { drift: summary(30), samples: { rows: [sample(`s${seq}`)] } };
+        writer.add(device, window(seq, module, extra), receivedAt);
+      }
+      await writer.close();
+      const monitor = await alertMonitor(store, "prune");
+      const evaluation = {
+        monitorId: monitor.id,
+        moduleVersion: "1.0.0",
+        rows: 1,
+        devices: 1,
+        windowEnd: null,
+      };
+      await store.monitors.recordEvaluation({ ...evaluation, verdict: "ok", report: {} }, new Date(old));
+      clock.set(recent.getTime());
+      await store.monitors.recordEvaluation({ ...evaluation, verdict: "ok", report: {} }, recent);
+
+      const deleted = await pruneOlderThan(ctx.db(), cutoff, 2);
+      expect(deleted).toEqual({
+        telemetry_windows: 3,
+        drift_summaries: 3,
+        drift_samples: 3,
+        monitor_evaluations: 1,
+      });
+      expect((await store.data.summaries({ deviceId: device })).map((s) => s.seq)).toEqual([5, 4]);
+      const samples = await store.data.samples({ module });
+      expect(samples.map((s) => s.sampleId).sort()).toEqual(["s4", "s5"]);
+      expect(await store.monitors.evaluations(monitor.id)).toHaveLength(1);
+      expect(await pruneOlderThan(ctx.db(), cutoff)).toEqual({
+        telemetry_windows: 0,
+        drift_summaries: 0,
+        drift_samples: 0,
+        monitor_evaluations: 0,
+      });
     });
   });
 }

@@ -1,0 +1,110 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { memoryLogger } from "../../test/support/memory-log.js";
+import { waitFor } from "../../test/support/wait.js";
+import { LATENCY_BUCKETS_MS, type TelemetryWindow } from "../../wire/messages.js";
+import { parseHubConfig } from "../config.js";
+import { openDatabase } from "../db/connect.js";
+import type { Database } from "../db/database.js";
+import { TelemetryWriter } from "../repos/index.js";
+import { ManualClock } from "../rollouts/clock.js";
+import { startRetentionSweeper } from "./sweeper.js";
+
+const DAY = 86_400_000;
+let dataDir: string;
+let database: Database;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "edgefleet-retention-"));
+  database = await openDatabase({ dataDir });
+});
+
+afterAll(async () => {
+  await database?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function window(seq: number): TelemetryWindow {
+  const at = new Date(Date.UTC(2025, 0, 1)).toISOString();
+  return {
+    protocol: 1,
+    seq,
+    windowStart: at,
+    windowEnd: at,
+    modules: [
+      {
+        name: "m",
+        version: "1.0.0",
+        requests: 1,
+        errors: 0,
+        latencyBucketsMs: [...LATENCY_BUCKETS_MS],
+        latencyCounts: LATENCY_BUCKETS_MS.map(() => 0).concat([1]),
+        latencySumMs: 1,
+        inputs: [],
+      },
+    ],
+  };
+}
+
+const storedSeqs = async (deviceId: string) =>
+  (await database.db.query.telemetryWindows.findMany({ where: (t, { eq }) => eq(t.deviceId, deviceId) })).map(
+    (w) => w.seq,
+  );
+
+describe("retention sweeper", () => {
+  it("sweeps after its first delay and then every interval, deleting only what aged past the days kept", async () => {
+    const clock = new ManualClock(Date.parse("2025-06-01T00:00:00.000Z"));
+    const writer = new TelemetryWriter(database.db);
+    const now = clock.now().getTime();
+    writer.add("dev-a", window(1), new Date(now - 31 * DAY));
+    writer.add("dev-a", window(2), new Date(now - 29 * DAY - 1_000));
+    await writer.close();
+    const memory = memoryLogger();
+    const sweeper = startRetentionSweeper({
+      db: database.db,
+      retentionDays: 30,
+      clock,
+      log: memory.log,
+      firstDelayMs: 1_000,
+      intervalMs: DAY,
+    });
+    const swept = (count: number) =>
+      waitFor(`${count} sweeps`, async () => memory.events("retention.swept").length === count);
+    clock.advance(999);
+    expect(memory.events("retention.swept")).toHaveLength(0);
+    clock.advance(1);
+    await swept(1);
+    expect(memory.events("retention.swept")[0]).toMatchObject({ deleted: { telemetry_windows: 1 } });
+    expect(await storedSeqs("dev-a")).toEqual([2]);
+    clock.advance(DAY);
+    await swept(2);
+    expect(await storedSeqs("dev-a")).toEqual([]);
+    await sweeper.close();
+  });
+
+  it("keeps everything when the days kept are 0", async () => {
+    const clock = new ManualClock(Date.parse("2025-06-01T00:00:00.000Z"));
+    const writer = new TelemetryWriter(database.db);
+    writer.add("dev-b", window(1), new Date(clock.now().getTime() - 3_650 * DAY));
+    await writer.close();
+    const memory = memoryLogger();
+    const sweeper = startRetentionSweeper({ db: database.db, retentionDays: 0, clock, log: memory.log });
+    clock.advance(10 * DAY);
+    await sweeper.sweep();
+    expect(memory.events("retention.swept")).toHaveLength(0);
+    expect(await storedSeqs("dev-b")).toEqual([1]);
+    await sweeper.close();
+  });
+});
+
+describe("the retention setting", () => {
+  it("keeps 30 days by default, takes EDGEFLEET_RETENTION_DAYS, and refuses what is not a day count", () => {
+    expect(parseHubConfig({}, {}).retentionDays).toBe(30);
+    expect(parseHubConfig({}, { EDGEFLEET_RETENTION_DAYS: "7" }).retentionDays).toBe(7);
+    expect(parseHubConfig({}, { EDGEFLEET_RETENTION_DAYS: "0" }).retentionDays).toBe(0);
+    expect(() => parseHubConfig({}, { EDGEFLEET_RETENTION_DAYS: "-1" })).toThrow(/retentionDays/);
+    expect(() => parseHubConfig({}, { EDGEFLEET_RETENTION_DAYS: "a week" })).toThrow(/retentionDays/);
+  });
+});
