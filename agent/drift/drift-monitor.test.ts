@@ -149,6 +149,29 @@ describe("drift monitor", () => {
     await expect(readFile(join(dataDir, HELD_FILE))).rejects.toThrow(/ENOENT/);
   });
 
+  it("keeps a running sample request across a restart, and forgets it once its windows are sent", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "drift-held-"));
+    dirs.push(dataDir);
+    const module = served(manifest({ minRows: 5, samples: { allowed: true, maxPerWindow: 2 } }));
+    const before = new DriftMonitor({ dataDir, seed: () => 1 });
+    before.collectSamples(command({ windows: 2 }), module);
+    score(before, module, 10);
+    expect(before.attach(window())[0]!.samples?.rows).toHaveLength(2);
+    await before.flush();
+
+    // A crash here: one of the two windows asked for is still to come, and the same command
+    // redelivered (QoS 1) is not taken as a new request.
+    const after = new DriftMonitor({ dataDir, seed: () => 1 });
+    await after.load();
+    expect(after.collectSamples(command({ windows: 2 }), module).message).toBe("already accepted");
+    score(after, module, 10, 100);
+    expect(after.attach(window())[0]!.samples?.rows).toHaveLength(2);
+    score(after, module, 10, 200);
+    expect(after.attach(window())[0]!.samples).toBeUndefined();
+    await after.flush();
+    await expect(readFile(join(dataDir, HELD_FILE))).rejects.toThrow(/ENOENT/);
+  });
+
   it("drops a held summary whose bins changed (another baselineId) and ignores a corrupt file", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "drift-held-"));
     dirs.push(dataDir);

@@ -1,9 +1,10 @@
 /**
  * The agent's drift side: one ModuleDrift per monitored module version (created on its first scored
  * request), attached to every telemetry window the outbox closes, the hub's collect-samples
- * commands, and feedback joined to sampled rows. Summaries held back below `minRows` are written to
- * `${dataDir}/drift-held.json` after each window that changes them, so a restart (graceful or not)
- * neither loses them nor sends them early.
+ * commands, and feedback joined to sampled rows. Summaries held back below `minRows`, and the hub's
+ * sample requests still running, are written to `${dataDir}/drift-held.json` whenever they change,
+ * so a restart (graceful or not) neither loses them nor sends them early, and sampling goes on
+ * after it (the rows in a reservoir at the moment of a crash are lost: they are a sample).
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -34,6 +35,8 @@ interface SampleRequest {
 interface HeldFile {
   schemaVersion: 1;
   held: { name: string; version: string; summary: DriftSummary }[];
+  /** Sample requests still running, by module (absent in files written before they were kept). */
+  requests?: (SampleRequest & { module: string })[];
 }
 
 export interface DriftMonitorOptions {
@@ -83,6 +86,11 @@ export class DriftMonitor {
       for (const entry of file?.held ?? []) {
         const parsed = DriftSummarySchema.safeParse(entry.summary);
         if (parsed.success) this.#restored.set(key(entry.name, entry.version), parsed.data);
+      }
+      for (const { module, ...request } of file?.requests ?? []) {
+        if (typeof module !== "string" || !(request.windowsLeft > 0) || !(request.maxPerWindow > 0)) continue;
+        this.#requests.set(module, request);
+        this.#seenCommands.add(request.requestId);
       }
     } catch (error) {
       this.#log.warn({ event: "drift.held_unreadable", path: this.#path, err: error });
@@ -201,6 +209,7 @@ export class DriftMonitor {
       windowsLeft: command.windows,
     });
     for (const drift of this.#modules.values()) if (drift.name === command.module) this.#armSampling(drift);
+    this.#scheduleSave();
     this.#log.info({
       event: "drift.samples_requested",
       module: command.module,
@@ -229,6 +238,7 @@ export class DriftMonitor {
   #countWindow(drift: ModuleDrift): void {
     const request = this.#requests.get(drift.name);
     if (request !== undefined && --request.windowsLeft <= 0) this.#requests.delete(drift.name);
+    if (request !== undefined) this.#scheduleSave();
     this.#armSampling(drift);
   }
 
@@ -261,9 +271,13 @@ export class DriftMonitor {
       const at = k.lastIndexOf("@");
       held.push({ name: k.slice(0, at), version: k.slice(at + 1), summary });
     }
+    const requests = [...this.#requests].map(([module, request]) => ({ module, ...request }));
     try {
-      if (held.length === 0) await rm(this.#path, { force: true });
-      else await writeFileAtomic(this.#path, JSON.stringify({ schemaVersion: 1, held } satisfies HeldFile));
+      if (held.length === 0 && requests.length === 0) await rm(this.#path, { force: true });
+      else {
+        const file: HeldFile = { schemaVersion: 1, held, ...(requests.length > 0 ? { requests } : {}) };
+        await writeFileAtomic(this.#path, JSON.stringify(file));
+      }
     } catch (error) {
       this.#log.warn({ event: "drift.held_save_failed", path: this.#path, err: error });
     }
