@@ -9,7 +9,7 @@ import type { DriftSummary } from "../../wire/drift-summary.js";
 import { decodeSummary } from "../../wire/drift-summary-codec.js";
 import type { ModuleWindow } from "../../wire/messages.js";
 import { PROTOCOL_VERSION } from "../../wire/messages.js";
-import { DriftMonitor, HELD_FILE } from "./drift-monitor.js";
+import { DriftMonitor, HELD_FILE, HELD_MAX_AGE_MS } from "./drift-monitor.js";
 import { mulberry32, Reservoir } from "./reservoir.js";
 
 function manifest(
@@ -170,6 +170,32 @@ describe("drift monitor", () => {
     expect(after.attach(window())[0]!.samples).toBeUndefined();
     await after.flush();
     await expect(readFile(join(dataDir, HELD_FILE))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("drops a held summary once its first row is older than HELD_MAX_AGE_MS, running or restored", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "drift-held-"));
+    dirs.push(dataDir);
+    const m = served(manifest({ minRows: 10 }));
+    let now = Date.now();
+    const before = new DriftMonitor({ dataDir, now: () => now });
+    score(before, m, 6);
+    before.attach(window());
+    await before.flush();
+    // Restored a week and a bit later: the 6 rows never reached minRows and are not sent.
+    now += HELD_MAX_AGE_MS + 60_000;
+    const after = new DriftMonitor({ dataDir, now: () => now });
+    await after.load();
+    score(after, m, 10);
+    expect(driftOf(after.attach(window())[0]!)?.rows).toBe(10);
+    // Running: 6 rows held, then a week without reaching minRows.
+    score(after, m, 6);
+    after.attach(window());
+    now += HELD_MAX_AGE_MS + 60_000;
+    score(after, m, 6);
+    expect(after.attach(window())[0]!.driftPacked).toBeUndefined();
+    await after.flush();
+    const file = JSON.parse(await readFile(join(dataDir, HELD_FILE), "utf8"));
+    expect(file.held.map((h: { summary: DriftSummary }) => h.summary.rows)).toEqual([6]);
   });
 
   it("drops a held summary whose bins changed (another baselineId) and ignores a corrupt file", async () => {

@@ -22,6 +22,11 @@ import { ModuleDrift, type Truth } from "./module-drift.js";
 export const HELD_FILE = "drift-held.json";
 /** Prediction ids of rows already sent as samples, kept to route late feedback (oldest go first). */
 const SENT_IDS_LIMIT = 10_000;
+/**
+ * A held summary whose first row is older than this is dropped: its module version stopped being
+ * scored, or is scored so rarely that it never reaches minRows; sending it would defeat minRows.
+ */
+export const HELD_MAX_AGE_MS = 7 * 86_400_000;
 /** Request ids of commands already acted on (QoS 1 may deliver twice). */
 const SEEN_COMMANDS_LIMIT = 256;
 
@@ -85,7 +90,9 @@ export class DriftMonitor {
       const file = await readJsonFile<HeldFile>(this.#path);
       for (const entry of file?.held ?? []) {
         const parsed = DriftSummarySchema.safeParse(entry.summary);
-        if (parsed.success) this.#restored.set(key(entry.name, entry.version), parsed.data);
+        if (!parsed.success) continue;
+        if (this.#expired(parsed.data, this.#now())) this.#logExpired(entry.name, entry.version, parsed.data);
+        else this.#restored.set(key(entry.name, entry.version), parsed.data);
       }
       for (const { module, ...request } of file?.requests ?? []) {
         if (typeof module !== "string" || !(request.windowsLeft > 0) || !(request.maxPerWindow > 0)) continue;
@@ -141,6 +148,10 @@ export class DriftMonitor {
     const now = this.#now();
     const heldBefore = this.#heldSnapshot();
     for (const drift of this.#modules.values()) {
+      if (drift.held && this.#expired(drift.held, now)) {
+        this.#logExpired(drift.name, drift.version, drift.held);
+        drift.held = undefined;
+      }
       const entry = windows.find((w) => w.name === drift.name && w.version === drift.version);
       const out = drift.release(entry !== undefined, now);
       if (entry === undefined) continue;
@@ -151,8 +162,27 @@ export class DriftMonitor {
       for (const row of out.rows ?? []) this.#rememberSent(row.id, key(drift.name, drift.version));
       if (out.rows !== undefined) this.#countWindow(drift);
     }
+    for (const [k, summary] of this.#restored) {
+      if (!this.#expired(summary, now)) continue;
+      this.#restored.delete(k);
+      this.#logExpired(k.slice(0, k.lastIndexOf("@")), k.slice(k.lastIndexOf("@") + 1), summary);
+    }
     if (this.#heldSnapshot() !== heldBefore) this.#scheduleSave();
     return windows;
+  }
+
+  #expired(summary: DriftSummary, now: number): boolean {
+    return now - Date.parse(summary.windowStart) > HELD_MAX_AGE_MS;
+  }
+
+  #logExpired(name: string, version: string, summary: DriftSummary): void {
+    this.#log.info({
+      event: "drift.held_expired",
+      module: name,
+      version,
+      rows: summary.rows,
+      windowStart: summary.windowStart,
+    });
   }
 
   /** A released summary goes out packed (wire/drift-summary-codec.ts); plain only if packing fails. */
@@ -251,7 +281,7 @@ export class DriftMonitor {
     let parts = "";
     for (const [k, drift] of this.#modules)
       if (drift.held) parts += `${k}:${drift.held.rows}:${drift.held.windowEnd};`;
-    return parts;
+    return `${parts}${this.#restored.size}`;
   }
 
   #scheduleSave(): void {
