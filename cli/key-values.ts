@@ -33,16 +33,6 @@ export function paramValues(pairs: string[] | undefined): Record<string, unknown
   );
 }
 
-/** A positive integer flag, or a CliError naming the flag. */
-export function positiveInt(value: string | undefined, flag: string, allowZero = false): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) {
-    throw new CliError(`${flag} takes a ${allowZero ? "non-negative" : "positive"} integer, got "${value}"`);
-  }
-  return n;
-}
-
 /** `name@version` → `{name, version}` (version undefined when there is no `@`). */
 export function splitAt(text: string): { name: string; version?: string } {
   const at = text.lastIndexOf("@");

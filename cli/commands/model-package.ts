@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { CliError, resolveHubClient } from "../hub-target.js";
-import { positiveInt } from "../key-values.js";
+import { positiveInt } from "../number-flags.js";
 import { printObject } from "../output.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
 

@@ -6,6 +6,7 @@
  */
 import { CliError } from "../hub-target.js";
 import { keyValues, paramValues, splitAt } from "../key-values.js";
+import { integerFlag, numberFlag } from "../number-flags.js";
 import { parseDuration } from "./rollout-flags.js";
 
 export interface MonitorFlags {
@@ -40,20 +41,6 @@ const RECIPES = ["logistic", "ridge", "mlp", "gbt", "auto"];
 const MAX_INTERVAL_MS = 7 * 24 * 3_600_000;
 const MAX_RETRAIN_WAIT_MS = 30 * 24 * 3_600_000;
 
-function number(flag: string, text: string): number {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value))
-    throw new CliError(`${flag} needs a number, got "${text}"`);
-  return value;
-}
-
-function integer(flag: string, text: string, min: number, max: number): number {
-  const value = number(flag, text);
-  if (!Number.isInteger(value) || value < min || value > max)
-    throw new CliError(`${flag} takes a whole number from ${min} to ${max}, got "${text}"`);
-  return value;
-}
-
 function duration(flag: string, text: string, min: number, max: number): number {
   let ms: number;
   try {
@@ -86,7 +73,7 @@ export function moduleRef(text: string): { name: string; version?: string } {
 
 /** "1,4,16" → [1, 4, 16]: whole numbers 1–256, distinct, at most 8. */
 export function parseScales(text: string): number[] {
-  const scales = text.split(",").map((s) => integer("--scales", s.trim(), 1, 256));
+  const scales = text.split(",").map((s) => integerFlag("--scales", s.trim(), 1, 256));
   if (new Set(scales).size !== scales.length) throw new CliError(`--scales must be distinct, got "${text}"`);
   if (scales.length > 8) throw new CliError(`--scales takes at most 8 scales, got ${scales.length}`);
   return scales;
@@ -98,7 +85,7 @@ function thresholds(text: string): Record<string, number> {
   return Object.fromEntries(
     Object.entries(pairs).map(([key, value]) => {
       if (!known.includes(key)) throw new CliError(`--thresholds knows ${known.join(", ")}; got "${key}"`);
-      const n = number(`--thresholds ${key}`, value);
+      const n = numberFlag(`--thresholds ${key}`, value);
       if (n <= 0) throw new CliError(`--thresholds ${key} must be positive, got "${value}"`);
       return [key, n];
     }),
@@ -139,17 +126,17 @@ function retrainSettings(flags: MonitorFlags): Record<string, unknown> {
   if (flags.retrainParam?.length) r.params = paramValues(flags.retrainParam);
   if (flags.retrainModel !== undefined) r.model = flags.retrainModel;
   if (flags.retrainMargin !== undefined) {
-    const margin = number("--retrain-margin", flags.retrainMargin);
+    const margin = numberFlag("--retrain-margin", flags.retrainMargin);
     if (margin < 0 || margin > 1)
       throw new CliError(`--retrain-margin is from 0 to 1, got "${flags.retrainMargin}"`);
     r.margin = margin;
   }
   if (flags.retrainMinLabelled !== undefined)
-    r.minLabelled = integer("--retrain-min-labelled", flags.retrainMinLabelled, 1, 100_000);
+    r.minLabelled = integerFlag("--retrain-min-labelled", flags.retrainMinLabelled, 1, 100_000);
   if (flags.retrainSamplesPerWindow !== undefined)
-    r.samplesPerWindow = integer("--retrain-samples-per-window", flags.retrainSamplesPerWindow, 1, 1000);
+    r.samplesPerWindow = integerFlag("--retrain-samples-per-window", flags.retrainSamplesPerWindow, 1, 1000);
   if (flags.retrainSampleWindows !== undefined)
-    r.sampleWindows = integer("--retrain-sample-windows", flags.retrainSampleWindows, 1, 1000);
+    r.sampleWindows = integerFlag("--retrain-sample-windows", flags.retrainSampleWindows, 1, 1000);
   if (flags.retrainCollectTimeout !== undefined)
     r.collectTimeoutMs = duration(
       "--retrain-collect-timeout",
@@ -209,12 +196,12 @@ export function monitorBody(
     throw new CliError("choose the cohort's devices with --selector k=v or --devices a,b");
 
   if (flags.alpha !== undefined) {
-    const alpha = number("--alpha", flags.alpha);
+    const alpha = numberFlag("--alpha", flags.alpha);
     if (!(alpha > 0 && alpha < 0.5))
       throw new CliError(`--alpha is a false-alarm rate above 0 and below 0.5, got "${flags.alpha}"`);
     body.alpha = alpha;
   }
-  if (flags.minRows !== undefined) body.minRows = integer("--min-rows", flags.minRows, 1, 10_000_000);
+  if (flags.minRows !== undefined) body.minRows = integerFlag("--min-rows", flags.minRows, 1, 10_000_000);
   if (flags.every !== undefined) body.intervalMs = duration("--every", flags.every, 1_000, MAX_INTERVAL_MS);
   if (flags.scales !== undefined) body.scales = parseScales(flags.scales);
   if (flags.thresholds !== undefined) body.thresholds = thresholds(flags.thresholds);

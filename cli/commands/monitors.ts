@@ -7,7 +7,8 @@ import type { Command } from "commander";
 import semver from "semver";
 import type { HubClient } from "../hub-client.js";
 import { CliError, resolveHubClient } from "../hub-target.js";
-import { collect, positiveInt } from "../key-values.js";
+import { collect } from "../key-values.js";
+import { positiveInt } from "../number-flags.js";
 import { printObject, printTable } from "../output.js";
 import { type MonitorFlags, monitorBody } from "./monitor-flags.js";
 import {

@@ -4,6 +4,7 @@
  * every refusal without a hub.
  */
 import { CliError } from "../hub-target.js";
+import { numberFlag } from "../number-flags.js";
 
 export interface RolloutFlags {
   strategy?: string;
@@ -30,12 +31,9 @@ export function parseDuration(text: string): number {
   return Math.round(Number(match[1]) * UNITS_MS[match[2] ?? "ms"]!);
 }
 
-function number(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value))
-    throw new CliError(`${flag} needs a number, got "${text}"`);
-  return value;
+/** An optional number flag. */
+function optionalNumber(flag: string, text: string | undefined): number | undefined {
+  return text === undefined ? undefined : numberFlag(flag, text);
 }
 
 /** Builds the rollout part of POST /api/v1/deployments; CliError on malformed or conflicting flags. */
@@ -56,7 +54,7 @@ export function rolloutRequest(flags: RolloutFlags): Record<string, unknown> {
   }
   const bakes = flags.bake?.split(",").map(parseDuration);
   if (flags.waves !== undefined) {
-    const percents = flags.waves.split(",").map((p) => number("--waves", p.replace(/%$/, ""))!);
+    const percents = flags.waves.split(",").map((p) => numberFlag("--waves", p.replace(/%$/, "")));
     if (bakes && bakes.length > 1 && bakes.length !== percents.length)
       throw new CliError(
         `--bake has ${bakes.length} times for ${percents.length} waves; give one, or one per wave`,
@@ -74,7 +72,7 @@ export function rolloutRequest(flags: RolloutFlags): Record<string, unknown> {
     if (!match) throw new CliError(`--rate takes devices per minute, e.g. 20/min; got "${flags.rate}"`);
     body.ratePerMinute = Number(match[1]);
   }
-  const priority = number("--priority", flags.priority);
+  const priority = optionalNumber("--priority", flags.priority);
   if (priority !== undefined) body.priority = priority;
   const gates = Object.fromEntries(
     (
@@ -87,7 +85,7 @@ export function rolloutRequest(flags: RolloutFlags): Record<string, unknown> {
         ["minRequests", "--min-requests"],
       ] as const
     ).flatMap(([key, flag]) => {
-      const value = number(flag, flags[key]);
+      const value = optionalNumber(flag, flags[key]);
       return value === undefined ? [] : [[key, value]];
     }),
   );

@@ -1,7 +1,7 @@
 /** `edgefleet runs list|show|logs|cancel` and `edgefleet workers list`: training runs and who runs them. */
 import type { Command } from "commander";
 import { resolveHubClient } from "../hub-target.js";
-import { positiveInt } from "../key-values.js";
+import { positiveInt } from "../number-flags.js";
 import { printObject, printTable } from "../output.js";
 import { fetchLogLines } from "../run-follow.js";
 import { followAndReport, printMetricGroups } from "../run-view.js";

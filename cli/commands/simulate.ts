@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { startSimulatedFleet } from "../../simulator/fleet.js";
 import { CliError, resolveHubClient } from "../hub-target.js";
+import { numberFlag } from "../number-flags.js";
 import { untilSignal } from "../signals.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
 
@@ -19,13 +20,6 @@ interface SimulateFlags extends HubOptions {
   telemetryInterval: string;
   stepDelay: string;
   headBlobs?: boolean;
-}
-
-/** A number flag, or a CliError naming it. */
-function numberFlag(name: string, value: string): number {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed)) throw new CliError(`--${name} must be a number, got "${value}"`);
-  return parsed;
 }
 
 /** Registers simulate. */
@@ -46,7 +40,7 @@ export function registerSimulateCommand(program: Command): void {
     .option("--step-delay <ms>", "pause between reported states", "0")
     .option("--head-blobs", "HEAD each module's blob URL before verifying")
     .action(async (flags: SimulateFlags) => {
-      const count = numberFlag("agents", flags.agents);
+      const count = numberFlag("--agents", flags.agents);
       if (!Number.isInteger(count) || count < 1) throw new CliError("--agents must be a positive integer");
       const client = await resolveHubClient(flags, process.env);
       const started = Date.now();
@@ -58,14 +52,14 @@ export function registerSimulateCommand(program: Command): void {
         ...(flags.mqtt ? { mqttUrl: flags.mqtt } : {}),
         ...(flags.profile ? { profile: flags.profile } : {}),
         behaviour: {
-          failureRate: numberFlag("failure-rate", flags.failureRate),
-          latencyMs: numberFlag("latency", flags.latency),
-          errorRate: numberFlag("error-rate", flags.errorRate),
-          offlineEverySec: numberFlag("offline-every", flags.offlineEvery),
-          offlineForSec: numberFlag("offline-for", flags.offlineFor),
-          predictionShift: numberFlag("prediction-shift", flags.predictionShift),
-          telemetryIntervalMs: numberFlag("telemetry-interval", flags.telemetryInterval),
-          stepDelayMs: numberFlag("step-delay", flags.stepDelay),
+          failureRate: numberFlag("--failure-rate", flags.failureRate),
+          latencyMs: numberFlag("--latency", flags.latency),
+          errorRate: numberFlag("--error-rate", flags.errorRate),
+          offlineEverySec: numberFlag("--offline-every", flags.offlineEvery),
+          offlineForSec: numberFlag("--offline-for", flags.offlineFor),
+          predictionShift: numberFlag("--prediction-shift", flags.predictionShift),
+          telemetryIntervalMs: numberFlag("--telemetry-interval", flags.telemetryInterval),
+          stepDelayMs: numberFlag("--step-delay", flags.stepDelay),
           headBlob: Boolean(flags.headBlobs),
         },
       }).catch((error: Error) => {

@@ -5,7 +5,8 @@
 import type { Command } from "commander";
 import type { HubClient } from "../hub-client.js";
 import { CliError, resolveHubClient } from "../hub-target.js";
-import { collect, keyValues, paramValues, positiveInt, splitAt } from "../key-values.js";
+import { collect, keyValues, paramValues, splitAt } from "../key-values.js";
+import { positiveInt } from "../number-flags.js";
 import { printObject } from "../output.js";
 import { followAndReport } from "../run-view.js";
 import { uploadScriptSnapshot } from "../script-snapshot.js";

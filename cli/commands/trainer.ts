@@ -5,6 +5,7 @@ import { startTrainerWorker } from "../../hub/trainer/worker.js";
 import { createLogger } from "../../lib/log.js";
 import { CliError } from "../hub-target.js";
 import { collect } from "../key-values.js";
+import { positiveInt } from "../number-flags.js";
 import { untilSignal } from "../signals.js";
 
 interface TrainerFlags {
@@ -18,14 +19,6 @@ interface TrainerFlags {
   kinds?: string;
   grace?: string;
   logLevel?: string;
-}
-
-function positiveInteger(text: string | undefined, flag: string, fallback: number, min = 1): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min)
-    throw new CliError(`${flag} must be a whole number >= ${min} (got "${text}")`);
-  return value;
 }
 
 /** Registers `edgefleet trainer`. */
@@ -61,8 +54,8 @@ export function registerTrainerCommand(program: Command): void {
       const unknown = kinds.filter((k) => k !== "builtin" && k !== "script");
       if (unknown.length > 0 || kinds.length === 0)
         throw new CliError(`--kinds takes builtin, script or both (got "${flags.kinds}")`);
-      const concurrency = positiveInteger(flags.concurrency, "--concurrency", 1);
-      const graceMs = positiveInteger(flags.grace, "--grace", 30_000, 0);
+      const concurrency = positiveInt(flags.concurrency, "--concurrency") ?? 1;
+      const graceMs = positiveInt(flags.grace, "--grace", true) ?? 30_000;
       const log = createLogger({
         component: "trainer",
         level: flags.logLevel ?? process.env.EDGEFLEET_LOG_LEVEL ?? "info",
