@@ -25,12 +25,12 @@ export interface EvaluateDeps {
   now: () => Date;
 }
 
-/** The monitoring spec in a module version's manifest; 400 when the version has none. */
-export async function monitoringSpecOf(
+/** A module version and the monitoring spec in its manifest; 404 without the version, 400 without a spec. */
+export async function monitoredModule(
   repos: Pick<Repositories, "modules">,
   module: string,
   version: string,
-): Promise<MonitoringSpec> {
+): Promise<{ manifest: unknown; spec: MonitoringSpec }> {
   const record = await repos.modules.get(module, version);
   if (!record) throw new ApiError("not_found", `module ${module}@${version} not found`);
   const spec = (record.manifest as { monitoring?: MonitoringSpec }).monitoring;
@@ -40,7 +40,16 @@ export async function monitoringSpecOf(
       `module ${module}@${version} has no monitoring section in its manifest: package it from a trained model version (POST /api/v1/models/{name}/versions/{v}/package) or add one`,
     );
   }
-  return spec;
+  return { manifest: record.manifest, spec };
+}
+
+/** The monitoring spec in a module version's manifest (see monitoredModule). */
+export async function monitoringSpecOf(
+  repos: Pick<Repositories, "modules">,
+  module: string,
+  version: string,
+): Promise<MonitoringSpec> {
+  return (await monitoredModule(repos, module, version)).spec;
 }
 
 /** Device ids a selector matches now (ids and tags both apply when both are given). */

@@ -8,7 +8,7 @@ import type { HubContext } from "../context.js";
 import { ApiError, found } from "../http/errors.js";
 import type { Monitor, MonitorPatch } from "../repos/monitors.js";
 import { findChampion, moduleSource } from "../retraining/champion.js";
-import { cohortDevices, monitoringSpecOf } from "./evaluate.js";
+import { cohortDevices, monitoredModule } from "./evaluate.js";
 import { actionOf, type MonitorBody, type MonitorPatchBody, settingsOf } from "./spec.js";
 import type { DriftStore } from "./store.js";
 
@@ -18,7 +18,7 @@ async function checkDefinition(
   hub: MonitorHub,
   definition: Pick<MonitorBody, "module" | "version" | "selector" | "action">,
 ): Promise<void> {
-  const spec = await monitoringSpecOf(hub.repos, definition.module, definition.version);
+  const { manifest, spec } = await monitoredModule(hub.repos, definition.module, definition.version);
   const devices = await cohortDevices(hub.repos, definition.selector);
   if (devices.length === 0) throw new ApiError("bad_request", "the selector matches no devices");
   if (definition.action.kind !== "retrain") return;
@@ -35,8 +35,7 @@ async function checkDefinition(
       `module ${definition.module}@${definition.version} does not allow raw samples (monitoring.samples.allowed), which retraining collects; package it with samples allowed or use action alert`,
     );
   }
-  const module = found(await hub.repos.modules.get(definition.module, definition.version), "module");
-  const source = moduleSource(module.manifest);
+  const source = moduleSource(manifest);
   const model = retrain.model ?? source?.model;
   if (!model)
     throw new ApiError("bad_request", "retrain.model is required: the module names no source model");
