@@ -126,10 +126,11 @@ export class JobService {
   /** Long-polls for a run this worker can take; null when none came within `waitMs`. */
   async claim(workerId: string, waitMs: number, signal?: AbortSignal): Promise<Claim | null> {
     const deadline = Date.now() + Math.min(Math.max(waitMs, 0), MAX_CLAIM_WAIT_MS);
+    const worker = await this.#deps.repos.workers.get(workerId);
+    if (!worker) throw new NotFoundError("worker", workerId);
+    await this.#deps.repos.workers.touch(workerId);
+    // While waiting, one query a second (the queue); the worker's heartbeats keep it seen.
     for (;;) {
-      const worker = await this.#deps.repos.workers.get(workerId);
-      if (!worker) throw new NotFoundError("worker", workerId);
-      await this.#deps.repos.workers.touch(workerId);
       for (const run of await this.#deps.repos.runs.queued(worker.capabilities.kinds)) {
         const spec = run.spec as unknown as RunSpec;
         if (mismatch(run.kind, spec.compute, worker.capabilities) !== null) continue;
