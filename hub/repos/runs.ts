@@ -72,8 +72,8 @@ export interface RunRepo {
   byCycle(cycleId: string): Promise<RunRow[]>;
   /** Experiments (distinct run experiment names) with run counts and the last run's time. */
   experiments(): Promise<{ name: string; runs: number; lastRunAt: Date }[]>;
-  /** Succeeded runs of an experiment (for its best run). */
-  succeeded(experiment: string): Promise<RunRow[]>;
+  /** Every succeeded run's experiment and metrics (for each experiment's best run). */
+  succeeded(): Promise<Pick<RunRow, "id" | "experiment" | "metrics">[]>;
   /** Queued runs, oldest first, that workers of these kinds may take. */
   queued(kinds: readonly ("builtin" | "script")[], limit?: number): Promise<RunRow[]>;
   /**
@@ -246,11 +246,11 @@ export function runRepo(db: Db, options?: RepoOptions): RunRepo {
       return rows.map((r) => ({ name: r.name, runs: r.runs, lastRunAt: r.lastRunAt! }));
     },
 
-    succeeded: (experiment) =>
+    succeeded: () =>
       db
-        .select()
+        .select({ id: runs.id, experiment: runs.experiment, metrics: runs.metrics })
         .from(runs)
-        .where(and(eq(runs.experiment, experiment), eq(runs.status, "succeeded"))),
+        .where(eq(runs.status, "succeeded")),
 
     queued: (kinds, limit = 50) =>
       kinds.length === 0

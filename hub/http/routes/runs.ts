@@ -250,24 +250,24 @@ export function registerRunRoutes(app: ApiApp, hub: HubContext): void {
   app.openapi(show, async (c) => c.json(await hub.jobs.view(c.req.valid("param").id), 200));
 
   app.openapi(experiments, async (c) => {
-    const list = await hub.repos.runs.experiments();
-    const out = await Promise.all(
-      list.map(async (e) => {
-        let best: { run: string; metrics: unknown; score: number } | undefined;
-        for (const run of await hub.repos.runs.succeeded(e.name)) {
-          const s = score(run.metrics);
-          if (s !== undefined && (best === undefined || s > best.score)) {
-            best = { run: run.id, metrics: run.metrics, score: s };
-          }
-        }
-        return {
-          name: e.name,
-          runs: e.runs,
-          lastRunAt: e.lastRunAt.toISOString(),
-          ...(best ? { best: { run: best.run, metrics: best.metrics } } : {}),
-        };
-      }),
-    );
+    // Two queries whatever the number of experiments: the counts, then every succeeded run's metrics.
+    const [list, succeeded] = await Promise.all([hub.repos.runs.experiments(), hub.repos.runs.succeeded()]);
+    const best = new Map<string, { run: string; metrics: unknown; score: number }>();
+    for (const run of succeeded) {
+      const s = score(run.metrics);
+      const current = best.get(run.experiment);
+      if (s !== undefined && (current === undefined || s > current.score))
+        best.set(run.experiment, { run: run.id, metrics: run.metrics, score: s });
+    }
+    const out = list.map((e) => {
+      const top = best.get(e.name);
+      return {
+        name: e.name,
+        runs: e.runs,
+        lastRunAt: e.lastRunAt.toISOString(),
+        ...(top ? { best: { run: top.run, metrics: top.metrics } } : {}),
+      };
+    });
     return c.json({ experiments: out }, 200);
   });
 
