@@ -52,7 +52,10 @@ export type RolloutPatch = Partial<{
 
 export interface DeploymentFilter {
   moduleName?: string;
+  moduleVersion?: string;
   status?: DeploymentStatus;
+  /** Who created it (`createdBy`: a token name, or `monitor:{name}` for a retraining canary). */
+  createdBy?: string;
   /** Default 100, at most 1000. */
   limit?: number;
 }
@@ -164,7 +167,10 @@ export function deploymentRepo(db: Db, options?: RepoOptions): DeploymentRepo {
     async list(filter = {}) {
       const conditions: SQL[] = [];
       if (filter.moduleName !== undefined) conditions.push(eq(deployments.moduleName, filter.moduleName));
+      if (filter.moduleVersion !== undefined)
+        conditions.push(eq(deployments.moduleVersion, filter.moduleVersion));
       if (filter.status !== undefined) conditions.push(eq(deployments.status, filter.status));
+      if (filter.createdBy !== undefined) conditions.push(eq(deployments.createdBy, filter.createdBy));
       return db
         .select()
         .from(deployments)

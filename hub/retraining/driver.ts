@@ -502,9 +502,12 @@ export class RetrainingDriver {
     // A crash between creating the deployment and recording this step leaves the deployment
     // behind; the packaged version is this cycle's own, so a deployment of it by this monitor is
     // that one: adopt it instead of creating a second.
-    const existing = (await hub.repos.deployments.list({ moduleName: monitor.module, limit: 1000 })).find(
-      (d) => d.moduleVersion === state.moduleVersion && d.createdBy === this.#creator(monitor),
-    );
+    const [existing] = await hub.repos.deployments.list({
+      moduleName: monitor.module,
+      moduleVersion: state.moduleVersion!,
+      createdBy: this.#creator(monitor),
+      limit: 1,
+    });
     const deployment =
       existing ??
       (await deployModule(hub, {

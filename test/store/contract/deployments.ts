@@ -39,6 +39,16 @@ export function deploymentContract(ctx: ContractContext): void {
       const second = await deployments.create(input(moduleName, [b], { moduleVersion: "1.1.0" }));
       expect((await deployments.list({ moduleName })).map((d) => d.id)).toEqual([second.id, first.id]);
       expect((await deployments.list({ moduleName, limit: 1 })).map((d) => d.id)).toEqual([second.id]);
+      const byMonitor = await deployments.create(
+        input(moduleName, [unique("dev")], { createdBy: "monitor:watch" }),
+      );
+      expect(
+        (await deployments.list({ moduleName, moduleVersion: "1.0.0", createdBy: "admin" })).map((d) => d.id),
+      ).toEqual([first.id]);
+      expect((await deployments.list({ moduleName, createdBy: "monitor:watch" })).map((d) => d.id)).toEqual([
+        byMonitor.id,
+      ]);
+      expect(await deployments.list({ moduleName, moduleVersion: "9.9.9" })).toEqual([]);
       expect((await deployments.listForDevice(a)).map((d) => d.id)).toEqual([first.id]);
       expect((await deployments.listForDevice(b)).map((d) => d.id)).toEqual([second.id, first.id]);
       expect(await deployments.listForDevice(unique("dev"))).toEqual([]);
