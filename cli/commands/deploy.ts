@@ -47,6 +47,10 @@ export function registerDeployCommands(program: Command): void {
       "gate: largest numeric output mean shift in previous std devs (default 1)",
     )
     .option("--min-requests <n>", "requests each side needs before telemetry gates judge (default 50)")
+    .option(
+      "--on-no-data <pass|wait|fail>",
+      "a bake with fewer than --min-requests requests on the new version: pass (default), wait (bake again) or fail (roll back)",
+    )
     .option("--watch", "show the rollout's progress until it stops")
     .action(async (target: string, options: DeployOptions) => {
       const at = target.lastIndexOf("@");

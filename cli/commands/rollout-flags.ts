@@ -19,6 +19,7 @@ export interface RolloutFlags {
   maxPredictionShift?: string;
   maxMeanShift?: string;
   minRequests?: string;
+  onNoData?: string;
 }
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -74,7 +75,7 @@ export function rolloutRequest(flags: RolloutFlags): Record<string, unknown> {
   }
   const priority = optionalNumber("--priority", flags.priority);
   if (priority !== undefined) body.priority = priority;
-  const gates = Object.fromEntries(
+  const gates: Record<string, unknown> = Object.fromEntries(
     (
       [
         ["maxFailureRate", "--max-failure-rate"],
@@ -89,6 +90,11 @@ export function rolloutRequest(flags: RolloutFlags): Record<string, unknown> {
       return value === undefined ? [] : [[key, value]];
     }),
   );
+  if (flags.onNoData !== undefined) {
+    if (!["pass", "wait", "fail"].includes(flags.onNoData))
+      throw new CliError(`--on-no-data takes pass, wait or fail; got "${flags.onNoData}"`);
+    gates.onNoData = flags.onNoData;
+  }
   if (Object.keys(gates).length > 0) body.gates = gates;
   return body;
 }

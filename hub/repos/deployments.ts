@@ -118,6 +118,7 @@ const CreateSchema = z.object({
         maxPredictionShift: z.number().min(0),
         maxMeanShift: z.number().positive(),
         minRequests: z.number().int().min(1),
+        onNoData: z.enum(["pass", "wait", "fail"]).optional(),
       }),
     })
     .optional(),

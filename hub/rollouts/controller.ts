@@ -225,6 +225,15 @@ export class RolloutController {
         await this.#fail(d, report, now);
         continue;
       }
+      if (report.waiting) {
+        // onNoData "wait": the wave bakes again; the gate results say why it has not moved on.
+        const next = await repos.deployments.advance(d.id, d.generation, {
+          bakeStartedAt: now,
+          gateResults: report,
+        });
+        if (next) log.info({ event: "rollout.gate.no_data", deploymentId: id, wave: d.wave });
+        continue;
+      }
       const next = plan.last
         ? await repos.deployments.advance(d.id, d.generation, {
             status: "completed",

@@ -123,6 +123,29 @@ describe("evaluateGates", () => {
     ).toEqual(["prediction-shift"]);
   });
 
+  it("lets onNoData decide a bake with too little traffic on the new version: pass, wait or fail", () => {
+    const thin = agg(window({ requests: 5, labels: { a: 5 } }));
+    const observed = { released: 1, failed: 0, next: thin, previous: healthy };
+    const pass = evaluateGates(observed, DEFAULT_GATES);
+    expect(pass).toMatchObject({ passed: true });
+    expect(pass.waiting).toBeUndefined();
+    expect(evaluateGates(observed, { ...DEFAULT_GATES, onNoData: "wait" })).toMatchObject({
+      passed: true,
+      waiting: true,
+    });
+    const fail = evaluateGates(observed, { ...DEFAULT_GATES, onNoData: "fail" });
+    expect(fail.passed).toBe(false);
+    expect(fail.results.find((r) => r.status === "fail")).toMatchObject({
+      gate: "error-rate",
+      message: "5 requests on the new version, fewer than the 50 the gates need (onNoData: fail)",
+    });
+    // Enough traffic: onNoData plays no part; a failing gate is not turned into waiting.
+    const busy = agg(window({ requests: 100, errors: 50, labels: { a: 100 } }));
+    const failed = evaluateGates({ ...observed, next: busy }, { ...DEFAULT_GATES, onNoData: "wait" });
+    expect(failed).toMatchObject({ passed: false });
+    expect(failed.waiting).toBeUndefined();
+  });
+
   it("reports no-data instead of judging thin telemetry, and early checks judge failures only", () => {
     const thin = agg(window({ requests: 5, errors: 5, labels: { b: 5 } }));
     const report = evaluateGates({ released: 1, failed: 0, next: thin, previous: healthy }, DEFAULT_GATES);

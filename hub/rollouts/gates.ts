@@ -29,15 +29,25 @@ export interface GateResult {
 
 export interface GateReport {
   passed: boolean;
+  /** The new version had too little traffic and `onNoData` is `wait`: bake again, judge later. */
+  waiting?: boolean;
   results: GateResult[];
 }
 
 /** Evaluates the gates; `early` judges only device failures (the others need the full bake). */
 export function evaluateGates(obs: GateObservation, gates: RolloutGates, early = false): GateReport {
   const results: GateResult[] = [failureGate(obs, gates)];
-  if (!early)
-    results.push(errorRateGate(obs, gates), latencyGate(obs, gates), ...predictionGates(obs, gates));
-  return { passed: results.every((r) => r.status !== "fail"), results };
+  if (early) return { passed: results.every((r) => r.status !== "fail"), results };
+  results.push(errorRateGate(obs, gates), latencyGate(obs, gates), ...predictionGates(obs, gates));
+  // Too little traffic on the new version to judge it: `onNoData` decides, not a silent pass.
+  const starved = obs.next.requests < gates.minRequests;
+  if (starved && gates.onNoData === "fail") {
+    const errorRate = results.find((r) => r.gate === "error-rate")!;
+    errorRate.status = "fail";
+    errorRate.message = `${obs.next.requests} requests on the new version, fewer than the ${gates.minRequests} the gates need (onNoData: fail)`;
+  }
+  const passed = results.every((r) => r.status !== "fail");
+  return { passed, ...(passed && starved && gates.onNoData === "wait" ? { waiting: true } : {}), results };
 }
 
 function failureGate(obs: GateObservation, gates: RolloutGates): GateResult {

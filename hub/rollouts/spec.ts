@@ -19,6 +19,8 @@ export const DEFAULT_GATES: RolloutGates = {
   maxMeanShift: 1,
   /** Requests each side needs before a telemetry gate judges. */
   minRequests: 50,
+  /** A bake without minRequests requests on the new version passes on the other gates. */
+  onNoData: "pass",
 };
 
 /** Bake time when a canary or wave rollout gives none: 5 minutes. */
@@ -32,6 +34,7 @@ const GatesInput = z
     maxPredictionShift: z.number().min(0).max(1),
     maxMeanShift: z.number().positive(),
     minRequests: z.number().int().min(1),
+    onNoData: z.enum(["pass", "wait", "fail"]),
   })
   .partial()
   .strict();

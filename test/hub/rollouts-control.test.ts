@@ -10,6 +10,7 @@ import { HubApiError } from "../../cli/hub-client.js";
 import { ManualClock } from "../../hub/rollouts/clock.js";
 import { buildMlpClassifier } from "../../modules/onnx/models.js";
 import { type SimulatedFleet, startSimulatedFleet } from "../../simulator/fleet.js";
+import { LATENCY_BUCKETS_MS } from "../../wire/messages.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { waitFor } from "../support/wait.js";
 
@@ -20,7 +21,7 @@ interface Status {
   released: number;
   generation: number;
   counts: Record<string, number>;
-  waves: { state: string }[];
+  waves: { state: string; bakeEndsAt?: string }[];
   outcome: { reason: string } | null;
 }
 interface DeviceView {
@@ -162,6 +163,60 @@ describe("layered deployments", () => {
     await hub.client.post(`/api/v1/deployments/${overlay.id}/rollback`, {});
     await beta.waitFor("layered", (x) => x?.version === "3.0.0" && x.state === "active");
     expect((await device("beta-0000")).merge[0]).toMatchObject({ version: "3.0.0", deploymentId: newer.id });
+  });
+});
+
+describe("a bake without traffic", () => {
+  it("with onNoData wait, bakes again until the new version has minRequests requests, then moves on", async () => {
+    await registerModule("quiet", "1.0.0");
+    const d = await deploy({
+      module: "quiet",
+      version: "1.0.0",
+      selector: { tags: { ring: "beta" } },
+      canary: { count: 1 },
+      bakeMs: MIN,
+      gates: { minRequests: 5, onNoData: "wait" },
+    });
+    await settled(d.id, "the canary baking", (s) => s.waves[0]?.state === "baking" && s.released === 1);
+    for (let bake = 0; bake < 2; bake++) {
+      clock.advance(MIN);
+      // Judged at the bake's end with no traffic: the same wave bakes again from now.
+      const bakeEndsAt = new Date(clock.now().getTime() + MIN).toISOString();
+      const held = await settled(
+        d.id,
+        "the canary baking again",
+        (s) => s.waves[0]?.bakeEndsAt === bakeEndsAt,
+      );
+      expect([held.status, held.wave, held.released]).toEqual(["active", 0, 1]);
+    }
+    const view = await hub.client.get<{ targetDeviceIds: string[]; gateResults: { waiting?: boolean } }>(
+      `/api/v1/deployments/${d.id}`,
+    );
+    expect(view.gateResults.waiting).toBe(true);
+    // The canary device serves: its telemetry reaches the hub, and the next bake's end judges it.
+    // The device's own clock: the wall clock (the deployment's createdAt is the repository's).
+    const at = new Date().toISOString();
+    hub.context.telemetry.add(view.targetDeviceIds[0]!, {
+      protocol: 1,
+      seq: 1,
+      windowStart: at,
+      windowEnd: at,
+      modules: [
+        {
+          name: "quiet",
+          version: "1.0.0",
+          requests: 10,
+          errors: 0,
+          latencyBucketsMs: [...LATENCY_BUCKETS_MS],
+          latencyCounts: LATENCY_BUCKETS_MS.map(() => 0).concat([10]),
+          latencySumMs: 10,
+          inputs: [],
+        },
+      ],
+    });
+    await hub.context.telemetry.flush();
+    clock.advance(MIN);
+    await settled(d.id, "the rest released", (s) => s.wave === 1 && s.released === 4);
   });
 });
 

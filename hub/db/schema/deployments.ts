@@ -65,6 +65,12 @@ export interface RolloutGates {
   maxMeanShift: number;
   /** Requests each side needs before the telemetry gates judge (fewer: the gate reports no-data). */
   minRequests: number;
+  /**
+   * What a bake that ends with fewer than `minRequests` requests on the new version does: `pass`
+   * (judge the other gates, the default), `wait` (bake again until the traffic comes) or `fail`
+   * (roll back). Absent on deployments stored before it existed: `pass`.
+   */
+  onNoData?: "pass" | "wait" | "fail";
 }
 
 /** The rollout plan stored with the deployment. */
