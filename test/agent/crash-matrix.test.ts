@@ -210,7 +210,12 @@ describe("SIGKILL at every reconcile step, then restart", () => {
           const resume = events(back).find((e) => e.event === "download.resume");
           expect(resume?.offset, what).toBeGreaterThanOrEqual(largeTarball.size / 2);
         }
-        const finalState = await readState(back.dataDir);
+        // The switch serves first and records right after (agent/reconcile/effects.ts activate):
+        // the file may trail the first answers from 2.0.0 by a write.
+        const finalState = await waitLong(`${what}: state recording 2.0.0`, async () => {
+          const state = await readState(back.dataDir);
+          return state.modules.crash?.active.version === "2.0.0" ? state : undefined;
+        });
         expect(finalState.modules.crash, what).toMatchObject({
           active: { version: "2.0.0" },
           previous: { version: "1.0.0" },
