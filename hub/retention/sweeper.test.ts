@@ -2,9 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { moduleWindow } from "../../test/support/device-messages.js";
 import { memoryLogger } from "../../test/support/memory-log.js";
 import { waitFor } from "../../test/support/wait.js";
-import { LATENCY_BUCKETS_MS, type TelemetryWindow } from "../../wire/messages.js";
 import { parseHubConfig } from "../config.js";
 import { openDatabase } from "../db/connect.js";
 import type { Database } from "../db/database.js";
@@ -26,27 +26,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-function window(seq: number): TelemetryWindow {
-  const at = new Date(Date.UTC(2025, 0, 1)).toISOString();
-  return {
-    protocol: 1,
-    seq,
-    windowStart: at,
-    windowEnd: at,
-    modules: [
-      {
-        name: "m",
-        version: "1.0.0",
-        requests: 1,
-        errors: 0,
-        latencyBucketsMs: [...LATENCY_BUCKETS_MS],
-        latencyCounts: LATENCY_BUCKETS_MS.map(() => 0).concat([1]),
-        latencySumMs: 1,
-        inputs: [],
-      },
-    ],
-  };
-}
+const window = (seq: number) => moduleWindow(seq, { name: "m", version: "1.0.0" }, 1);
 
 const storedSeqs = async (deviceId: string) =>
   (await database.db.query.telemetryWindows.findMany({ where: (t, { eq }) => eq(t.deviceId, deviceId) })).map(

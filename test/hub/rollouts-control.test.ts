@@ -10,7 +10,7 @@ import { HubApiError } from "../../cli/hub-client.js";
 import { ManualClock } from "../../hub/rollouts/clock.js";
 import { buildMlpClassifier } from "../../modules/onnx/models.js";
 import { type SimulatedFleet, startSimulatedFleet } from "../../simulator/fleet.js";
-import { LATENCY_BUCKETS_MS } from "../../wire/messages.js";
+import { moduleWindow } from "../support/device-messages.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { waitFor } from "../support/wait.js";
 
@@ -196,24 +196,10 @@ describe("a bake without traffic", () => {
     // The canary device serves: its telemetry reaches the hub, and the next bake's end judges it.
     // The device's own clock: the wall clock (the deployment's createdAt is the repository's).
     const at = new Date().toISOString();
-    hub.context.telemetry.add(view.targetDeviceIds[0]!, {
-      protocol: 1,
-      seq: 1,
-      windowStart: at,
-      windowEnd: at,
-      modules: [
-        {
-          name: "quiet",
-          version: "1.0.0",
-          requests: 10,
-          errors: 0,
-          latencyBucketsMs: [...LATENCY_BUCKETS_MS],
-          latencyCounts: LATENCY_BUCKETS_MS.map(() => 0).concat([10]),
-          latencySumMs: 10,
-          inputs: [],
-        },
-      ],
-    });
+    hub.context.telemetry.add(
+      view.targetDeviceIds[0]!,
+      moduleWindow(1, { name: "quiet", version: "1.0.0" }, 10, at),
+    );
     await hub.context.telemetry.flush();
     clock.advance(MIN);
     await settled(d.id, "the rest released", (s) => s.wave === 1 && s.released === 4);

@@ -6,8 +6,8 @@
  * in the moments between the link's close and the broker's were dropped with the broker's memory.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { LATENCY_BUCKETS_MS, type TelemetryWindow } from "../../wire/messages.js";
 import { deviceTopic } from "../../wire/topics.js";
+import { moduleWindow } from "../support/device-messages.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { connectClient } from "../support/mqtt-clients.js";
 
@@ -17,27 +17,13 @@ afterAll(async () => {
   await hub?.dispose();
 });
 
-function window(seq: number): TelemetryWindow {
-  const at = new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString();
-  return {
-    protocol: 1,
+const window = (seq: number) =>
+  moduleWindow(
     seq,
-    windowStart: at,
-    windowEnd: at,
-    modules: [
-      {
-        name: "drain",
-        version: "1.0.0",
-        requests: 1,
-        errors: 0,
-        latencyBucketsMs: [...LATENCY_BUCKETS_MS],
-        latencyCounts: LATENCY_BUCKETS_MS.map(() => 0).concat([1]),
-        latencySumMs: 1,
-        inputs: [],
-      },
-    ],
-  };
-}
+    { name: "drain", version: "1.0.0" },
+    1,
+    new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString(),
+  );
 
 describe("hub shutdown with the embedded broker", () => {
   it("stores every telemetry window the broker acknowledged before it went down", async () => {

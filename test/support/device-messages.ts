@@ -1,11 +1,12 @@
-/** Fixtures for hub-link tests: valid wire messages and handlers that record what they get. */
+/** Fixtures for hub tests: valid wire messages and handlers that record what they get. */
 import type { DeviceMessageHandlers } from "../../hub/mqtt/hub-link.js";
-import type {
-  DesiredState,
-  DeviceEvent,
-  ReportedState,
-  Status,
-  TelemetryWindow,
+import {
+  type DesiredState,
+  type DeviceEvent,
+  LATENCY_BUCKETS_MS,
+  type ReportedState,
+  type Status,
+  type TelemetryWindow,
 } from "../../wire/messages.js";
 
 export const AT = "2025-01-01T00:00:00.000Z";
@@ -19,6 +20,31 @@ export const window = (seq: number): TelemetryWindow => ({
   windowEnd: AT,
   modules: [],
 });
+/** A window with one module's `requests` requests (no errors, all in the slowest latency bucket). */
+export function moduleWindow(
+  seq: number,
+  module: { name: string; version: string },
+  requests: number,
+  at = AT,
+): TelemetryWindow {
+  return {
+    protocol: 1,
+    seq,
+    windowStart: at,
+    windowEnd: at,
+    modules: [
+      {
+        ...module,
+        requests,
+        errors: 0,
+        latencyBucketsMs: [...LATENCY_BUCKETS_MS],
+        latencyCounts: LATENCY_BUCKETS_MS.map(() => 0).concat([requests]),
+        latencySumMs: requests,
+        inputs: [],
+      },
+    ],
+  };
+}
 export const event: DeviceEvent = { protocol: 1, at: AT, kind: "module.activated", message: "ok" };
 export const desired = (revision: number): DesiredState => ({
   protocol: 1,
