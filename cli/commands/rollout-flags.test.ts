@@ -38,6 +38,8 @@ describe("deploy strategy flags", () => {
 
   it("refuses conflicting and malformed flags", () => {
     expect(() => rolloutRequest({ canary: "5", waves: "50,100" })).toThrow(/conflict/);
+    expect(() => rolloutRequest({ onNoData: "maybe" })).toThrow(/--on-no-data takes pass, wait or fail/);
+    expect(rolloutRequest({ onNoData: "wait" }).gates).toEqual({ onNoData: "wait" });
     expect(() => rolloutRequest({ canary: "1.5" })).toThrow(/--canary/);
     expect(() => rolloutRequest({ canary: "-2%" })).toThrow(/--canary/);
     expect(() => rolloutRequest({ waves: "10,x,100" })).toThrow(/--waves needs a number/);

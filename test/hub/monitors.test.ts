@@ -182,6 +182,11 @@ describe("drift monitors", () => {
       400,
       /dataset missing not found/,
     );
+    await refused(
+      post({ action: { kind: "retrain", retrain: { dataset: "churn", retryAfterMs: 10 } } }),
+      400,
+      /retryAfterMs/,
+    );
     await refused(post({ surprise: true }), 400, /surprise|Unrecognized/);
     expect(await monitorCount()).toBe(before);
     expect((await hub.client.get<{ alerts: unknown[] }>("/api/v1/alerts")).alerts).toEqual([]);

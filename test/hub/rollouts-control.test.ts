@@ -268,6 +268,7 @@ describe("bad input changes nothing", () => {
     await refused(hub.client.get(`/api/v1/deployments/${unknown}`), 404, /does not exist/);
     const body = { module: "ctl", version: "3.0.0", selector: { tags: { site: "plant" } } };
     await refused(deploy({ ...body, strategy: "blue-green" }), 400, /strategy/);
+    await refused(deploy({ ...body, gates: { onNoData: "maybe" } }), 400, /onNoData/);
     await refused(
       deploy({ ...body, canary: { count: 2 }, waves: [{ percent: 100 }] }),
       400,
