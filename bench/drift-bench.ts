@@ -1,7 +1,7 @@
 /**
  * D3–D6: the drift detector (hub/drift driftReport on device-style binned summaries) on a seeded
  * 20-feature world (8 normal, 6 skewed, 6 categorical; 20,000 training rows binned as
- * hub/training/baseline.ts bins them). The peer is the same Holm correction over exact two-sample
+ * training/baseline.ts bins them). The peer is the same Holm correction over exact two-sample
  * KS on the raw rows (categorical columns: chi-square on counts, exact already). Always-fire and
  * never-fire detectors are printed beside each figure so the numbers mean something.
  * D3: false alarms replaying reference data, scales 1/4/16 windows. D4: power at equal n, one

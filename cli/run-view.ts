@@ -12,7 +12,7 @@ import { formatMetric, type LogLine, type MetricGroups, type Run } from "./train
 /** Exit codes of a followed run. */
 export const RUN_EXIT = { succeeded: 0, failed: 1, cancelled: 2, detached: 130 } as const;
 
-/** The worker's stdout protocol (hub/trainer/README.md): `EDGEFLEET_METRIC …` and `EDGEFLEET_PROGRESS …`. */
+/** The worker's stdout protocol (trainer/README.md): `EDGEFLEET_METRIC …` and `EDGEFLEET_PROGRESS …`. */
 const PROTOCOL_LINE = /^EDGEFLEET_(METRIC|PROGRESS)\s/;
 
 interface ViewOptions {

@@ -1,8 +1,8 @@
 /** The script form of `train`: snapshot a folder (tar.gz) and upload it to `POST /snapshots`. */
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { ScriptError } from "../hub/trainer/errors.js";
-import { createSnapshot } from "../hub/trainer/snapshot.js";
+import { ScriptError } from "../trainer/errors.js";
+import { createSnapshot } from "../trainer/snapshot.js";
 import type { HubClient } from "./hub-client.js";
 import { CliError } from "./hub-target.js";
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Logger } from "../lib/log.js";
 import { readPackageVersion } from "../lib/paths.js";
+import { startTrainerWorker } from "../trainer/worker.js";
 import { ensureAdminToken } from "./admin-token.js";
 import { BlobStore } from "./blobs/blob-store.js";
 import { type EmbeddedBroker, startEmbeddedBroker } from "./broker/embedded.js";
@@ -27,7 +28,6 @@ import { type Clock, systemClock } from "./rollouts/clock.js";
 import { RolloutController } from "./rollouts/controller.js";
 import { republishDesired } from "./services/deployments.js";
 import { deviceMessageHandlers } from "./services/device-messages.js";
-import { startTrainerWorker } from "./trainer/worker.js";
 
 export interface RunningHub {
   context: HubContext;

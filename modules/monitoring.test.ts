@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { datasetFromRows } from "../hub/training/dataset/dataset.js";
-import { VECTOR_INPUT } from "../hub/training/features/inputs.js";
-import { separableBinary } from "../hub/training/synthetic.js";
-import { train } from "../hub/training/train.js";
-import { OUTPUTS } from "../hub/training/trainers/heads.js";
+import { datasetFromRows } from "../training/dataset/dataset.js";
+import { VECTOR_INPUT } from "../training/features/inputs.js";
+import { separableBinary } from "../training/synthetic.js";
+import { train } from "../training/train.js";
+import { OUTPUTS } from "../training/trainers/heads.js";
 import { parseManifest } from "./manifest.js";
 import {
   baselineIdOf,
@@ -93,7 +93,7 @@ describe("monitoring section", () => {
     );
   });
 
-  it("names the tensors hub/training exports", () => {
+  it("names the tensors training exports", () => {
     expect(TRAINED_MODEL_TENSORS).toEqual({ vectorInput: VECTOR_INPUT, ...OUTPUTS });
   });
 

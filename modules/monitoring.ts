@@ -6,8 +6,8 @@
  * by `monitoringFromBaseline`.
  */
 import { z } from "zod";
-import type { BaselineProfile, FeatureBaseline, NumericHistogram } from "../hub/training/baseline.js";
 import { sha256Hex } from "../lib/files.js";
+import type { BaselineProfile, FeatureBaseline, NumericHistogram } from "../training/baseline.js";
 import { Sha256HexSchema } from "../wire/messages.js";
 
 /** Most bins a numeric column may have and most entries a vocabulary may have (payload bound). */
@@ -216,7 +216,7 @@ export function monitoringProblems(
 }
 
 /**
- * Tensor names of models exported by hub/training (features/inputs.ts VECTOR_INPUT, trainers/heads.ts
+ * Tensor names of models exported by training (features/inputs.ts VECTOR_INPUT, trainers/heads.ts
  * OUTPUTS); repeated here so the agent's bundle does not pull in the training library (a test checks
  * they agree).
  */
@@ -239,7 +239,7 @@ export interface MonitoringOptions {
 export const BOOLEAN_VOCABULARY = ["false", "true"];
 
 /**
- * Builds the monitoring section for a model trained by hub/training (vector or columns input) from
+ * Builds the monitoring section for a model trained by training (vector or columns input) from
  * its baseline profile: the same bins and training counts, each column bound to the tensor the model
  * reads it from or writes it to. Booleans become two-entry categoricals: a 0/1 histogram has one bin
  * and would hide the split.

@@ -2,9 +2,9 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../agent/drift/reservoir.js";
 import { DriftSummariser } from "../agent/drift/summariser.js";
-import { numericHistogram } from "../hub/training/baseline.js";
 import type { Manifest } from "../modules/manifest.js";
 import type { MonitoredColumn } from "../modules/monitoring.js";
+import { numericHistogram } from "../training/baseline.js";
 import { BitReader, BitStreamError, BitWriter, readFloat, writeFloat } from "./bit-stream.js";
 import { type ColumnSummary, type DriftSummary, DriftSummarySchema, OFFSET_STEPS } from "./drift-summary.js";
 import {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../agent/drift/reservoir.js";
 import { DriftSummariser } from "../agent/drift/summariser.js";
-import { histogramBin, numericHistogram } from "../hub/training/baseline.js";
 import type { Manifest } from "../modules/manifest.js";
 import { baselineIdOf, type Monitoring, MonitoringSchema } from "../modules/monitoring.js";
+import { histogramBin, numericHistogram } from "../training/baseline.js";
 import {
   binMeans,
   columnRows,

@@ -4,9 +4,9 @@
  * computation over the rows sent, and samples carry the prediction ids and feedback labels.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { histogramBin } from "../../hub/training/baseline.js";
 import { baselineIdOf } from "../../modules/monitoring.js";
 import { buildMlpClassifier } from "../../modules/onnx/models.js";
+import { histogramBin } from "../../training/baseline.js";
 import { decodeSummary } from "../../wire/drift-summary-codec.js";
 import { PROTOCOL_VERSION } from "../../wire/messages.js";
 import { DriftMonitor } from "../drift/drift-monitor.js";

@@ -10,7 +10,7 @@ import { type HubOptions, withHubOptions } from "./operator-options.js";
 
 const FORMATS = ["csv", "jsonl"] as const;
 const TASKS = ["classification", "regression"] as const;
-/** Kinds a caller may force a column to (hub/training's ColumnOverride). */
+/** Kinds a caller may force a column to (training's ColumnOverride). */
 const OVERRIDE_KINDS = ["numeric", "boolean", "categorical", "ignore"];
 const CONTENT_TYPES: Record<string, string> = { csv: "text/csv", jsonl: "application/x-ndjson" };
 

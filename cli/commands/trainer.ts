@@ -1,8 +1,8 @@
-/** `edgefleet trainer`: a trainer worker that takes training runs from a hub (see hub/trainer/README.md). */
+/** `edgefleet trainer`: a trainer worker that takes training runs from a hub (see trainer/README.md). */
 import type { Command } from "commander";
-import { parseLabels } from "../../hub/trainer/capabilities.js";
-import { startTrainerWorker } from "../../hub/trainer/worker.js";
 import { createLogger } from "../../lib/log.js";
+import { parseLabels } from "../../trainer/capabilities.js";
+import { startTrainerWorker } from "../../trainer/worker.js";
 import { CliError } from "../hub-target.js";
 import { collect } from "../key-values.js";
 import { positiveInt } from "../number-flags.js";

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """An edgefleet script job: a PyTorch MLP on a tabular dataset, exported as the ONNX model the hub
-expects (see hub/trainer/README.md).
+expects (see trainer/README.md).
 
 Inputs come from the worker's environment: vectors.csv (every row already in the model's input
 convention: numerics raw, categoricals as vocabulary codes, NaN = missing), schema.json (features,
@@ -143,7 +143,7 @@ for epoch in range(1, params["epochs"] + 1):
             break
 model.load_state_dict(best_state)
 
-# Export on the CPU with a dynamic batch dimension; the vector input convention of hub/training.
+# Export on the CPU with a dynamic batch dimension; the vector input convention of training.
 model = model.cpu().eval()
 dummy = torch.zeros(2, len(features), dtype=torch.float32)
 names = ["label", "probabilities"] if classification else ["prediction"]

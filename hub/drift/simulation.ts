@@ -1,13 +1,13 @@
 /**
  * Seeded synthetic monitoring data for the drift tests and the drift benchmark (bench/drift-*.ts):
  * 20 features (8 normal, 6 skewed, 6 categorical), a training sample binned exactly as
- * hub/training/baseline.ts bins it, and windows summarised on those bins as a device would
+ * training/baseline.ts bins it, and windows summarised on those bins as a device would
  * (wire/drift-summary.ts: counts, integer offsets for bin means, out-of-range sums).
  */
 import { baselineIdOf, type MonitoredColumn } from "../../modules/monitoring.js";
 import { seededRandom } from "../../modules/onnx/random.js";
+import { histogramBin, numericHistogram } from "../../training/baseline.js";
 import { type ColumnSummary, OFFSET_STEPS } from "../../wire/drift-summary.js";
-import { histogramBin, numericHistogram } from "../training/baseline.js";
 import type { DriftSummaryLike, MonitoringSpecLike } from "./types.js";
 
 export type FeatureSpec =
@@ -145,7 +145,7 @@ export class Generator {
   }
 }
 
-/** The monitoring spec of a training sample: quantile bins from hub/training/baseline.ts. */
+/** The monitoring spec of a training sample: quantile bins from training/baseline.ts. */
 export function specFromTraining(features: FeatureSpec[], training: Float64Array[]): MonitoringSpecLike {
   const columns: MonitoredColumn[] = features.map((feature, j) => {
     const values = training[j]!;

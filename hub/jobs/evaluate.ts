@@ -11,19 +11,19 @@
  */
 import { readFile } from "node:fs/promises";
 import { InvalidModelError, inspectOnnx, type OnnxInfo } from "../../modules/onnx/inspect.js";
-import { metricsOf } from "../training/auto.js";
-import { type BaselineProfile, buildBaseline } from "../training/baseline.js";
-import { type DatasetFormat, NO_DATASET_LIMITS } from "../training/dataset/read.js";
-import { DatasetError, TrainingError } from "../training/errors.js";
-import type { Metrics } from "../training/evaluate/metrics.js";
+import { metricsOf } from "../../training/auto.js";
+import { type BaselineProfile, buildBaseline } from "../../training/baseline.js";
+import { type DatasetFormat, NO_DATASET_LIMITS } from "../../training/dataset/read.js";
+import { DatasetError, TrainingError } from "../../training/errors.js";
+import type { Metrics } from "../../training/evaluate/metrics.js";
 import {
   compareOutputs,
   type OnnxOutputs,
   type ParityReport,
   runOnnx,
-} from "../training/evaluate/onnx-check.js";
-import { feedsFromColumns, type moduleFeatures, VECTOR_INPUT } from "../training/features/inputs.js";
-import { loadRunDataset, type TestSplit, testSplit } from "../training/run-data.js";
+} from "../../training/evaluate/onnx-check.js";
+import { feedsFromColumns, type moduleFeatures, VECTOR_INPUT } from "../../training/features/inputs.js";
+import { loadRunDataset, type TestSplit, testSplit } from "../../training/run-data.js";
 import type { RunSpec } from "./spec.js";
 
 /** Why the hub refused a model; the run fails with this code and is not retried. */

@@ -6,16 +6,16 @@
  */
 import { z } from "zod";
 import { ModuleNameSchema } from "../../modules/manifest.js";
+import { AutoParamsSchema } from "../../training/auto.js";
+import { COLUMN_OVERRIDES, type ColumnOverride } from "../../training/dataset/schema.js";
+import { DEFAULT_SPLIT } from "../../training/dataset/split.js";
+import { TrainingError } from "../../training/errors.js";
+import { parseParams } from "../../training/trainers/recipes.js";
+import type { RecipeName } from "../../training/trainers/types.js";
 import { Sha256HexSchema } from "../../wire/messages.js";
 import type { HubContext } from "../context.js";
 import { ApiError } from "../http/errors.js";
 import { AliasNameSchema } from "../repos/models.js";
-import { AutoParamsSchema } from "../training/auto.js";
-import { COLUMN_OVERRIDES, type ColumnOverride } from "../training/dataset/schema.js";
-import { DEFAULT_SPLIT } from "../training/dataset/split.js";
-import { TrainingError } from "../training/errors.js";
-import { parseParams } from "../training/trainers/recipes.js";
-import type { RecipeName } from "../training/trainers/types.js";
 
 export const RECIPES = ["logistic", "ridge", "mlp", "gbt", "auto", "script"] as const;
 

@@ -1,7 +1,7 @@
 /**
  * The one place hub/monitors and hub/retraining reach the drift library: the device summary and its
  * merge (wire/drift-summary.ts), the monitoring spec (modules/monitoring.ts) and how it is built from
- * a training baseline (hub/training/monitoring.ts), and the statistics (hub/drift). Everything else
+ * a training baseline (training/monitoring.ts), and the statistics (hub/drift). Everything else
  * imports from here, so a change of those APIs is one edit.
  */
 

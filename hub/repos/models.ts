@@ -2,6 +2,7 @@
 import { and, asc, count, eq, max } from "drizzle-orm";
 import { z } from "zod";
 import { ModuleNameSchema, type TensorSpec, TensorSpecSchema } from "../../modules/manifest.js";
+import type { BaselineProfile } from "../../training/baseline.js";
 import { Sha256HexSchema } from "../../wire/messages.js";
 import type { Db, Tx } from "../db/database.js";
 import {
@@ -12,7 +13,6 @@ import {
   models,
   modelVersions,
 } from "../db/schema/index.js";
-import type { BaselineProfile } from "../training/baseline.js";
 import { clockOf, type RepoOptions } from "./clock.js";
 import { NotFoundError, ValidationError } from "./errors.js";
 

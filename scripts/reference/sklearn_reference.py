@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Reference figures for hub/training's built-in recipes, from scikit-learn on OUR splits.
+"""Reference figures for training's built-in recipes, from scikit-learn on OUR splits.
 
 Reads test/fixtures/datasets/reference-splits.json (written by
-hub/training/reference-accuracy.test.ts with UPDATE_REFERENCE_SPLITS=1: the row indices of every
+training/reference-accuracy.test.ts with UPDATE_REFERENCE_SPLITS=1: the row indices of every
 train/validation/test split that train() makes with each seed, and which columns are numeric or
 categorical), fits each reference on the training rows only, scores the test rows, and writes the
 mean (and per-split values) of each test metric to test/fixtures/datasets/reference-metrics.json.
@@ -56,7 +56,7 @@ MISSING_MARK = "\u0000missing"
 # Random references (the MLPs) are averaged over these random_state values on every split.
 MLP_STATES = [0, 1, 2, 3, 4]
 
-# Our defaults (hub/training/trainers/*.ts), so the "matched" references use the same settings.
+# Our defaults (training/trainers/*.ts), so the "matched" references use the same settings.
 OURS = {
     "logistic": {"l2": 1e-3},
     "mlp": {"hidden": (32,), "learningRate": 0.01, "epochs": 200, "batchSize": 32, "l2": 1e-5, "patience": 15},

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { blobs } from "../../hub/training/synthetic.js";
 import { projectRoot } from "../../lib/paths.js";
+import { blobs } from "../../training/synthetic.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { waitFor } from "../support/wait.js";
 

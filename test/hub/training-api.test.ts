@@ -1,21 +1,15 @@
 /**
  * The training API against a real hub (PGlite, onnxruntime): datasets, run submission, and this
  * test acting as a trainer worker with plain fetch (register, claim, heartbeat, logs, metrics,
- * model upload, complete), with models trained by hub/training's train() in this process.
+ * model upload, complete), with models trained by training's train() in this process.
  * The lease is 1 s so expiry is quick; steps that outlast it keep it alive with heartbeats.
  */
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runOnnx } from "../../hub/training/evaluate/onnx-check.js";
-import {
-  type Dataset,
-  loadRunDataset,
-  type TrainResult,
-  testSplit,
-  train,
-} from "../../hub/training/index.js";
-import { separableBinary } from "../../hub/training/synthetic.js";
+import { runOnnx } from "../../training/evaluate/onnx-check.js";
+import { type Dataset, loadRunDataset, type TrainResult, testSplit, train } from "../../training/index.js";
+import { separableBinary } from "../../training/synthetic.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { waitFor } from "../support/wait.js";
 

@@ -7,8 +7,8 @@
  */
 import { rename } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadRunDataset, type TrainResult, train } from "../../hub/training/index.js";
-import { separableBinary } from "../../hub/training/synthetic.js";
+import { loadRunDataset, type TrainResult, train } from "../../training/index.js";
+import { separableBinary } from "../../training/synthetic.js";
 import { refuseRunSuccess } from "../support/db-faults.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 

@@ -17,7 +17,7 @@ import { waitFor } from "../support/wait.js";
 import { startAgent } from "./support.js";
 
 const require = createRequire(import.meta.url);
-const packageDir = new URL("../../node-red/", import.meta.url).pathname;
+const packageDir = new URL("../../node-red", import.meta.url).pathname;
 
 // biome-ignore lint/suspicious/noExplicitAny: Node-RED is untyped JavaScript.
 const RED: any = require("node-red");

@@ -9,10 +9,10 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSnapshot } from "../../hub/trainer/snapshot.js";
-import { blobs } from "../../hub/training/synthetic.js";
 import { projectRoot } from "../../lib/paths.js";
 import type { TrainerProcess } from "../../lib/trainer-process.js";
+import { createSnapshot } from "../../trainer/snapshot.js";
+import { blobs } from "../../training/synthetic.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { startTestTrainer, type TestTrainer } from "../support/trainer.js";
 import { waitFor } from "../support/wait.js";

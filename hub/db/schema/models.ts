@@ -12,7 +12,7 @@ import {
   unique,
 } from "drizzle-orm/pg-core";
 import type { TensorSpec } from "../../../modules/manifest.js";
-import type { BaselineProfile } from "../../training/baseline.js";
+import type { BaselineProfile } from "../../../training/baseline.js";
 
 /** Where a model version came from (a training run), for the registry's lineage view. */
 export interface ModelLineage {
@@ -72,7 +72,7 @@ export const modelVersions = pgTable(
     /** Set for versions produced by a training run; null for uploads. */
     lineage: jsonb("lineage").$type<ModelLineage>(),
     metrics: jsonb("metrics").$type<ModelMetrics>(),
-    /** Training-rows profile for drift monitoring (hub/training/baseline.ts). */
+    /** Training-rows profile for drift monitoring (training/baseline.ts). */
     baseline: jsonb("baseline").$type<BaselineProfile>(),
     training: jsonb("training").$type<ModelTraining>(),
   },

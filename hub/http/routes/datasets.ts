@@ -1,18 +1,18 @@
 /**
  * Datasets (versioned by the sha256 of their bytes) and script snapshots (tar.gz blobs). An upload
- * is parsed and typed with hub/training's loadDataset before anything is stored: a refused file
+ * is parsed and typed with training's loadDataset before anything is stored: a refused file
  * leaves no blob and no version behind.
  */
 import { Readable } from "node:stream";
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { ModuleNameSchema } from "../../../modules/manifest.js";
+import { loadDataset } from "../../../training/dataset/dataset.js";
+import { COLUMN_OVERRIDES, type ColumnOverride } from "../../../training/dataset/schema.js";
+import { DatasetError } from "../../../training/errors.js";
 import { Sha256HexSchema } from "../../../wire/messages.js";
 import type { HubContext } from "../../context.js";
 import type { DatasetVersion } from "../../repos/datasets.js";
-import { loadDataset } from "../../training/dataset/dataset.js";
-import { COLUMN_OVERRIDES, type ColumnOverride } from "../../training/dataset/schema.js";
-import { DatasetError } from "../../training/errors.js";
 import type { ApiApp } from "../app.js";
 import { requireRole } from "../auth.js";
 import { ApiError, found } from "../errors.js";

@@ -1,0 +1,39 @@
+/** What every job kind gets from the worker, and what it hands back. */
+import type { Logger } from "../lib/log.js";
+import type { Claim, TrainerHubApi } from "./hub-api.js";
+import type { AttemptReporter } from "./reporter.js";
+
+export interface JobContext {
+  claim: Claim;
+  api: TrainerHubApi;
+  reporter: AttemptReporter;
+  /** Aborted on cancel, lease loss or worker shutdown; `signal.reason` is a StopReason. */
+  signal: AbortSignal;
+  /** A fresh folder for this attempt, removed afterwards. */
+  workDir: string;
+  /** The hub URL and token the worker uses (script jobs pass them on). */
+  hubUrl: string;
+  token: string;
+  log: Logger;
+}
+
+export interface JobOutput {
+  onnx: Uint8Array;
+  /** The `result` of the complete call (metrics, features, classes, ...). */
+  result: Record<string, unknown>;
+}
+
+export type StopReason = "cancelled" | "lease_lost" | "shutdown";
+
+/** Thrown by a job that stopped because its signal fired. */
+export class JobStopped extends Error {
+  override readonly name = "JobStopped";
+  constructor(readonly reason: StopReason) {
+    super(`job stopped: ${reason}`);
+  }
+}
+
+/** Throws JobStopped when the attempt has been told to stop. */
+export function throwIfStopped(signal: AbortSignal): void {
+  if (signal.aborted) throw new JobStopped(signal.reason as StopReason);
+}
