@@ -2,7 +2,7 @@
  * D1: bytes of the drift summary per telemetry window (20-feature, 3-class classifier: 20 numeric
  * inputs on 20 reference-quantile bins, 3 probability columns and the predicted class), gzipped,
  * at 1k / 10k / 100k rows per window, in the packed form agents send (`driftPacked`,
- * wire/drift-summary-codec.ts), against the same rows as raw float32 gzipped and against one
+ * drift-summary/codec.ts), against the same rows as raw float32 gzipped and against one
  * t-digest per column (npm `tdigest`, default compression 0.01) serialised as JSON centroids,
  * gzipped; one more line gives the plain JSON form (older agents) against the packed one.
  * D2: summariser cost per row (capture + commit on the agent's code, batch 1 and batch 32) against
@@ -13,11 +13,11 @@ import * as ort from "onnxruntime-node";
 import { TDigest } from "tdigest";
 import { mulberry32 } from "../agent/drift/reservoir.js";
 import { DriftSummariser } from "../agent/drift/summariser.js";
+import { encodeSummary } from "../drift-summary/codec.js";
+import { baselineIdOf, type Monitoring, MonitoringSchema } from "../drift-summary/monitoring.js";
 import type { Manifest } from "../modules/manifest.js";
-import { baselineIdOf, type Monitoring, MonitoringSchema } from "../modules/monitoring.js";
 import { buildMlpClassifier } from "../modules/onnx/models.js";
 import { numericHistogram } from "../training/baseline.js";
-import { encodeSummary } from "../wire/drift-summary-codec.js";
 import { PROTOCOL_VERSION, type TelemetryWindow } from "../wire/messages.js";
 import { type BenchResult, quantile, round } from "./stats.js";
 

@@ -21,6 +21,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import type { Sql } from "postgres";
+import { encodeSummary, type PackedDriftSummary } from "../drift-summary/codec.js";
+import type { Monitoring } from "../drift-summary/monitoring.js";
+import type { DriftSummary } from "../drift-summary/summary.js";
 import type { HubContext } from "../hub/context.js";
 import { openDatabase } from "../hub/db/connect.js";
 import type { Database } from "../hub/db/database.js";
@@ -28,14 +31,11 @@ import { routeMessage } from "../hub/mqtt/dispatch.js";
 import { TelemetryWriter } from "../hub/repos/index.js";
 import { deviceMessageHandlers } from "../hub/services/device-messages.js";
 import { silentLogger } from "../lib/log.js";
-import type { Monitoring } from "../modules/monitoring.js";
 import {
   createScratchDatabase,
   DEFAULT_TEST_DATABASE_URL,
   probePostgres,
 } from "../test/store/postgres-scratch.js";
-import type { DriftSummary } from "../wire/drift-summary.js";
-import { encodeSummary, type PackedDriftSummary } from "../wire/drift-summary-codec.js";
 import {
   LATENCY_BUCKETS_MS,
   type ModuleWindow,

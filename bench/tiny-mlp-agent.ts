@@ -5,9 +5,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HubClient } from "../cli/hub-client.js";
 import { parseHubConfig } from "../hub/config.js";
 import { type RunningHub, startHub } from "../hub/main.js";
+import { HubClient } from "../hub-api/client.js";
 import { type AgentProcess, spawnAgent } from "../lib/agent-process.js";
 import { silentLogger } from "../lib/log.js";
 import { buildMlpClassifier, type MlpModel } from "../modules/onnx/models.js";

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ADMIN_TOKEN_FILE, readLocalHubInfo } from "../hub/local-access.js";
-import { HubClient } from "./hub-client.js";
+import { HubClient } from "../hub-api/client.js";
 
 export interface HubTargetFlags {
   hub?: string;

@@ -1,7 +1,8 @@
 /** The `edgefleet` command line: hub, agent, up, and operator commands against the hub API. */
 import { Command, CommanderError } from "commander";
+import { registerAgentCommand } from "../agent/command.js";
+import { HubApiError } from "../hub-api/client.js";
 import { readPackageVersion } from "../lib/paths.js";
-import { registerAgentCommand } from "./commands/agent.js";
 import { registerDatasetsCommand } from "./commands/datasets.js";
 import { registerDeployCommands } from "./commands/deploy.js";
 import { registerDevicesCommand } from "./commands/devices.js";
@@ -15,7 +16,6 @@ import { registerSimulateCommand } from "./commands/simulate.js";
 import { registerTrainCommand } from "./commands/train.js";
 import { registerTrainerCommand } from "./commands/trainer.js";
 import { registerUpCommand } from "./commands/up.js";
-import { HubApiError } from "./hub-client.js";
 import { CliError } from "./hub-target.js";
 
 const program = new Command("edgefleet")

@@ -4,11 +4,11 @@
  * each log line shown once.
  */
 import { afterAll, expect, it } from "vitest";
+import type { LogLine, Run } from "../hub-api/training.js";
 import { startTestHub, type TestHub } from "../test/support/hub.js";
 import { waitFor } from "../test/support/wait.js";
 import { blobs } from "../training/synthetic.js";
 import { followRun, type RunStatusEvent } from "./run-follow.js";
-import type { LogLine, Run } from "./training-types.js";
 
 const hubs: TestHub[] = [];
 afterAll(async () => {

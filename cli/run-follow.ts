@@ -5,9 +5,9 @@
  * stream (hub restart, proxy timeout, network blip) is reopened, the backlog is read again from
  * the last log seq shown, and no line is shown twice.
  */
-import { HubApiError, type HubClient } from "./hub-client.js";
+import { HubApiError, type HubClient } from "../hub-api/client.js";
+import { type LogLine, type Run, TERMINAL_RUN_STATUSES } from "../hub-api/training.js";
 import { readSse } from "./sse.js";
-import { type LogLine, type Run, TERMINAL_RUN_STATUSES } from "./training-types.js";
 
 /** The log route's largest page. */
 const LOG_PAGE = 1000;

@@ -4,10 +4,11 @@
  * end the run's outcome (metrics and the registered model version) with an exit code.
  */
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
-import type { HubClient } from "./hub-client.js";
+import type { HubClient } from "../hub-api/client.js";
+import type { LogLine, MetricGroups, Run } from "../hub-api/training.js";
+import { formatMetric } from "./metric-format.js";
 import { printObject, printTable } from "./output.js";
 import { followRun, type RunEventHandlers } from "./run-follow.js";
-import { formatMetric, type LogLine, type MetricGroups, type Run } from "./training-types.js";
 
 /** Exit codes of a followed run. */
 export const RUN_EXIT = { succeeded: 0, failed: 1, cancelled: 2, detached: 130 } as const;

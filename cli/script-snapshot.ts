@@ -1,9 +1,9 @@
 /** The script form of `train`: snapshot a folder (tar.gz) and upload it to `POST /snapshots`. */
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
+import type { HubClient } from "../hub-api/client.js";
 import { ScriptError } from "../trainer/errors.js";
 import { createSnapshot } from "../trainer/snapshot.js";
-import type { HubClient } from "./hub-client.js";
 import { CliError } from "./hub-target.js";
 
 /** Uploads `dir` as a snapshot blob; returns its sha256 and size. */

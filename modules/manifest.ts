@@ -4,9 +4,9 @@
  */
 import semver from "semver";
 import { z } from "zod";
+import { MonitoringSchema, monitoringProblems } from "../drift-summary/monitoring.js";
 import { PrecisionSchema } from "../firmware-profiles/schema.js";
 import { Sha256HexSchema } from "../wire/messages.js";
-import { MonitoringSchema, monitoringProblems } from "./monitoring.js";
 
 export const MANIFEST_FILE = "module.json";
 export const SIGNATURE_FILE = "module.sig";
@@ -243,7 +243,7 @@ export const ManifestSchema = z.object({
   variants: z.array(ModuleVariantSchema).max(MAX_VARIANTS).optional(),
   /** Where the model came from: model name and version in the hub registry. */
   source: z.object({ model: z.string(), modelVersion: z.number().int().positive() }).optional(),
-  /** Drift monitoring: columns, bins and training reference (modules/monitoring.ts). */
+  /** Drift monitoring: columns, bins and training reference (drift-summary/monitoring.ts). */
   monitoring: MonitoringSchema.optional(),
   createdAt: z.string().datetime({ offset: true }),
 });

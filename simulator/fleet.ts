@@ -4,8 +4,8 @@
  * behaviour at run time and wait on the states the devices report.
  */
 
-import { HubClient } from "../cli/hub-client.js";
 import { findProfile } from "../firmware-profiles/index.js";
+import { HubClient } from "../hub-api/client.js";
 import { seededRandom } from "../modules/onnx/random.js";
 import type { DesiredState, ReportedModule } from "../wire/messages.js";
 import { type Behaviour, checkBehaviour, DEFAULT_BEHAVIOUR, type FleetBehaviour } from "./behaviour.js";

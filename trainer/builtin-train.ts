@@ -3,11 +3,12 @@
  * dataset bytes are parsed with the run's overrides, then `train()` runs with the run's recipe,
  * params, seed and split. Returns the complete call's `result` and the ONNX bytes.
  */
+
+import type { RunSpec } from "../hub-api/training.js";
 import { TrainingError } from "../training/errors.js";
 import { type TrainProgress, train } from "../training/train.js";
 import { RECIPE_NAMES } from "../training/trainers/recipes.js";
 import type { RecipeName } from "../training/trainers/types.js";
-import type { RunSpec } from "./hub-api.js";
 import { type JobBytes, parseJobBytes } from "./job-data.js";
 
 export interface BuiltinInput extends JobBytes {

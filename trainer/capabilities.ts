@@ -4,24 +4,10 @@
  */
 import { execFile } from "node:child_process";
 import { availableParallelism, totalmem } from "node:os";
+import type { GpuInfo, JobKind, WorkerCapabilities } from "../hub-api/training.js";
 import { readPackageVersion } from "../lib/paths.js";
 
-export type JobKind = "builtin" | "script";
-
-export interface GpuInfo {
-  index: number;
-  name: string;
-  memoryMb: number;
-}
-
-export interface WorkerCapabilities {
-  cpus: number;
-  memoryMb: number;
-  gpus: GpuInfo[];
-  labels: Record<string, string>;
-  kinds: JobKind[];
-  version: string;
-}
+export type { GpuInfo, JobKind, WorkerCapabilities };
 
 /** The query the worker runs; its output is what `parseNvidiaSmi` reads. */
 export const NVIDIA_SMI_ARGS = ["--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"];

@@ -3,9 +3,10 @@
  * are not retried because another attempt would fail the same way; infrastructure failures (the
  * hub unreachable, a crash, the disk) are, up to the run's maxAttempts.
  */
+
+import { HubApiError } from "../hub-api/client.js";
+import type { FailBody } from "../hub-api/training.js";
 import { DatasetError, TrainingError } from "../training/errors.js";
-import type { FailBody } from "./hub-api.js";
-import { TrainerApiError } from "./hub-api.js";
 
 export type ScriptErrorCode =
   | "bad_snapshot"
@@ -39,7 +40,7 @@ export function failureOf(error: unknown): FailBody {
   if (error instanceof ScriptError) {
     return { error: { code: error.code, message: error.message }, retryable: error.retryable };
   }
-  if (error instanceof TrainerApiError) {
+  if (error instanceof HubApiError) {
     // A 404 on the dataset or snapshot will not appear by retrying; an unreachable hub may come back.
     return { error: { code: `hub_${error.code}`, message: error.message }, retryable: error.transient };
   }

@@ -3,11 +3,13 @@
  * training's `loadRunDataset` (the same function the hub uses to re-derive the test split, so
  * both sides see the same rows in the same order: dataset rows first, then the extra rows).
  */
+
+import type { TrainerHubApi } from "../hub-api/trainer-api.js";
+import type { Claim, RunSpec } from "../hub-api/training.js";
 import type { Dataset } from "../training/dataset/dataset.js";
 import { NO_DATASET_LIMITS } from "../training/dataset/read.js";
 import type { ColumnOverride } from "../training/dataset/schema.js";
 import { loadRunDataset, type RunDataSpec } from "../training/run-data.js";
-import type { Claim, RunSpec, TrainerHubApi } from "./hub-api.js";
 
 export interface JobBytes {
   /** The dataset version's bytes, in `format`. */

@@ -1,6 +1,8 @@
 /** What every job kind gets from the worker, and what it hands back. */
+
+import type { TrainerHubApi } from "../hub-api/trainer-api.js";
+import type { Claim } from "../hub-api/training.js";
 import type { Logger } from "../lib/log.js";
-import type { Claim, TrainerHubApi } from "./hub-api.js";
 import type { AttemptReporter } from "./reporter.js";
 
 export interface JobContext {

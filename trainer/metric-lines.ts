@@ -8,7 +8,7 @@
  * hub stores finite numbers only). Without `step`, each name counts its own steps from 0. A line
  * that starts with a keyword but does not parse is reported back as a problem, not dropped silently.
  */
-import type { MetricPoint, Progress } from "./hub-api.js";
+import type { MetricPoint, Progress } from "../hub-api/training.js";
 
 export type MetricLine =
   | { kind: "metrics"; points: Omit<MetricPoint, "at">[] }

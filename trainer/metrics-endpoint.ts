@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
-import type { Progress } from "./hub-api.js";
+import type { Progress } from "../hub-api/training.js";
 
 const MAX_BODY = 1024 * 1024;
 const PointSchema = z.object({

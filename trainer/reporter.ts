@@ -4,14 +4,10 @@
  * batch for the next tick (bounded: the oldest lines are dropped and counted); a 409 lease_lost
  * calls `onLeaseLost` so the attempt stops.
  */
+
+import { AttemptLostError, type TrainerHubApi } from "../hub-api/trainer-api.js";
+import type { MetricPoint, Progress, WorkerLogLine } from "../hub-api/training.js";
 import type { Logger } from "../lib/log.js";
-import {
-  LeaseLostError,
-  type LogLine,
-  type MetricPoint,
-  type Progress,
-  type TrainerHubApi,
-} from "./hub-api.js";
 
 export const REPORT_INTERVAL_MS = 250;
 /** Longest log line kept; longer ones are cut (a binary blob on stdout must not become a 50 MB request). */
@@ -22,7 +18,7 @@ const MAX_LINES_PER_REQUEST = 1_000;
 const MAX_PENDING_POINTS = 10_000;
 
 export class AttemptReporter {
-  #lines: LogLine[] = [];
+  #lines: WorkerLogLine[] = [];
   #points: MetricPoint[] = [];
   #progress: Progress | undefined;
   #droppedLines = 0;
@@ -40,7 +36,7 @@ export class AttemptReporter {
     this.#timer.unref();
   }
 
-  log(stream: LogLine["stream"], text: string): void {
+  log(stream: WorkerLogLine["stream"], text: string): void {
     if (this.#closed) return;
     const cut =
       text.length > MAX_LINE_CHARS
@@ -109,7 +105,7 @@ export class AttemptReporter {
         if (this.#progress === progress) this.#progress = undefined;
       }
     } catch (error) {
-      if (error instanceof LeaseLostError) {
+      if (error instanceof AttemptLostError) {
         this.#lines = [];
         this.#points = [];
         this.#progress = undefined;

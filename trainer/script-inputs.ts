@@ -8,11 +8,11 @@
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { RunSpec } from "../hub-api/training.js";
 import { DEFAULT_SPLIT } from "../training/dataset/split.js";
 import { feedsFromColumns, moduleFeatures, VECTOR_INPUT } from "../training/features/inputs.js";
 import { prepare } from "../training/prepare.js";
 import { OUTPUTS } from "../training/trainers/heads.js";
-import type { RunSpec } from "./hub-api.js";
 import { type JobData, runDataSpec } from "./job-data.js";
 
 /** The target column's name in vectors.csv (a class index for classification). */

@@ -9,11 +9,13 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { HubApiError } from "../hub-api/client.js";
+import { AttemptLostError, TrainerHubApi } from "../hub-api/trainer-api.js";
+import type { Claim, FailBody } from "../hub-api/training.js";
 import type { Logger } from "../lib/log.js";
 import { runBuiltinJob } from "./builtin-job.js";
 import { detectCapabilities, type GpuInfo, type JobKind, type WorkerCapabilities } from "./capabilities.js";
 import { failureOf } from "./errors.js";
-import { type Claim, type FailBody, LeaseLostError, TrainerApiError, TrainerHubApi } from "./hub-api.js";
 import { JobStopped, type StopReason, throwIfStopped } from "./job.js";
 import { killLeftoverScripts } from "./leftovers.js";
 import { AttemptReporter } from "./reporter.js";
@@ -127,7 +129,7 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
       for (const runId of answer.cancel) stopAttempt(runId, "cancelled");
       for (const runId of answer.lost) stopAttempt(runId, "lease_lost");
     } catch (error) {
-      if (error instanceof TrainerApiError && error.status === 404) registered = false;
+      if (error instanceof HubApiError && error.status === 404) registered = false;
       log.warn({ event: "trainer.heartbeat.failed", err: error, runs: runs.length });
     }
   };
@@ -156,7 +158,7 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
       try {
         return await call();
       } catch (error) {
-        if (!(error instanceof TrainerApiError && error.transient) || attempt >= FINISH_TRIES) throw error;
+        if (!(error instanceof HubApiError && error.transient) || attempt >= FINISH_TRIES) throw error;
         log.warn({ event: "trainer.retry", what, attempt, err: error });
         await sleep(500 * 2 ** attempt, signal);
         throwIfStopped(signal);
@@ -219,7 +221,7 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
       });
     } catch (error) {
       const reason: StopReason | undefined =
-        error instanceof LeaseLostError
+        error instanceof AttemptLostError
           ? "lease_lost"
           : error instanceof JobStopped
             ? error.reason
@@ -253,7 +255,7 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
         ms: Date.now() - started,
       });
       await api.fail(runId, attempt, body).catch((failError: unknown) => {
-        if (!(failError instanceof LeaseLostError))
+        if (!(failError instanceof AttemptLostError))
           attemptLog.warn({ event: "trainer.attempt.fail-report.failed", err: failError });
       });
     } finally {
@@ -292,7 +294,7 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
         } catch (error) {
           // A refusal (bad token, bad id) will not pass by itself: say so loudly, but keep trying
           // so a token fixed on the hub side is picked up without a restart.
-          const refused = error instanceof TrainerApiError && !error.transient;
+          const refused = error instanceof HubApiError && !error.transient;
           log[refused ? "error" : "warn"]({
             event: "trainer.register.failed",
             err: error,
@@ -323,7 +325,7 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
         startAttempt(claim);
       } catch (error) {
         if (stopping.signal.aborted) break;
-        if (error instanceof TrainerApiError && error.status === 404) registered = false;
+        if (error instanceof HubApiError && error.status === 404) registered = false;
         log.warn({ event: "trainer.claim.failed", err: error, retryInMs: backoffMs });
         await sleep(backoffMs, stopping.signal);
         backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { BASELINE_BINS, histogramBin, numericHistogram } from "./baseline.js";
+import { histogramBin } from "../drift-summary/baseline.js";
+import { BASELINE_BINS, numericHistogram } from "./baseline.js";
 import { datasetFromRows } from "./dataset/dataset.js";
 import { linearRegression, separableBinary } from "./synthetic.js";
 import { train } from "./train.js";

@@ -1,13 +1,14 @@
 /** The training library's public API: datasets, the train() entry, and what its result holds. */
-export { AUTO_GRID, type AutoParams, AutoParamsSchema, type LeaderboardEntry } from "./auto.js";
+
 export {
-  BASELINE_BINS,
   type BaselineProfile,
   type FeatureBaseline,
   histogramBin,
   type NumericHistogram,
   type OutputBaseline,
-} from "./baseline.js";
+} from "../drift-summary/baseline.js";
+export { AUTO_GRID, type AutoParams, AutoParamsSchema, type LeaderboardEntry } from "./auto.js";
+export { BASELINE_BINS } from "./baseline.js";
 export { type Dataset, datasetFromRows, type LoadDatasetOptions, loadDataset } from "./dataset/dataset.js";
 export {
   type DatasetFormat,

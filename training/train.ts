@@ -3,8 +3,10 @@
  * takes raw features, its test metrics (measured on the ONNX model itself with onnxruntime), a
  * parity check against the trainer's own predictions (a mismatch throws), and a baseline profile.
  */
+
+import type { BaselineProfile } from "../drift-summary/baseline.js";
 import { type AutoParams, type LeaderboardEntry, metricsOf, sweep } from "./auto.js";
-import { type BaselineProfile, buildBaseline } from "./baseline.js";
+import { buildBaseline } from "./baseline.js";
 import type { Dataset } from "./dataset/dataset.js";
 import type { Task } from "./dataset/schema.js";
 import type { SplitFractions } from "./dataset/split.js";

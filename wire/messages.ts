@@ -4,9 +4,9 @@
  * correlation and versions live in the payload, never in MQTT 5 properties.
  */
 import { z } from "zod";
+import { PackedDriftSummarySchema } from "../drift-summary/codec.js";
+import { DriftSummarySchema } from "../drift-summary/summary.js";
 import { SHA256_HEX_PATTERN } from "../lib/files.js";
-import { DriftSummarySchema } from "./drift-summary.js";
-import { PackedDriftSummarySchema } from "./drift-summary-codec.js";
 import { WindowSamplesSchema } from "./samples.js";
 
 export const PROTOCOL_VERSION = 1;
@@ -141,10 +141,10 @@ export const ModuleWindowSchema = z.object({
   labelled: z.number().int().nonnegative().optional(),
   /** Of those, the ones whose predicted label matched the feedback label. */
   correct: z.number().int().nonnegative().optional(),
-  /** Drift summary on the manifest's monitoring bins (wire/drift-summary.ts); absent: not monitored or held back. */
+  /** Drift summary on the manifest's monitoring bins (drift-summary/summary.ts); absent: not monitored or held back. */
   drift: DriftSummarySchema.optional(),
   /**
-   * The same summary in its compact form (wire/drift-summary-codec.ts), decoded by the hub on the
+   * The same summary in its compact form (drift-summary/codec.ts), decoded by the hub on the
    * module version's monitoring spec: what current agents send. At most one of drift / driftPacked.
    */
   driftPacked: PackedDriftSummarySchema.optional(),

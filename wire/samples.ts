@@ -2,7 +2,7 @@
  * Raw rows a device sends only when the hub asked for them (`collect-samples`, wire/commands.ts)
  * and the module's manifest allows it (`monitoring.samples.allowed`): a reservoir of at most
  * `maxPerWindow` scored rows per telemetry window, each with its prediction id so feedback labels
- * can be joined. Values are the monitored columns' (modules/monitoring.ts): numbers, vocabulary
+ * can be joined. Values are the monitored columns' (drift-summary/monitoring.ts): numbers, vocabulary
  * entries for categoricals, null for missing or unseen.
  */
 import { z } from "zod";

@@ -8,14 +8,14 @@
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { encodeSummary } from "../../drift-summary/codec.js";
+import type { Monitoring } from "../../drift-summary/monitoring.js";
+import { type DriftSummary, DriftSummarySchema } from "../../drift-summary/summary.js";
 import { readJsonFile, writeFileAtomic } from "../../lib/files.js";
 import { type Logger, silentLogger } from "../../lib/log.js";
 import type { Manifest } from "../../modules/manifest.js";
-import type { Monitoring } from "../../modules/monitoring.js";
 import type { CollectSamplesCommand, CommandResponse } from "../../wire/commands.js";
 import { COLLECT_SAMPLES } from "../../wire/commands.js";
-import { type DriftSummary, DriftSummarySchema } from "../../wire/drift-summary.js";
-import { encodeSummary } from "../../wire/drift-summary-codec.js";
 import { type ModuleWindow, PROTOCOL_VERSION } from "../../wire/messages.js";
 import { ModuleDrift, type Truth } from "./module-drift.js";
 
@@ -185,7 +185,7 @@ export class DriftMonitor {
     });
   }
 
-  /** A released summary goes out packed (wire/drift-summary-codec.ts); plain only if packing fails. */
+  /** A released summary goes out packed (drift-summary/codec.ts); plain only if packing fails. */
   #put(entry: ModuleWindow, drift: ModuleDrift, summary: DriftSummary): void {
     try {
       entry.driftPacked = encodeSummary(summary, drift.spec);

@@ -5,9 +5,9 @@
  * of raw rows that is emitted with the summary.
  */
 import { randomUUID } from "node:crypto";
+import type { Monitoring } from "../../drift-summary/monitoring.js";
+import { type DriftSummary, mergeSummaries } from "../../drift-summary/summary.js";
 import type { Manifest } from "../../modules/manifest.js";
-import type { Monitoring } from "../../modules/monitoring.js";
-import { type DriftSummary, mergeSummaries } from "../../wire/drift-summary.js";
 import type { SampleLabel, SampleRow } from "../../wire/samples.js";
 import { Reservoir } from "./reservoir.js";
 import {

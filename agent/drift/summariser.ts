@@ -1,6 +1,6 @@
 /**
  * Drift summary of one module version's scored rows on its manifest's monitoring bins
- * (modules/monitoring.ts → wire/drift-summary.ts). Built for the scoring path: the spec is compiled
+ * (drift-summary/monitoring.ts → drift-summary/summary.ts). Built for the scoring path: the spec is compiled
  * once into typed arrays; per request the tensors are looked up by name once; per row and column it
  * is one typed-array read, a binary search over the edges (numeric) or a code check / Map lookup
  * (categorical) and a few additions. Nothing is allocated per row.
@@ -8,15 +8,16 @@
  * Inputs are read before the run (`capture`): a worker executor takes ownership of the feeds'
  * buffers. They count only when the run succeeded (`commit`), together with the outputs.
  */
-import type { Manifest } from "../../modules/manifest.js";
-import { type MonitoredColumn, type Monitoring, numericBinCount } from "../../modules/monitoring.js";
+
+import { type MonitoredColumn, type Monitoring, numericBinCount } from "../../drift-summary/monitoring.js";
 import {
   type ColumnSummary,
   type DriftSummary,
   emptySummary,
   OFFSET_STEPS,
   OUT_OF_RANGE_DIGITS,
-} from "../../wire/drift-summary.js";
+} from "../../drift-summary/summary.js";
+import type { Manifest } from "../../modules/manifest.js";
 
 /** A tensor as the summariser reads it (onnxruntime's Tensor fits). */
 export interface TensorView {
@@ -211,7 +212,7 @@ function columnSummary(column: CompiledColumn): ColumnSummary {
     above: s[ABOVE]!,
     missing: s[MISSING]!,
     offsets: Array.from(column.offsets),
-    // Few significant digits: the sums only place the out-of-range mass (wire/drift-summary.ts).
+    // Few significant digits: the sums only place the out-of-range mass (drift-summary/summary.ts).
     belowSum: Number(s[BELOW_SUM]!.toPrecision(OUT_OF_RANGE_DIGITS)),
     aboveSum: Number(s[ABOVE_SUM]!.toPrecision(OUT_OF_RANGE_DIGITS)),
   };

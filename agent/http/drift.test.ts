@@ -4,10 +4,10 @@
  * computation over the rows sent, and samples carry the prediction ids and feedback labels.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baselineIdOf } from "../../modules/monitoring.js";
+import { histogramBin } from "../../drift-summary/baseline.js";
+import { decodeSummary } from "../../drift-summary/codec.js";
+import { baselineIdOf } from "../../drift-summary/monitoring.js";
 import { buildMlpClassifier } from "../../modules/onnx/models.js";
-import { histogramBin } from "../../training/baseline.js";
-import { decodeSummary } from "../../wire/drift-summary-codec.js";
 import { PROTOCOL_VERSION } from "../../wire/messages.js";
 import { DriftMonitor } from "../drift/drift-monitor.js";
 import { mulberry32 } from "../drift/reservoir.js";

@@ -4,7 +4,7 @@
  * the inference worker are loaded from the executable's folder.
  */
 import { Command } from "commander";
-import { registerAgentCommand } from "../../cli/commands/agent.js";
+import { registerAgentCommand } from "../command.js";
 import { builtAgentVersion } from "../version.js";
 
 const program = new Command()

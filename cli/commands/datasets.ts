@@ -2,10 +2,11 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import type { Command } from "commander";
+import type { DatasetColumn, DatasetVersion } from "../../hub-api/training.js";
 import { CliError, resolveHubClient } from "../hub-target.js";
 import { collect, keyValues, splitAt } from "../key-values.js";
+import { formatMetric } from "../metric-format.js";
 import { printObject, printTable } from "../output.js";
-import { type DatasetColumn, type DatasetVersion, formatMetric } from "../training-types.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
 
 const FORMATS = ["csv", "jsonl"] as const;

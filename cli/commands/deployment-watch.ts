@@ -3,7 +3,7 @@
  * state) and a line of device counts, redrawn every second until the rollout stops.
  */
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
-import type { HubClient } from "../hub-client.js";
+import type { HubClient } from "../../hub-api/client.js";
 
 interface WatchedDeployment {
   id: string;

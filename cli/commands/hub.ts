@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { parseHubConfig } from "../../hub/config.js";
 import { startHub } from "../../hub/main.js";
 import { createLogger } from "../../lib/log.js";
-import { untilSignal } from "../signals.js";
+import { untilSignal } from "../../lib/signals.js";
 
 interface HubFlags {
   data?: string;

@@ -1,11 +1,12 @@
 /** `edgefleet models list|register|show|alias|compare`. */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
+import type { ModelVersionView } from "../../hub-api/training.js";
 import { CliError, resolveHubClient } from "../hub-target.js";
 import { splitAt } from "../key-values.js";
+import { flattenMetrics, formatMetric, headlineMetric } from "../metric-format.js";
 import { printObject, printTable } from "../output.js";
 import { printMetricGroups } from "../run-view.js";
-import { flattenMetrics, formatMetric, headlineMetric, type ModelVersionView } from "../training-types.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
 
 /** Registers the models command group. */

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import semver from "semver";
-import type { HubClient } from "../hub-client.js";
+import type { HubClient } from "../../hub-api/client.js";
 import { CliError, resolveHubClient } from "../hub-target.js";
 import { collect } from "../key-values.js";
 import { positiveInt } from "../number-flags.js";

@@ -1,11 +1,12 @@
 /** `edgefleet runs list|show|logs|cancel` and `edgefleet workers list`: training runs and who runs them. */
 import type { Command } from "commander";
+import type { Run } from "../../hub-api/training.js";
 import { resolveHubClient } from "../hub-target.js";
+import { headlineMetric } from "../metric-format.js";
 import { positiveInt } from "../number-flags.js";
 import { printObject, printTable } from "../output.js";
 import { fetchLogLines } from "../run-follow.js";
 import { followAndReport, printMetricGroups } from "../run-view.js";
-import { headlineMetric, type Run } from "../training-types.js";
 import { short } from "./datasets.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
 

@@ -1,9 +1,9 @@
 /** `edgefleet simulate`: a fleet of lightweight simulated agents in this process (simulator/). */
 import type { Command } from "commander";
+import { untilSignal } from "../../lib/signals.js";
 import { startSimulatedFleet } from "../../simulator/fleet.js";
 import { CliError, resolveHubClient } from "../hub-target.js";
 import { numberFlag } from "../number-flags.js";
-import { untilSignal } from "../signals.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
 
 interface SimulateFlags extends HubOptions {

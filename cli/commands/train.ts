@@ -3,14 +3,14 @@
  * uploaded), optionally following it to the end with `--wait`.
  */
 import type { Command } from "commander";
-import type { HubClient } from "../hub-client.js";
+import type { HubClient } from "../../hub-api/client.js";
+import type { DatasetColumn, DatasetVersion, Run } from "../../hub-api/training.js";
 import { CliError, resolveHubClient } from "../hub-target.js";
 import { collect, keyValues, paramValues, splitAt } from "../key-values.js";
 import { positiveInt } from "../number-flags.js";
 import { printObject } from "../output.js";
 import { followAndReport } from "../run-view.js";
 import { uploadScriptSnapshot } from "../script-snapshot.js";
-import type { DatasetColumn, DatasetVersion, Run } from "../training-types.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
 
 const RECIPES = ["logistic", "ridge", "mlp", "gbt", "auto"];

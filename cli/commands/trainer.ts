@@ -1,12 +1,12 @@
 /** `edgefleet trainer`: a trainer worker that takes training runs from a hub (see trainer/README.md). */
 import type { Command } from "commander";
 import { createLogger } from "../../lib/log.js";
+import { untilSignal } from "../../lib/signals.js";
 import { parseLabels } from "../../trainer/capabilities.js";
 import { startTrainerWorker } from "../../trainer/worker.js";
 import { CliError } from "../hub-target.js";
 import { collect } from "../key-values.js";
 import { positiveInt } from "../number-flags.js";
-import { untilSignal } from "../signals.js";
 
 interface TrainerFlags {
   hub?: string;

@@ -8,14 +8,14 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { parseHubConfig } from "../../hub/config.js";
 import { startHub } from "../../hub/main.js";
+import { HubClient } from "../../hub-api/client.js";
 import { type AgentProcess, spawnAgent } from "../../lib/agent-process.js";
 import { readJsonFile, writeFileAtomic } from "../../lib/files.js";
 import { createLogger } from "../../lib/log.js";
 import { preferredOrFreePort } from "../../lib/ports.js";
+import { untilSignal } from "../../lib/signals.js";
 import { buildDemoModel, DEMO_FEATURES, DEMO_LABELS, DEMO_MODEL, DEMO_MODULE } from "../demo-model.js";
-import { HubClient } from "../hub-client.js";
 import { CliError } from "../hub-target.js";
-import { untilSignal } from "../signals.js";
 
 const LOCAL_DEVICE = "local-1";
 const AGENT_PORT = 8480;

@@ -2,10 +2,10 @@
  * Turns a monitored column and a window summary into aligned count vectors, the form every test
  * takes. Numeric: [below, ...bins, above], ordered; categorical: [...vocabulary, unseen], unordered.
  * Missing values are not a bin: they are data quality (data-quality.ts). Current bin means come from
- * the summary's integer offsets (wire/drift-summary.ts binMeans).
+ * the summary's integer offsets (drift-summary/summary.ts binMeans).
  */
-import { numericBinCount } from "../../modules/monitoring.js";
-import { binMeans } from "../../wire/drift-summary.js";
+import { numericBinCount } from "../../drift-summary/monitoring.js";
+import { binMeans } from "../../drift-summary/summary.js";
 import { DriftInputError } from "./errors.js";
 import type { ColumnSummary, MonitoredColumn } from "./types.js";
 

@@ -7,8 +7,9 @@
  * leaves out the within-bin wobble of a live window's means: Wasserstein thresholds are a little low.
  * Results are cached per (baselineId, column, n, chunks, seed).
  */
+
+import { emptyColumnSummary } from "../../drift-summary/summary.js";
 import { seededRandom } from "../../modules/onnx/random.js";
-import { emptyColumnSummary } from "../../wire/drift-summary.js";
 import { alignCounts } from "./bins.js";
 import { jensenShannon, psi, wassersteinOverStd } from "./distances.js";
 import { multinomial } from "./multinomial.js";

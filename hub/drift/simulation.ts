@@ -2,12 +2,14 @@
  * Seeded synthetic monitoring data for the drift tests and the drift benchmark (bench/drift-*.ts):
  * 20 features (8 normal, 6 skewed, 6 categorical), a training sample binned exactly as
  * training/baseline.ts bins it, and windows summarised on those bins as a device would
- * (wire/drift-summary.ts: counts, integer offsets for bin means, out-of-range sums).
+ * (drift-summary/summary.ts: counts, integer offsets for bin means, out-of-range sums).
  */
-import { baselineIdOf, type MonitoredColumn } from "../../modules/monitoring.js";
+
+import { histogramBin } from "../../drift-summary/baseline.js";
+import { baselineIdOf, type MonitoredColumn } from "../../drift-summary/monitoring.js";
+import { type ColumnSummary, OFFSET_STEPS } from "../../drift-summary/summary.js";
 import { seededRandom } from "../../modules/onnx/random.js";
-import { histogramBin, numericHistogram } from "../../training/baseline.js";
-import { type ColumnSummary, OFFSET_STEPS } from "../../wire/drift-summary.js";
+import { numericHistogram } from "../../training/baseline.js";
 import type { DriftSummaryLike, MonitoringSpecLike } from "./types.js";
 
 export type FeatureSpec =
@@ -236,7 +238,7 @@ export function summariseColumn(column: MonitoredColumn, values: ArrayLike<numbe
   return { kind: "numeric", counts, below, above, missing, offsets, belowSum, aboveSum };
 }
 
-/** Adds summaries of the same bins (the hub's aggregation over windows; wire/drift-summary.ts mergeSummaries without the times). */
+/** Adds summaries of the same bins (the hub's aggregation over windows; drift-summary/summary.ts mergeSummaries without the times). */
 export function addSummaries(summaries: DriftSummaryLike[]): DriftSummaryLike {
   const first = summaries[0]!;
   const columns: Record<string, ColumnSummary> = {};

@@ -10,9 +10,10 @@
  * boundary, so both are plain data.
  */
 import { readFile } from "node:fs/promises";
+import type { BaselineProfile } from "../../drift-summary/baseline.js";
 import { InvalidModelError, inspectOnnx, type OnnxInfo } from "../../modules/onnx/inspect.js";
 import { metricsOf } from "../../training/auto.js";
-import { type BaselineProfile, buildBaseline } from "../../training/baseline.js";
+import { buildBaseline } from "../../training/baseline.js";
 import { type DatasetFormat, NO_DATASET_LIMITS } from "../../training/dataset/read.js";
 import { DatasetError, TrainingError } from "../../training/errors.js";
 import type { Metrics } from "../../training/evaluate/metrics.js";

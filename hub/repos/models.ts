@@ -1,8 +1,8 @@
 /** Model registry: models and their versions, numbered 1, 2, 3 … per model without gaps or collisions. */
 import { and, asc, count, eq, max } from "drizzle-orm";
 import { z } from "zod";
+import type { BaselineProfile } from "../../drift-summary/baseline.js";
 import { ModuleNameSchema, type TensorSpec, TensorSpecSchema } from "../../modules/manifest.js";
-import type { BaselineProfile } from "../../training/baseline.js";
 import { Sha256HexSchema } from "../../wire/messages.js";
 import type { Db, Tx } from "../db/database.js";
 import {

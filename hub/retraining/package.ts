@@ -2,7 +2,7 @@
  * A module version from a trained model version, manifest built automatically: tabular
  * preprocessing from the version's `training.features` (the model's `features` vector input),
  * argmax over `probabilities` for classifiers (raw `prediction` for regressors), and `monitoring`
- * from the version's baseline profile (modules/monitoring.ts monitoringFromBaseline), so devices
+ * from the version's baseline profile (hub/monitors/from-baseline.ts), so devices
  * summarise drift on the training bins. `POST /api/v1/models/{name}/versions/{v}/package` and the
  * retraining loop both use it.
  */

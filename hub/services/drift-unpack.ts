@@ -1,5 +1,5 @@
 /**
- * Turns the packed drift summaries of a telemetry window (`driftPacked`, wire/drift-summary-codec.ts)
+ * Turns the packed drift summaries of a telemetry window (`driftPacked`, drift-summary/codec.ts)
  * back into plain ones before the window is stored, so storage, aggregation and statistics only ever
  * see DriftSummary. The spec that decodes a summary is the monitoring section of the module version
  * the window names, cached per version. A summary that cannot be decoded — unknown module version,
@@ -7,9 +7,10 @@
  * (`telemetry.drift_refused`), counted, and dropped whole; the window's serving statistics are
  * still stored. Never throws.
  */
+
+import { type CodecSpec, decodeSummary } from "../../drift-summary/codec.js";
+import type { Monitoring } from "../../drift-summary/monitoring.js";
 import type { Logger } from "../../lib/log.js";
-import type { Monitoring } from "../../modules/monitoring.js";
-import { type CodecSpec, decodeSummary } from "../../wire/drift-summary-codec.js";
 import type { ModuleWindow, TelemetryWindow } from "../../wire/messages.js";
 import type { ModuleRepo } from "../repos/modules.js";
 

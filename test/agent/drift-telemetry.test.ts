@@ -7,11 +7,11 @@
  * collect-samples command brings sample rows back with feedback labels.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { baselineIdOf } from "../../drift-summary/monitoring.js";
+import { columnRows, type DriftSummary } from "../../drift-summary/summary.js";
 import { type AgentProcess, spawnAgent } from "../../lib/agent-process.js";
-import { baselineIdOf } from "../../modules/monitoring.js";
 import { buildMlpClassifier } from "../../modules/onnx/models.js";
 import { COLLECT_SAMPLES } from "../../wire/commands.js";
-import { columnRows, type DriftSummary } from "../../wire/drift-summary.js";
 import { PROTOCOL_VERSION } from "../../wire/messages.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { getJson, waitFor } from "../support/wait.js";

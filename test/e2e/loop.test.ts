@@ -8,7 +8,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import mqtt from "mqtt";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HubApiError } from "../../cli/hub-client.js";
+import { HubApiError } from "../../hub-api/client.js";
 import { type AgentProcess, spawnAgent } from "../../lib/agent-process.js";
 import { buildMlpClassifier } from "../../modules/onnx/models.js";
 import { packModule } from "../../modules/pack.js";

@@ -1,6 +1,6 @@
 /** The hub API with a real hub (PGlite, embedded broker) on free ports: happy paths, bad input, security. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HubApiError, HubClient } from "../../cli/hub-client.js";
+import { HubApiError, HubClient } from "../../hub-api/client.js";
 import { sha256Hex } from "../../lib/files.js";
 import { buildMlpClassifier } from "../../modules/onnx/models.js";
 import { startTestHub, type TestHub } from "../support/hub.js";

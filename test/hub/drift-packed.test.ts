@@ -5,11 +5,11 @@
  * refused — no summary row, nothing partial — while the window's serving statistics are still stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeSummary } from "../../drift-summary/codec.js";
+import { baselineIdOf, type Monitoring, MonitoringSchema } from "../../drift-summary/monitoring.js";
+import type { DriftSummary } from "../../drift-summary/summary.js";
 import { deviceMessageHandlers } from "../../hub/services/device-messages.js";
-import { baselineIdOf, type Monitoring, MonitoringSchema } from "../../modules/monitoring.js";
 import { buildMlpClassifier } from "../../modules/onnx/models.js";
-import type { DriftSummary } from "../../wire/drift-summary.js";
-import { encodeSummary } from "../../wire/drift-summary-codec.js";
 import type { ModuleWindow } from "../../wire/messages.js";
 import { driftWindow, summaryFor } from "../support/drift-windows.js";
 import { startTestHub, type TestHub } from "../support/hub.js";

@@ -1,6 +1,6 @@
 /** Profiles routes, provisioning with profiles, profileCheck on devices, module variants through the API. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HubApiError } from "../../cli/hub-client.js";
+import type { HubApiError } from "../../hub-api/client.js";
 import { buildMlpClassifier } from "../../modules/onnx/models.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 

@@ -10,10 +10,10 @@
  * Each monitor watches its own cohort of MQTT devices, so one cycle's samples are never another's.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Monitoring } from "../../drift-summary/monitoring.js";
 import { RetrainingDriver } from "../../hub/retraining/driver.js";
 import { ManualClock } from "../../hub/rollouts/clock.js";
 import { silentLogger } from "../../lib/log.js";
-import type { Monitoring } from "../../modules/monitoring.js";
 import { deviceTopic } from "../../wire/topics.js";
 import { refuseRetrainingStep } from "../support/db-faults.js";
 import { driftWindow, summaryFor } from "../support/drift-windows.js";

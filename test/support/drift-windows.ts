@@ -5,9 +5,9 @@
  */
 
 import { mulberry32 } from "../../agent/drift/reservoir.js";
-import type { MonitoredColumn, Monitoring } from "../../modules/monitoring.js";
-import type { ColumnSummary, DriftSummary } from "../../wire/drift-summary.js";
-import { OFFSET_STEPS } from "../../wire/drift-summary.js";
+import type { MonitoredColumn, Monitoring } from "../../drift-summary/monitoring.js";
+import type { ColumnSummary, DriftSummary } from "../../drift-summary/summary.js";
+import { OFFSET_STEPS } from "../../drift-summary/summary.js";
 import type { TelemetryWindow } from "../../wire/messages.js";
 import { LATENCY_BUCKETS_MS } from "../../wire/messages.js";
 

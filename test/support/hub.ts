@@ -2,10 +2,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HubClient } from "../../cli/hub-client.js";
 import { type HubConfigInput, parseHubConfig } from "../../hub/config.js";
 import { type RunningHub, startHub } from "../../hub/main.js";
 import type { Clock } from "../../hub/rollouts/clock.js";
+import { HubClient } from "../../hub-api/client.js";
 import { silentLogger } from "../../lib/log.js";
 
 export interface TestHub extends RunningHub {

@@ -14,7 +14,7 @@ import {
   timestamp,
   unique,
 } from "drizzle-orm/pg-core";
-import type { DriftSummary } from "../../../wire/drift-summary.js";
+import type { DriftSummary } from "../../../drift-summary/summary.js";
 import type { DeploymentSelector } from "./deployments.js";
 
 /** One device's drift summary of one module version over one telemetry window (wire DriftSummary). */

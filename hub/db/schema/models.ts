@@ -11,8 +11,8 @@ import {
   timestamp,
   unique,
 } from "drizzle-orm/pg-core";
+import type { BaselineProfile } from "../../../drift-summary/baseline.js";
 import type { TensorSpec } from "../../../modules/manifest.js";
-import type { BaselineProfile } from "../../../training/baseline.js";
 
 /** Where a model version came from (a training run), for the registry's lineage view. */
 export interface ModelLineage {

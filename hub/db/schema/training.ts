@@ -48,11 +48,15 @@ export const datasetVersions = pgTable(
   ],
 );
 
-export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "cancelling", "cancelled"] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+import type { AttemptStatus, RunStatus, WorkerCapabilities } from "../../../hub-api/training.js";
 
-export const ATTEMPT_STATUSES = ["running", "succeeded", "failed", "lost", "cancelled"] as const;
-export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+export {
+  ATTEMPT_STATUSES,
+  type AttemptStatus,
+  RUN_STATUSES,
+  type RunStatus,
+  type WorkerCapabilities,
+} from "../../../hub-api/training.js";
 
 /** Why a run or attempt ended badly. */
 export interface RunError {
@@ -139,16 +143,6 @@ export const runLogs = pgTable(
   },
   (t) => [index("run_logs_run_seq_idx").on(t.runId, t.seq)],
 );
-
-/** What a worker says it has; claims match a run's compute requirements against it. */
-export interface WorkerCapabilities {
-  cpus: number;
-  memoryMb: number;
-  gpus: { index: number; name: string; memoryMb: number }[];
-  labels: Record<string, string>;
-  kinds: ("builtin" | "script")[];
-  version: string;
-}
 
 export const workers = pgTable("workers", {
   /** Chosen and persisted by the worker. */

@@ -1,6 +1,7 @@
 /** Modules: package a model version with pre/post-processing into a signed tarball. */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import { MonitoringSchema } from "../../../drift-summary/monitoring.js";
 import {
   MAX_VARIANTS,
   ModuleNameSchema,
@@ -12,7 +13,6 @@ import {
   SemverSchema,
   VariantRequiresSchema,
 } from "../../../modules/manifest.js";
-import { MonitoringSchema } from "../../../modules/monitoring.js";
 import type { HubContext } from "../../context.js";
 import { createModule } from "../../services/packaging.js";
 import type { ApiApp } from "../app.js";
@@ -29,7 +29,7 @@ const CreateModuleBody = z.object({
   postprocessing: PostprocessingSchema.optional(),
   runtime: RuntimeOptionsSchema.partial().optional(),
   resources: ResourceNeedsSchema.optional(),
-  /** Drift monitoring bins and training reference (modules/monitoring.ts); trained models get it from their baseline. */
+  /** Drift monitoring bins and training reference (drift-summary/monitoring.ts); trained models get it from their baseline. */
   monitoring: MonitoringSchema.optional(),
   /** Per-profile variants, tried in order by each device; `model` serves devices no variant fits. */
   variants: z

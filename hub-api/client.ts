@@ -1,4 +1,8 @@
-/** A small typed client for the hub API, used by the CLI (and tests). */
+/**
+ * The one typed HTTP client of the hub's `/api/v1`: auth (operator token or device credentials), the
+ * hub's error shape as HubApiError, JSON and byte bodies, server-sent event streams. The CLI, the
+ * trainer worker (trainer-api.ts) and the simulator all call the hub through it.
+ */
 
 export class HubApiError extends Error {
   constructor(
@@ -9,6 +13,11 @@ export class HubApiError extends Error {
   ) {
     super(message);
     this.name = "HubApiError";
+  }
+
+  /** Whether trying again could help: the hub was unreachable, overloaded or failed (0, 408, 429, 5xx). */
+  get transient(): boolean {
+    return this.status === 0 || this.status >= 500 || this.status === 429 || this.status === 408;
   }
 }
 
@@ -23,14 +32,21 @@ export interface HubClientOptions {
 export class HubClient {
   constructor(readonly options: HubClientOptions) {}
 
+  /** The hub's base URL as given. */
+  get url(): string {
+    return this.options.url;
+  }
+
   /** Sends a request and parses the JSON answer; hub errors become HubApiError. */
   async request<T = unknown>(
     method: string,
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
+    signal?: AbortSignal,
   ): Promise<T> {
     const init: RequestInit = { method, headers: { ...this.authHeaders(), ...headers } };
+    if (signal) init.signal = signal;
     if (body instanceof Uint8Array) {
       init.body = body;
       (init.headers as Record<string, string>)["content-type"] ??= "application/octet-stream";
@@ -54,6 +70,16 @@ export class HubClient {
     return response;
   }
 
+  /** GETs a path (or an absolute URL the hub handed out) as bytes. */
+  async bytes(path: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const response = await this.send(path, {
+      headers: this.authHeaders(),
+      ...(signal ? { signal } : {}),
+    });
+    if (!response.ok) throw refusal(response, await response.text().catch(() => ""));
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
   get<T = unknown>(path: string): Promise<T> {
     return this.request<T>("GET", path);
   }
@@ -65,7 +91,7 @@ export class HubClient {
   /** fetch, with an unreachable hub as a HubApiError (an abort the caller asked for stays itself). */
   private async send(path: string, init: RequestInit): Promise<Response> {
     try {
-      return await fetch(new URL(path, this.options.url), init);
+      return await fetch(this.resolve(path), init);
     } catch (error) {
       if (init.signal?.aborted) throw error;
       throw new HubApiError(
@@ -74,6 +100,12 @@ export class HubClient {
         `cannot reach the hub at ${this.options.url}: ${(error as Error).cause ?? (error as Error).message}`,
       );
     }
+  }
+
+  /** An absolute URL stays as it is; a path is appended to the hub URL, keeping any path prefix it has. */
+  private resolve(path: string): string {
+    if (/^https?:\/\//.test(path)) return path;
+    return `${this.options.url.replace(/\/+$/, "")}${path.startsWith("/") ? path : `/${path}`}`;
   }
 
   private authHeaders(): Record<string, string> {

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { mulberry32 } from "../agent/drift/reservoir.js";
-import { DriftSummariser } from "../agent/drift/summariser.js";
-import type { Manifest } from "../modules/manifest.js";
-import { baselineIdOf, type Monitoring, MonitoringSchema } from "../modules/monitoring.js";
-import { histogramBin, numericHistogram } from "../training/baseline.js";
+import { mulberry32 } from "../../agent/drift/reservoir.js";
+import { DriftSummariser } from "../../agent/drift/summariser.js";
+import { histogramBin } from "../../drift-summary/baseline.js";
+import { baselineIdOf, type Monitoring, MonitoringSchema } from "../../drift-summary/monitoring.js";
 import {
   binMeans,
   columnRows,
@@ -12,8 +11,10 @@ import {
   emptySummary,
   mergeSummaries,
   SummaryMismatchError,
-} from "./drift-summary.js";
-import { ModuleWindowSchema } from "./messages.js";
+} from "../../drift-summary/summary.js";
+import type { Manifest } from "../../modules/manifest.js";
+import { numericHistogram } from "../../training/baseline.js";
+import { ModuleWindowSchema } from "../../wire/messages.js";
 
 /** A two-column spec (numeric x, categorical c) on a [batch, 2] input and a [batch, 2] output. */
 function spec(): Monitoring {

@@ -1,5 +1,5 @@
 /**
- * Bit-level writer and reader for compact wire encodings (wire/drift-summary-codec.ts): plain bit
+ * Bit-level writer and reader for compact wire encodings (drift-summary/codec.ts): plain bit
  * fields, Rice codes (a unary quotient and k low bits: near-optimal for residuals of a known
  * scale), order-0 Exp-Golomb codes (no parameter: 1 bit for zero) and zigzag for signed values.
  * Values are JS numbers up to Number.MAX_SAFE_INTEGER: 32-bit bit operations only on pieces of at

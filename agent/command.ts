@@ -1,9 +1,9 @@
-/** `edgefleet agent`: the device runtime. */
+/** `edgefleet agent` (and the single executable's only command): flags, config, run until a signal. */
 import type { Command } from "commander";
-import { parseAgentConfig, redactAgentConfig } from "../../agent/config.js";
-import { runAgent } from "../../agent/main.js";
-import { createLogger } from "../../lib/log.js";
-import { untilSignal } from "../signals.js";
+import { createLogger } from "../lib/log.js";
+import { untilSignal } from "../lib/signals.js";
+import { parseAgentConfig, redactAgentConfig } from "./config.js";
+import { runAgent } from "./main.js";
 
 interface AgentFlags {
   config?: string;

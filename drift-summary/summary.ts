@@ -1,6 +1,6 @@
 /**
  * The device's drift summary of one module version over one telemetry window: per monitored column
- * (modules/monitoring.ts) how many rows fell into each training bin, plus out-of-range, unseen and
+ * (drift-summary/monitoring.ts) how many rows fell into each training bin, plus out-of-range, unseen and
  * missing counts. Everything is an integer count except the out-of-range sums, so summaries from
  * any devices and windows add up exactly (`mergeSummaries`), and no raw value leaves the device.
  *
@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import { SHA256_HEX_PATTERN } from "../lib/files.js";
-import type { CategoricalColumn, Monitoring, NumericColumn } from "../modules/monitoring.js";
+import type { CategoricalColumn, Monitoring, NumericColumn } from "./monitoring.js";
 
 /**
  * Significant digits of belowSum / aboveSum as devices send them: the sums only place the
@@ -69,7 +69,7 @@ export const DriftSummarySchema = z.object({
 export type DriftSummary = z.infer<typeof DriftSummarySchema>;
 
 /**
- * Bins of a numeric column: modules/monitoring.ts numericBinCount's rule, repeated because importing
+ * Bins of a numeric column: drift-summary/monitoring.ts numericBinCount's rule, repeated because importing
  * that module would close a cycle (monitoring → messages → drift-summary).
  */
 export function binsOf(edges: readonly number[]): number {

@@ -1,11 +1,11 @@
 /**
- * What the packed drift summary (wire/drift-summary-codec.ts) predicts from the monitoring spec's
+ * What the packed drift summary (drift-summary/codec.ts) predicts from the monitoring spec's
  * training reference and from the fields already decoded, so that only the residuals travel. Both
  * ends call these with the same arguments; every prediction is an integer, so encoder and decoder
  * agree bit for bit.
  */
-import type { NumericColumn } from "../modules/monitoring.js";
-import { OFFSET_STEPS } from "./drift-summary.js";
+import type { NumericColumn } from "./monitoring.js";
+import { OFFSET_STEPS } from "./summary.js";
 
 /** Expected value of a count: rows × part / total (0 without a reference). */
 export function expectedCount(rows: number, part: number, total: number): number {

@@ -2,7 +2,7 @@
  * Compact wire form of a DriftSummary (`driftPacked` on a telemetry module window). The JSON form
  * spends its bytes on per-bin counts and offsets written out in decimal; here they travel as
  * residuals from what the monitoring spec's training reference and the fields before them predict
- * (wire/drift-predict.ts), Rice-coded in one bit stream (wire/bit-stream.ts), base64 in JSON. The
+ * (drift-summary/predict.ts), Rice-coded in one bit stream (drift-summary/bit-stream.ts), base64 in JSON. The
  * spec pins the layout (baselineId is the hash of its columns), so no names travel: both ends walk
  * `spec.columns`, then `spec.outputs`, in order. Decoding is exact and needs the same spec; data
  * that does not fit it is a PackedSummaryError, never a partial summary.
@@ -23,7 +23,6 @@
  */
 import { z } from "zod";
 import { SHA256_HEX_PATTERN } from "../lib/files.js";
-import type { CategoricalColumn, Monitoring, NumericColumn } from "../modules/monitoring.js";
 import {
   BitReader,
   BitStreamError,
@@ -34,6 +33,7 @@ import {
   writeFloat,
   zigzag,
 } from "./bit-stream.js";
+import type { CategoricalColumn, Monitoring, NumericColumn } from "./monitoring.js";
 import {
   type CountModel,
   expectedCount,
@@ -41,7 +41,7 @@ import {
   predictCount,
   predictOffsets,
   shares,
-} from "./drift-predict.js";
+} from "./predict.js";
 import {
   binsOf,
   type CategoricalSummary,
@@ -50,7 +50,7 @@ import {
   type NumericSummary,
   OFFSET_STEPS,
   OUT_OF_RANGE_DIGITS,
-} from "./drift-summary.js";
+} from "./summary.js";
 
 export const PACKED_FORMAT = 1;
 /** Longest packed string accepted (base64 characters): far above any spec's summary. */
@@ -64,7 +64,7 @@ const OFFSET_SPREAD = Math.sqrt((OFFSET_STEPS * OFFSET_STEPS) / 12);
 export const PackedDriftSummarySchema = z.object({
   /** The monitoring spec's baselineId: which spec decodes `packed`. */
   baselineId: z.string().regex(SHA256_HEX_PATTERN, "sha256 as 64 lowercase hex characters"),
-  /** base64 of the bit stream described in wire/drift-summary-codec.ts (rows and window times included). */
+  /** base64 of the bit stream described in drift-summary/codec.ts (rows and window times included). */
   packed: z.string().max(MAX_PACKED_CHARS).regex(BASE64, "packed must be base64"),
 });
 export type PackedDriftSummary = z.infer<typeof PackedDriftSummarySchema>;

@@ -1,19 +1,30 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { mulberry32 } from "../agent/drift/reservoir.js";
-import { DriftSummariser } from "../agent/drift/summariser.js";
-import type { Manifest } from "../modules/manifest.js";
-import type { MonitoredColumn } from "../modules/monitoring.js";
-import { numericHistogram } from "../training/baseline.js";
-import { BitReader, BitStreamError, BitWriter, readFloat, writeFloat } from "./bit-stream.js";
-import { type ColumnSummary, type DriftSummary, DriftSummarySchema, OFFSET_STEPS } from "./drift-summary.js";
+import { mulberry32 } from "../../agent/drift/reservoir.js";
+import { DriftSummariser } from "../../agent/drift/summariser.js";
+import {
+  BitReader,
+  BitStreamError,
+  BitWriter,
+  readFloat,
+  writeFloat,
+} from "../../drift-summary/bit-stream.js";
 import {
   type CodecSpec,
   decodeSummary,
   encodeSummary,
   PackedDriftSummarySchema,
   PackedSummaryError,
-} from "./drift-summary-codec.js";
+} from "../../drift-summary/codec.js";
+import type { MonitoredColumn } from "../../drift-summary/monitoring.js";
+import {
+  type ColumnSummary,
+  type DriftSummary,
+  DriftSummarySchema,
+  OFFSET_STEPS,
+} from "../../drift-summary/summary.js";
+import type { Manifest } from "../../modules/manifest.js";
+import { numericHistogram } from "../../training/baseline.js";
 
 type Random = () => number;
 const int = (random: Random, n: number) => Math.floor(random() * n);
