@@ -5,6 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["**/*.test.ts"],
+    globalSetup: ["test/support/build-dist.ts"],
     exclude: ["node_modules/**", "dist/**"],
     pool: "forks",
     maxWorkers: 2,

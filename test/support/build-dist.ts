@@ -1,0 +1,17 @@
+/**
+ * Vitest global setup: end-to-end tests spawn the CLI, agents and trainers from dist/, so dist/ is
+ * brought up to date before any test runs. Without it, editing agent code and running one e2e file
+ * would test the old build. The build is incremental (dist/.tsbuildinfo): a no-op takes seconds.
+ */
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { projectRoot } from "../../lib/paths.js";
+
+/** Runs `tsc -p tsconfig.build.json` in the project root; a type error fails the run before any test. */
+export default function buildDist(): void {
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
+    cwd: projectRoot(),
+    stdio: "inherit",
+  });
+}
