@@ -1,7 +1,7 @@
 /**
  * Hub → device commands (`edgefleet/v1/devices/{id}/commands/{name}`, QoS 1, not retained) and
  * the device's answer on `responses/{requestId}`. A device acts on a command at most once per
- * requestId and answers every one it can parse, accepted or not.
+ * requestId and answers every one it can parse, accepted or not [WIRE-7.1].
  */
 import { z } from "zod";
 import { PROTOCOL_VERSION } from "./messages.js";

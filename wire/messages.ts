@@ -1,6 +1,6 @@
 /**
- * Payload schemas of the device protocol. Hub, agent, simulator and Node-RED nodes parse
- * with these and nothing else redefines them. Every payload is JSON, MQTT 3.1.1 compatible:
+ * Payload schemas of the device protocol (wire/README.md). Hub, agent, simulator and Node-RED nodes
+ * parse with these and nothing else redefines them [WIRE-1.2]. Every payload is JSON, MQTT 3.1.1 compatible:
  * correlation and versions live in the payload, never in MQTT 5 properties.
  */
 import { z } from "zod";
@@ -30,7 +30,7 @@ export type DesiredModule = z.infer<typeof DesiredModuleSchema>;
 /** `desired` (hub → agent, QoS 1, retained): the full module set, never a patch. */
 export const DesiredStateSchema = z.object({
   protocol: z.literal(PROTOCOL_VERSION),
-  /** Monotonic per device; an agent ignores a revision lower than the one it already applied. */
+  /** Monotonic per device; an agent ignores a revision lower than the one it already applied [WIRE-3.2]. */
   revision: z.number().int().nonnegative(),
   issuedAt: isoTime,
   modules: z.array(DesiredModuleSchema),
@@ -156,7 +156,7 @@ export type ModuleWindow = z.infer<typeof ModuleWindowSchema>;
 /** `telemetry` (agent → hub, QoS 1): one window of per-module statistics. */
 export const TelemetryWindowSchema = z.object({
   protocol: z.literal(PROTOCOL_VERSION),
-  /** Per-agent sequence number so the hub can drop duplicates after a QoS 1 redelivery. */
+  /** Per-agent sequence number so the hub can drop duplicates after a QoS 1 redelivery [WIRE-5.2]. */
   seq: z.number().int().nonnegative(),
   windowStart: isoTime,
   windowEnd: isoTime,

@@ -1,5 +1,5 @@
 /**
- * MQTT topic layout shared by hub, agent, simulator and Node-RED nodes (DESIGN.md "Wire contracts").
+ * MQTT topic layout shared by hub, agent, simulator and Node-RED nodes (wire/README.md §2).
  * Every device owns the subtree `edgefleet/v1/devices/{deviceId}/`; nothing else in the protocol
  * lives outside it (but the hub-published alerts tree below), which is what lets the broker ACL be a
  * prefix check.
@@ -17,7 +17,7 @@ export const DEVICE_TOPICS = {
 
 export type DeviceTopicKind = keyof typeof DEVICE_TOPICS;
 
-/** Device ids are DNS-label-like so they are safe in topics, URLs and file names. */
+/** Device ids are DNS-label-like so they are safe in topics, URLs and file names [WIRE-2.1]. */
 export const DEVICE_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
 /** MQTT client ids and usernames the hub uses; no device may take an id starting with it. */

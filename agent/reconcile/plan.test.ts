@@ -85,7 +85,7 @@ describe("plan", () => {
     expect(result.commands).toEqual([]);
   });
 
-  it("ignores a revision older than the applied one", () => {
+  it("ignores a revision older than the applied one [WIRE-3.2]", () => {
     const result = plan(desired(4, [mod("a", "9.0.0")]), current({ appliedRevision: 5 }), { now: NOW });
     expect(result.stale).toBe(true);
     expect(result.commands).toEqual([]);

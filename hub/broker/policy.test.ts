@@ -99,7 +99,7 @@ describe("authenticate: devices", () => {
       { clientId: "edgefleet-hub-x", username: "edgefleet-hub-x" },
       CONNACK.badUsernameOrPassword,
     ],
-    ["client id not the device id", { clientId: "dev-2" }, CONNACK.identifierRejected],
+    ["client id not the device id [WIRE-2.2]", { clientId: "dev-2" }, CONNACK.identifierRejected],
     ["hub-like client id", { clientId: "edgefleet-hub" }, CONNACK.identifierRejected],
     ["will on another device", { will: publish(deviceTopic("dev-2", "status")) }, CONNACK.notAuthorized],
     ["will on desired", { will: publish(deviceTopic("dev-1", "desired")) }, CONNACK.notAuthorized],
@@ -159,7 +159,7 @@ describe("authorizePublish: devices", () => {
     expect(authorizePublish(device, publish(topic))).toEqual({ ok: true });
   });
 
-  it("allows retained reported and status, including the empty payload that clears them", () => {
+  it("allows retained reported and status, including the empty payload that clears them [WIRE-2.4]", () => {
     expect(authorizePublish(device, publish(deviceTopic("dev-1", "reported"), { retain: true })).ok).toBe(
       true,
     );
@@ -190,7 +190,7 @@ describe("authorizePublish: devices", () => {
     expect(decision).toMatchObject({ ok: false, reason: expect.stringContaining("retained") });
   });
 
-  it("refuses a retained message on another device's topic", () => {
+  it("refuses a retained message on another device's topic [WIRE-2.4]", () => {
     expect(authorizePublish(device, publish(deviceTopic("dev-2", "reported"), { retain: true })).ok).toBe(
       false,
     );
@@ -200,7 +200,7 @@ describe("authorizePublish: devices", () => {
     expect(authorizePublish(device, publish(responseTopic("dev-1", "r"), { retain: true })).ok).toBe(false);
   });
 
-  it("enforces the device payload limit at the boundary", () => {
+  it("enforces the device payload limit at the boundary [WIRE-1.4]", () => {
     const topic = deviceTopic("dev-1", "telemetry");
     const max = BROKER_DEFAULTS.maxDevicePayloadBytes;
     expect(authorizePublish(device, publish(topic, { payloadBytes: max })).ok).toBe(true);
@@ -215,7 +215,7 @@ describe("authorizePublish: hub", () => {
     expect(authorizePublish(hub, publish("anything/else")).ok).toBe(true);
   });
 
-  it("refuses $SYS and payloads over the hub limit", () => {
+  it("refuses $SYS and payloads over the hub limit [WIRE-2.4] [WIRE-1.4]", () => {
     expect(authorizePublish(hub, publish("$SYS/x")).ok).toBe(false);
     const tooBig = BROKER_DEFAULTS.maxHubPayloadBytes + 1;
     expect(authorizePublish(hub, publish(deviceTopic("dev-1", "desired"), { payloadBytes: tooBig })).ok).toBe(

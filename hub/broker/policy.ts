@@ -1,5 +1,5 @@
 /**
- * Broker policy as plain functions: who may connect, publish and subscribe (DESIGN.md "Wire contracts":
+ * Broker policy as plain functions: who may connect, publish and subscribe (wire/README.md §2:
  * a device's credentials allow only its own subtree; the hub's allow all). No aedes, no database:
  * `embedded.ts` adapts these to aedes' handlers, and the device secret check is injected.
  */
@@ -90,7 +90,7 @@ const refuseConnect = (returnCode: RefusalCode, reason: string): ConnectDecision
   reason,
 });
 
-/** Topic kinds a device publishes; only `reported` and `status` are retained (DESIGN.md topic table). */
+/** Topic kinds a device publishes; only `reported` and `status` are retained [WIRE-2.4]. */
 const DEVICE_PUBLISH_KINDS = new Set(["reported", "status", "telemetry", "events"]);
 const DEVICE_RETAINED_KINDS = new Set(["reported", "status"]);
 
@@ -145,7 +145,7 @@ export async function authenticate(
       `device ids starting with "${HUB_CLIENT_ID_PREFIX}" are reserved`,
     );
   }
-  // A device's client id is its id, so one device cannot take over another's session [MQTT-3.1.4-2].
+  // A device's client id is its id, so one device cannot take over another's session [WIRE-2.2] [MQTT-3.1.4-2].
   if (clientId !== username)
     return refuseConnect(CONNACK.identifierRejected, "client id must equal the device id");
 
