@@ -170,13 +170,18 @@ describe("the loop: hub → signed module → MQTT desired state → agents → 
     let stop = false;
     const failures: string[] = [];
     const versionsSeen = new Set<string>();
+    const answeredByNew = new Map(agents.map((agent) => [agent.deviceId, 0]));
     const loops = agents.map(async (agent) => {
       while (!stop) {
         const response = await score(agent, { f0: 1, f1: 2, f2: 3, f3: 4 }).catch((error: Error) => error);
         if (response instanceof Error) failures.push(`${agent.deviceId}: ${response.message}`);
         else if (response.status !== 200)
           failures.push(`${agent.deviceId}: HTTP ${response.status} ${await response.text()}`);
-        else versionsSeen.add(((await response.json()) as ScoreAnswer).version);
+        else {
+          const { version } = (await response.json()) as ScoreAnswer;
+          versionsSeen.add(version);
+          if (version === "1.1.0") answeredByNew.set(agent.deviceId, answeredByNew.get(agent.deviceId)! + 1);
+        }
       }
     });
     await deploy("1.1.0");
@@ -187,8 +192,11 @@ describe("the loop: hub → signed module → MQTT desired state → agents → 
         45_000,
       );
     }
-    // Keep scoring a little past the switch so requests on the draining old session finish too.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Keep scoring past the switch (50 answers from the new version on each agent) so requests on
+    // the draining old session finish too.
+    await waitFor("50 answers from 1.1.0 on each agent", async () =>
+      [...answeredByNew.values()].every((n) => n >= 50),
+    );
     stop = true;
     await Promise.all(loops);
     expect(failures).toEqual([]);
@@ -339,7 +347,10 @@ describe("refusals change nothing", () => {
     expect(subscribed).toBe(128);
     const received: string[] = [];
     snooper.on("message", (topic) => received.push(topic));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A second subscription (its own desired, allowed, nothing retained there) is a round trip on
+    // the same session: the broker has handled the refused one, whose retained message would have
+    // come right after its SUBACK, before it answers this one.
+    await snooper.subscribeAsync(deviceTopic(device.id, "desired"), { qos: 1 });
     expect(received).toEqual([]);
     await snooper.endAsync();
   });
