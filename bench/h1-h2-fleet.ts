@@ -32,7 +32,7 @@ import { type BenchResult, quantile, round } from "./stats.js";
 
 const AGENTS = 1000;
 const DEPLOYMENTS_PER_PHASE = 2;
-const AWS_IOT_JOBS_PER_SECOND = 1000 / 60; // maximumPerMinute ceiling (reference/performance.md §5)
+const AWS_IOT_JOBS_PER_SECOND = 1000 / 60; // maximumPerMinute ceiling (AWS IoT Jobs' documented rollout ceiling)
 const MOSQUITTO = { host: "127.0.0.1", port: 1883 };
 
 interface HubProcess {

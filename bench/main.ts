@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- ID ...]`: benchmarks as ratios against a peer measured in the same run
- * (../shared/BENCH.md). Prints one line per figure and writes bench-results.json. Never fails on a goal.
+ * (README "Benchmarks": method, ids and goals). Prints one line per figure and writes bench-results.json. Never fails on a goal.
  */
 import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";

@@ -1,4 +1,4 @@
-/** Statistics and result records for benchmarks (../shared/BENCH.md: medians, p95, ratio spread). */
+/** Statistics and result records for benchmarks (medians, p95, the spread of per-pair ratios). */
 import { cpus } from "node:os";
 
 export interface BenchResult {

@@ -150,7 +150,7 @@ export const PostprocessingSchema = z.discriminatedUnion("kind", [
 export type Postprocessing = z.infer<typeof PostprocessingSchema>;
 
 export const RuntimeOptionsSchema = z.object({
-  /** ORT intra-op threads; 1 suits small models on small devices (see reference/performance.md). */
+  /** ORT intra-op threads; 1 suits small models on small devices (onnxruntime threading docs: more threads than cores only add contention). */
   intraOpNumThreads: z.number().int().min(0).max(64).default(1),
   interOpNumThreads: z.number().int().min(0).max(64).default(1),
   /** Spinning burns a core while idle; off by default on devices. */

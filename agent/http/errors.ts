@@ -2,7 +2,7 @@
  * The scoring server's one error vocabulary: a code maps to an HTTP status. Friendly routes
  * (`/v1/...`) answer `{"error": {"code", "message"}}` like the hub API; Open Inference Protocol
  * routes (`/v2...`) answer `{"error": "message"}` because that is what OIP clients parse
- * (reference/protocols.md §1.8). One onError picks the shape by path.
+ * (Open Inference Protocol v2, "Errors": `{"error": "message"}`). One onError picks the shape by path.
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";

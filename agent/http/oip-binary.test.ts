@@ -1,6 +1,6 @@
 /**
- * The OIP binary tensor data extension (Triton extension_binary_data.md; reference/protocols.md
- * §1.9), checked from the text: JSON header of Inference-Header-Content-Length bytes, then each
+ * The OIP binary tensor data extension (Triton extension_binary_data.md),
+ * checked from the text: JSON header of Inference-Header-Content-Length bytes, then each
  * tensor's little-endian bytes in JSON order; BOOL one byte; BYTES length-prefixed; a header of 0
  * is a raw one-input request answered in binary.
  */

@@ -1,7 +1,7 @@
 /**
  * One table between the three names a tensor element type has: the Open Inference Protocol
  * datatype (what manifests and HTTP clients use), onnxruntime-node's `Tensor.Type`, and the JS
- * typed array that carries the data (reference/protocols.md §1.7).
+ * typed array that carries the data (Open Inference Protocol v2, "Tensor Data Types").
  */
 import type { Tensor } from "onnxruntime-node";
 import type { TensorDatatype } from "../../modules/manifest.js";

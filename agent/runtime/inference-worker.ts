@@ -1,6 +1,6 @@
 /**
  * Inference worker thread: owns onnxruntime sessions so their synchronous native runs never block
- * the agent's event loop (reference/performance.md §1.1). Answers one response per request, in the
+ * the agent's event loop (Node's event loop guide: never block it with CPU work). Answers one response per request, in the
  * protocol of worker-protocol.ts. Runs of one session are serialised, and a release waits for the
  * session's runs: the binding's run hops through setImmediate, so a release message could
  * otherwise be handled between a run's start and its native call.

@@ -5,7 +5,7 @@ import type { RuntimeOptions } from "../../modules/manifest.js";
 /**
  * Session options for a module. Thread spinning is off unless the manifest allows it: ORT's pool
  * threads otherwise spin-wait between runs and burn a core on an idle device
- * (reference/performance.md §1.2). The Node binding flattens `extra` into dotted config keys.
+ * (onnxruntime "Thread management" docs). The Node binding flattens `extra` into dotted config keys.
  */
 export function sessionOptions(
   runtime: Pick<

@@ -1,6 +1,6 @@
 /**
  * Raw tensor bytes ⇄ onnxruntime tensors, for the binary tensor data extension of the Open
- * Inference Protocol (Triton extension_binary_data.md; reference/protocols.md §1.9): little-endian,
+ * Inference Protocol (Triton's binary tensor data extension, extension_binary_data.md): little-endian,
  * row-major, no stride or padding; BOOL one byte (0 or 1); BYTES elements each a 4-byte
  * little-endian length followed by the bytes. Node only runs on little-endian hosts here, so typed
  * arrays are the wire layout as they are.

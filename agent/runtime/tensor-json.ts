@@ -1,6 +1,6 @@
 /**
  * JSON ⇄ onnxruntime tensors. Requests carry row-major data, nested (`[[1,2],[3,4]]`) or flat
- * (`[1,2,3,4]`), as the Open Inference Protocol allows (reference/protocols.md §1.6); responses
+ * (`[1,2,3,4]`), as the Open Inference Protocol allows (Open Inference Protocol v2, "Tensor Data"); responses
  * always carry flat data. Elements are checked against the datatype one by one, so a bad element
  * is reported with its position instead of silently becoming NaN or a wrapped integer.
  */
@@ -175,7 +175,7 @@ export function jsonData(datatype: TensorDatatype, data: Tensor.DataType): numbe
     case "bool":
       return Array.from(data as Uint8Array, (value) => value !== 0);
     case "bigint":
-      // Lossy past 2^53; JSON.stringify refuses BigInt outright (reference/protocols.md §1.7).
+      // Lossy past 2^53; JSON.stringify refuses BigInt outright (Open Inference Protocol v2, "Tensor Data Types").
       return Array.from(data as BigInt64Array, (value) => Number(value));
     case "float16":
       return Array.from(data as Uint16Array, fromFloat16Bits);

@@ -1,6 +1,6 @@
 /**
  * The hub API's one error vocabulary: a code maps to an HTTP status, and every error leaves
- * as `{"error": {"code", "message", "details"?}}` (DESIGN.md "Hub HTTP API").
+ * as `{"error": {"code", "message", "details"?}}` (the hub API's one error shape, hub/README.md).
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";

@@ -46,7 +46,7 @@ export const HUB_LINK_DEFAULTS = {
   reconnect: { initialMs: 1_000, maxMs: 30_000 } satisfies ReconnectBackoff,
 } as const;
 
-/** Subscriptions the hub holds, all QoS 1 (DESIGN.md topic table). */
+/** Subscriptions the hub holds, all QoS 1 ([WIRE-1.3], wire/README.md §2). */
 export const HUB_SUBSCRIPTIONS = [
   allDevicesTopic("status"),
   allDevicesTopic("reported"),

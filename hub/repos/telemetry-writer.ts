@@ -1,7 +1,7 @@
 /**
  * Buffers telemetry windows and writes them in one multi-row INSERT per flush: at `maxRows` rows
- * or every `flushIntervalMs`, whichever comes first. Telemetry is best-effort by design (DESIGN.md:
- * QoS 1, windows are statistics), so a failed write is logged, retried once on the next flush,
+ * or every `flushIntervalMs`, whichever comes first. Telemetry is best-effort by design (QoS 1,
+ * windows are statistics), so a failed write is logged, retried once on the next flush,
  * then counted as dropped; nothing here throws into the MQTT handler that calls `add`.
  */
 import { type Logger, silentLogger } from "../../lib/log.js";

@@ -1,5 +1,5 @@
 /**
- * The store contract: one suite every database implementation must pass (STYLE.md "Tests").
+ * The store contract: one suite every database implementation must pass (one contract per store interface, run against each implementation).
  * Each implementation's test file calls `describeStoreContract` with a way to open a fresh
  * database; one instance is shared by the whole file (PGlite costs seconds and hundreds of MB).
  */

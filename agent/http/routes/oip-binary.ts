@@ -1,5 +1,5 @@
 /**
- * Framing of the OIP binary tensor data extension (reference/protocols.md §1.9): a request or
+ * Framing of the OIP binary tensor data extension (Triton's extension_binary_data.md): a request or
  * response body is a JSON header of `Inference-Header-Content-Length` bytes followed by the
  * tensors' raw bytes, in the order the tensors appear in the JSON, each `binary_data_size` long.
  * A header of 0 is a raw binary request: the whole body is the one input of a one-input model.

@@ -180,7 +180,7 @@ export function oipInferRoutes(deps: ScoringDeps): Hono {
   };
   app.post("/v2/models/:name/infer", (c) => handle(c));
   app.post("/v2/models/:name/versions/:version/infer", (c) => handle(c, c.req.param("version")));
-  // Triton answers a wrong verb with 405 (reference/protocols.md §1.8); a 404 would suggest a wrong model.
+  // Triton answers a wrong verb with 405 (Triton's HTTP server); a 404 would suggest a wrong model.
   const wrongVerb = (c: Context): never => {
     throw new ScoringError("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; use POST`);
   };

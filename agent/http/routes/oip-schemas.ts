@@ -1,14 +1,14 @@
 /**
- * Open Inference Protocol v2 REST bodies (kserve/open-inference-protocol open_inference_rest.yaml;
- * reference/protocols.md §1.4-1.6). Requests are checked here; the model-specific checks (names,
+ * Open Inference Protocol v2 REST bodies (kserve/open-inference-protocol open_inference_rest.yaml).
+ * Requests are checked here; the model-specific checks (names,
  * datatypes, shapes) happen against the served module in oip-infer.ts.
  */
 import { z } from "zod";
 import { TENSOR_DATATYPES } from "../../../modules/manifest.js";
 
 /**
- * Parameters this server gives meaning to (binary tensor data extension, reference/protocols.md
- * §1.9): they must have the right type; any other parameter is accepted and ignored, as the
+ * Parameters this server gives meaning to (Triton's binary tensor data
+ * extension): they must have the right type; any other parameter is accepted and ignored, as the
  * protocol defines none of its own. `classification` is refused rather than ignored, because a
  * client asking for it expects a different output.
  */

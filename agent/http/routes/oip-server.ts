@@ -1,7 +1,7 @@
 /**
  * OIP server routes: metadata and health. Health answers 200 with a JSON body and 503 with
  * `{"error"}` when not ready, which satisfies both the old (status only) and the new (body)
- * texts of the protocol (reference/protocols.md §1.3).
+ * texts of the protocol (Open Inference Protocol v2, "Server Metadata").
  */
 import { Hono } from "hono";
 import type { ScoringDeps } from "../deps.js";
