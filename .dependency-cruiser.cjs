@@ -54,8 +54,7 @@ module.exports = {
     {
       name: "no-cycles",
       comment: "no import cycle, type-only imports included",
-      // warn until the hub's service locator (hub/context.ts) is gone; then error
-      severity: "warn",
+      severity: "error",
       from: {},
       to: { circular: true },
     },

@@ -24,11 +24,10 @@ import type { Sql } from "postgres";
 import { encodeSummary, type PackedDriftSummary } from "../drift-summary/codec.js";
 import type { Monitoring } from "../drift-summary/monitoring.js";
 import type { DriftSummary } from "../drift-summary/summary.js";
-import type { HubContext } from "../hub/context.js";
 import { openDatabase } from "../hub/db/connect.js";
 import type { Database } from "../hub/db/database.js";
 import { routeMessage } from "../hub/mqtt/dispatch.js";
-import { TelemetryWriter } from "../hub/repos/index.js";
+import { type Repositories, TelemetryWriter } from "../hub/repos/index.js";
 import { deviceMessageHandlers } from "../hub/services/device-messages.js";
 import { silentLogger } from "../lib/log.js";
 import {
@@ -102,7 +101,10 @@ type Form = "packed" | "plain";
 function hubHandlers(monitoring: Monitoring) {
   const hub = {
     // The packed summaries' spec: the module version's manifest, as the modules repository returns it.
-    repos: { modules: { get: async () => ({ manifest: { monitoring } }) } } as unknown as HubContext["repos"],
+    repos: { modules: { get: async () => ({ manifest: { monitoring } }) } } as unknown as Pick<
+      Repositories,
+      "devices" | "events" | "modules"
+    >,
     telemetry: undefined as unknown as TelemetryWriter,
     log: silentLogger,
   };

@@ -87,7 +87,7 @@ export async function startTinyMlpAgent(options: {
       mqttUrl: hub.mqttUrl,
       deviceId: device.id,
       secret,
-      trustKey: hub.context.signing.publicKeyPem,
+      trustKey: hub.parts.signing.publicKeyPem,
       telemetryIntervalMs: 10_000,
       logLevel: "warn",
       cpus: options.agentCpus,

@@ -1,12 +1,12 @@
 /**
- * Starting and stopping a hub: storage, blobs, signing key, broker (embedded or external), the hub's
- * own MQTT client link, the telemetry writer and the HTTP API, in that order; closed in reverse.
+ * Starting and stopping a hub. `startHub` is the composition root: it reads top to bottom as the
+ * hub is built (config → database → repositories → blobs and keys → broker → HTTP socket → link →
+ * services → controllers → HTTP app → serve → start), each part given exactly the parts it uses.
+ * Parts are closed in reverse order.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { type ServerType, serve } from "@hono/node-server";
 import type { Logger } from "../lib/log.js";
 import { readPackageVersion } from "../lib/paths.js";
 import { startTrainerWorker } from "../trainer/worker.js";
@@ -14,23 +14,49 @@ import { ensureAdminToken } from "./admin-token.js";
 import { BlobStore } from "./blobs/blob-store.js";
 import { type EmbeddedBroker, startEmbeddedBroker } from "./broker/embedded.js";
 import type { HubConfig } from "./config.js";
-import type { HubContext } from "./context.js";
 import { openDatabase } from "./db/connect.js";
+import type { Database } from "./db/database.js";
 import { createApiApp } from "./http/app.js";
+import { bindHttpServer } from "./http/server.js";
 import { JobService } from "./jobs/service.js";
-import { loadOrCreateSigningKeys } from "./keys.js";
+import { loadOrCreateSigningKeys, type SigningKeys } from "./keys.js";
 import { writeLocalHubInfo } from "./local-access.js";
-import { createDriftMonitoring } from "./monitors/index.js";
-import { connectHubLink, HUB_USERNAME } from "./mqtt/hub-link.js";
-import { createRepositories, TelemetryWriter } from "./repos/index.js";
+import { createDriftMonitoring, type DriftMonitoring } from "./monitors/index.js";
+import { connectHubLink, HUB_USERNAME, type HubLink } from "./mqtt/hub-link.js";
+import { createRepositories, type Repositories, TelemetryWriter } from "./repos/index.js";
 import { startRetentionSweeper } from "./retention/sweeper.js";
 import { type Clock, systemClock } from "./rollouts/clock.js";
 import { RolloutController } from "./rollouts/controller.js";
 import { republishDesired } from "./services/deployments.js";
+import { DeviceChanges } from "./services/device-changes.js";
 import { deviceMessageHandlers } from "./services/device-messages.js";
+import { type HubUrls, hubUrls } from "./urls.js";
+
+/**
+ * What a running hub was built from, for tests and tools that look inside it; nothing in the hub
+ * is handed this record (each part got only what it uses).
+ */
+export interface HubParts {
+  version: string;
+  config: HubConfig;
+  log: Logger;
+  database: Database;
+  repos: Repositories;
+  blobs: BlobStore;
+  telemetry: TelemetryWriter;
+  signing: SigningKeys;
+  link: HubLink;
+  urls: HubUrls;
+  /** The rollout controller: deployments' waves, gates and device desired-state sync. */
+  rollouts: RolloutController;
+  /** Training runs: submission, worker claims and leases, completion checks, run events. */
+  jobs: JobService;
+  /** Drift monitors, alerts and the retraining loop (hub/monitors, hub/retraining). */
+  drift: DriftMonitoring;
+}
 
 export interface RunningHub {
-  context: HubContext;
+  parts: HubParts;
   /** HTTP base URL, e.g. http://127.0.0.1:8470. */
   url: string;
   /** Broker URL devices use. */
@@ -44,18 +70,21 @@ export interface RunningHub {
 export async function startHub(
   config: HubConfig,
   options: {
-    log: Logger /** Rollout bake times and rate limits run on it; tests pass a manual clock. */;
+    log: Logger;
+    /** Rollout bake times, rate limits, monitors and retention run on it; tests pass a manual clock. */
     clock?: Clock;
   },
 ): Promise<RunningHub> {
   const { log } = options;
   const clock = options.clock ?? systemClock;
+  const version = readPackageVersion();
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
     for (const close of closers.reverse())
       await close().catch((error) => log.warn({ event: "hub.close.failed", err: error }));
   };
   try {
+    // Storage.
     await mkdir(config.dataDir, { recursive: true });
     const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, log });
     closers.push(() => database.close());
@@ -65,6 +94,7 @@ export async function startHub(
     if (signing.created) log.info({ event: "hub.signing-key.created", fingerprint: signing.fingerprint });
     const adminToken = await ensureAdminToken(repos.tokens, config.dataDir, log);
 
+    // Sockets: the broker (unless external) and the HTTP port, so every address is known from here on.
     const hubSecret = randomBytes(24).toString("base64url");
     let broker: EmbeddedBroker | undefined;
     if (!config.mqttUrl) {
@@ -77,19 +107,24 @@ export async function startHub(
       });
       closers.push(() => broker!.close());
     }
+    const brokerUrl = config.mqttUrl ?? broker!.url;
+    const http = await bindHttpServer(config.host, config.port);
+    // Released here only when start-up fails before the API is served; see the closer after serve().
+    closers.push(() => http.close());
+    const urls = hubUrls(config, { httpUrl: http.url, brokerUrl });
+
+    // The link to devices: device messages update the twin, store telemetry and tell the followers.
     const telemetry = new TelemetryWriter(database.db, { log: log.child({ part: "telemetry" }) });
     closers.push(() => telemetry.close());
-
-    const version = readPackageVersion();
-    // Assigned once the link is up; device messages that arrive before only update the twin.
-    let rollouts: RolloutController | undefined;
-    const partial = { version, config, log, database, repos, blobs, telemetry, signing };
+    const deviceChanges = new DeviceChanges();
     const link = await connectHubLink({
-      url: config.mqttUrl ?? broker!.url,
+      url: brokerUrl,
       username: broker ? HUB_USERNAME : undefined,
       password: broker ? hubSecret : undefined,
       log: log.child({ part: "mqtt" }),
-      handlers: deviceMessageHandlers(partial, async (deviceId) => rollouts?.deviceChanged(deviceId)),
+      handlers: deviceMessageHandlers({ repos, telemetry, log }, (deviceId) =>
+        deviceChanges.publish(deviceId),
+      ),
     });
     closers.push(() => link.close());
     if (broker) {
@@ -102,8 +137,8 @@ export async function startHub(
       });
     }
 
-    const urls = { api: "", mqtt: config.publicMqttUrl ?? config.mqttUrl ?? broker!.url };
-    const controller = new RolloutController({
+    // Controllers and services.
+    const rollouts = new RolloutController({
       db: database.db,
       repos,
       link,
@@ -112,7 +147,7 @@ export async function startHub(
       log: log.child({ part: "rollouts" }),
       flushTelemetry: () => telemetry.flush(),
     });
-    closers.push(() => controller.close());
+    closers.push(() => rollouts.close());
     const jobs = new JobService({ config, log: log.child({ part: "jobs" }), repos, blobs });
     closers.push(() => jobs.close());
     const retention = startRetentionSweeper({
@@ -122,27 +157,47 @@ export async function startHub(
       log: log.child({ part: "retention" }),
     });
     closers.push(() => retention.close());
-    const drift = createDriftMonitoring(() => context, database.db, { clock, log });
+    const drift = createDriftMonitoring({
+      db: database.db,
+      hub: { repos, blobs, link, signing, rollouts, log },
+      submitRun: async (body) => ({ id: String((await jobs.submit(body)).id) }),
+      clock,
+      log,
+    });
     closers.push(() => drift.close());
-    const context: HubContext = { ...partial, link, urls, rollouts: controller, jobs, drift };
-    const app = createApiApp(context);
-    const server = await listen(app.fetch, config.host, config.port);
-    closers.push(() => closeServer(server));
-    const port = (server.address() as AddressInfo).port;
-    const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
-    urls.api = config.publicUrl?.replace(/\/$/, "") ?? url;
 
-    const republished = await republishDesired(context);
+    // The API.
+    const app = createApiApp({
+      version,
+      config,
+      log,
+      database,
+      repos,
+      blobs,
+      telemetry,
+      signing,
+      link,
+      urls,
+      rollouts,
+      jobs,
+      drift,
+    });
+    http.serve(app.fetch);
+    // Stopped first on close, as before any other part, so no request reaches a closing part.
+    closers.push(() => http.close());
+
+    // Start: repair desired states, resume rollouts, runs and monitors.
+    const republished = await republishDesired({ repos, link });
     // After the republish: start() repairs any device whose desired state lags the deployments
     // (a crash between a persisted rollout step and its publish) and resumes open rollouts.
-    await controller.start();
-    rollouts = controller;
+    await rollouts.start();
+    deviceChanges.subscribe((deviceId) => rollouts.deviceChanged(deviceId));
     jobs.start();
     await drift.start();
     if (config.trainer) {
       // Over HTTP like any other worker, so the in-hub one and `edgefleet trainer` behave the same.
       const trainer = await startTrainerWorker({
-        hubUrl: url,
+        hubUrl: http.url,
         token: adminToken,
         name: "in-hub",
         labels: { "edgefleet.in-hub": "true" },
@@ -152,44 +207,36 @@ export async function startHub(
       closers.push(() => trainer.stop());
     }
     await writeLocalHubInfo(config.dataDir, {
-      url,
+      url: http.url,
       mqttUrl: urls.mqtt,
       pid: process.pid,
       startedAt: new Date().toISOString(),
     });
-    log.info({ event: "hub.started", url, mqttUrl: urls.mqtt, database: database.dialect, republished });
-    return { context, url, mqttUrl: urls.mqtt, adminToken, close: closeAll };
+    log.info({
+      event: "hub.started",
+      url: http.url,
+      mqttUrl: urls.mqtt,
+      database: database.dialect,
+      republished,
+    });
+    const parts: HubParts = {
+      version,
+      config,
+      log,
+      database,
+      repos,
+      blobs,
+      telemetry,
+      signing,
+      link,
+      urls,
+      rollouts,
+      jobs,
+      drift,
+    };
+    return { parts, url: http.url, mqttUrl: urls.mqtt, adminToken, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
   }
-}
-
-function listen(
-  fetch: (request: Request) => Response | Promise<Response>,
-  host: string,
-  port: number,
-): Promise<ServerType> {
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname: host, port }, () => resolve(server));
-    server.once("error", (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === "EADDRINUSE"
-          ? Object.assign(
-              new Error(
-                `HTTP port ${port} on ${host} is already in use; choose another with --port or EDGEFLEET_PORT`,
-              ),
-              { code: "EADDRINUSE" },
-            )
-          : error,
-      );
-    });
-  });
-}
-
-function closeServer(server: ServerType): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-  });
 }

@@ -53,7 +53,7 @@ export function registerHubCommand(program: Command): void {
       const log = createLogger({ component: "hub", level: config.logLevel });
       const hub = await startHub(config, { log });
       process.stderr.write(
-        `edgefleet hub ${hub.context.version}: API ${hub.url}/api/v1  MQTT ${hub.mqttUrl}  data ${config.dataDir}\n`,
+        `edgefleet hub ${hub.parts.version}: API ${hub.url}/api/v1  MQTT ${hub.mqttUrl}  data ${config.dataDir}\n`,
       );
       await untilSignal();
       await hub.close();

@@ -65,7 +65,7 @@ export function registerUpCommand(program: Command): void {
           secret: device.secret,
           dataDir: join(config.dataDir, "agents", LOCAL_DEVICE),
           port: agentPort,
-          trustKey: hub.context.signing.publicKeyPem,
+          trustKey: hub.parts.signing.publicKeyPem,
           telemetryIntervalMs: 5000,
           logLevel: "info",
           logFile: agentLog,

@@ -5,8 +5,7 @@
  * skipped as a whole, never half-deployed.
  */
 import { findProfile } from "../../firmware-profiles/index.js";
-import type { HubContext } from "../context.js";
-import type { Device, ModuleRecord } from "../repos/index.js";
+import type { Device, ModuleRecord, Repositories } from "../repos/index.js";
 import { type PreflightResult, preflight } from "./preflight.js";
 
 export interface SkippedDevice {
@@ -34,11 +33,11 @@ export function preflightDevice(device: Device) {
 
 /** Runs preflight for one module version over the given devices; unknown ids are skipped. */
 export async function preflightTargets(
-  hub: Pick<HubContext, "repos">,
+  deps: { repos: Pick<Repositories, "devices"> },
   deviceIds: readonly string[],
   moduleRecord: Pick<ModuleRecord, "manifest" | "tarballSize">,
 ): Promise<PreflightTargets> {
-  const devices = new Map((await hub.repos.devices.list({ ids: [...deviceIds] })).map((d) => [d.id, d]));
+  const devices = new Map((await deps.repos.devices.list({ ids: [...deviceIds] })).map((d) => [d.id, d]));
   const eligible: string[] = [];
   const skipped: SkippedDevice[] = [];
   const results: Record<string, PreflightResult> = {};

@@ -3,20 +3,20 @@
  * (details carry the deployment id and reasons), so the timeline shows it and no schema change is
  * needed. The rollout controller may move this into its own table; callers only use these two.
  */
-import type { HubContext } from "../context.js";
+import type { Repositories } from "../repos/index.js";
 import type { SkippedDevice } from "./preflight-targets.js";
 
 export const SKIPPED_EVENT = "deployment.skipped";
 
 /** Records why each device was skipped by a deployment. */
 export async function recordSkipped(
-  hub: Pick<HubContext, "repos">,
+  deps: { repos: Pick<Repositories, "events"> },
   deployment: { id: string; moduleName: string; moduleVersion: string },
   skipped: readonly SkippedDevice[],
 ): Promise<void> {
   const at = new Date();
   for (const entry of skipped) {
-    await hub.repos.events.insert({
+    await deps.repos.events.insert({
       deviceId: entry.deviceId,
       kind: SKIPPED_EVENT,
       module: deployment.moduleName,
@@ -30,10 +30,10 @@ export async function recordSkipped(
 
 /** The devices a deployment skipped, with reasons, ordered by device id. */
 export async function skippedFor(
-  hub: Pick<HubContext, "repos">,
+  deps: { repos: Pick<Repositories, "events"> },
   deploymentId: string,
 ): Promise<SkippedDevice[]> {
-  const events = await hub.repos.events.listByDetails(SKIPPED_EVENT, { deploymentId });
+  const events = await deps.repos.events.listByDetails(SKIPPED_EVENT, { deploymentId });
   return events
     .map((e) => ({
       deviceId: e.deviceId,

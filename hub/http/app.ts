@@ -1,72 +1,84 @@
 /**
  * The hub's HTTP application: `/api/v1/*` JSON API with an OpenAPI document, one error shape,
- * bearer-token auth for operators and Basic auth for devices.
+ * bearer-token auth for operators and Basic auth for devices. Each route module is a router built
+ * from the narrow dependencies it declares, mounted here with `app.route`; nothing here owns a
+ * socket, so tests drive the app with `app.request()`.
  */
-import { OpenAPIHono } from "@hono/zod-openapi";
-import { z } from "zod";
-import type { HubContext } from "../context.js";
-import { type AuthVariables, authenticate } from "./auth.js";
+import type { Logger } from "../../lib/log.js";
+import type { Repositories } from "../repos/index.js";
+import { authenticate } from "./auth.js";
 import { errorResponse, handleError } from "./errors.js";
-import { registerBlobRoutes } from "./routes/blobs.js";
-import { registerDatasetRoutes } from "./routes/datasets.js";
-import { registerDeploymentRoutes } from "./routes/deployments.js";
-import { registerDeviceRoutes } from "./routes/devices.js";
-import { registerModelRoutes } from "./routes/models.js";
-import { registerModuleRoutes } from "./routes/modules.js";
-import { registerMonitorRoutes } from "./routes/monitors.js";
-import { registerProfileRoutes } from "./routes/profiles.js";
-import { registerRunRoutes } from "./routes/runs.js";
-import { registerSystemRoutes } from "./routes/system.js";
-import { registerTelemetryRoutes } from "./routes/telemetry.js";
-import { registerTokenRoutes } from "./routes/tokens.js";
-import { registerWorkerRoutes } from "./routes/workers.js";
+import { type ApiApp, createRouter } from "./router.js";
+import { type BlobRouteDeps, blobRoutes } from "./routes/blobs.js";
+import { type DatasetRouteDeps, datasetRoutes } from "./routes/datasets.js";
+import { type DeploymentRouteDeps, deploymentRoutes } from "./routes/deployments.js";
+import { type DeviceRouteDeps, deviceRoutes } from "./routes/devices.js";
+import { type ModelRouteDeps, modelRoutes } from "./routes/models.js";
+import { type ModuleRouteDeps, moduleRoutes } from "./routes/modules.js";
+import { type MonitorRouteDeps, monitorRoutes } from "./routes/monitors.js";
+import { profileRoutes } from "./routes/profiles.js";
+import { type RunRouteDeps, runRoutes } from "./routes/runs.js";
+import { type SystemRouteDeps, systemRoutes } from "./routes/system.js";
+import { type TelemetryRouteDeps, telemetryRoutes } from "./routes/telemetry.js";
+import { type TokenRouteDeps, tokenRoutes } from "./routes/tokens.js";
+import { type WorkerRouteDeps, workerRoutes } from "./routes/workers.js";
 
-export type ApiEnv = { Variables: AuthVariables };
-export type ApiApp = OpenAPIHono<ApiEnv>;
+export type { ApiApp, ApiEnv } from "./router.js";
+
+/** Everything the API's route modules need together, plus the log and the credential checks. */
+export type ApiDeps = SystemRouteDeps &
+  TokenRouteDeps &
+  DeviceRouteDeps &
+  ModelRouteDeps &
+  ModuleRouteDeps &
+  DeploymentRouteDeps &
+  TelemetryRouteDeps &
+  MonitorRouteDeps &
+  BlobRouteDeps &
+  DatasetRouteDeps &
+  RunRouteDeps &
+  WorkerRouteDeps & {
+    repos: Pick<Repositories, "tokens" | "devices">;
+    log: Logger;
+  };
 
 /** Routes that answer without credentials. */
 const PUBLIC_PATHS = new Set(["/api/v1/health", "/api/v1/openapi.json"]);
 
-/** Builds the Hono app for a running hub. */
-export function createApiApp(hub: HubContext): OpenAPIHono<ApiEnv> {
-  const app = new OpenAPIHono<ApiEnv>({
-    defaultHook: (result, c) => {
-      if (!result.success) {
-        return errorResponse(c, "bad_request", z.prettifyError(result.error), result.error.issues);
-      }
-    },
-  });
-  app.onError(handleError(hub.log));
+/** Builds the Hono app of a hub from its parts. */
+export function createApiApp(deps: ApiDeps): ApiApp {
+  const app = createRouter();
+  app.onError(handleError(deps.log));
   app.notFound((c) => errorResponse(c, "not_found", `no route ${c.req.method} ${c.req.path}`));
 
   const auth = authenticate({
-    verifyToken: (token) => hub.repos.tokens.verify(token),
-    verifyDevice: (id, secret) => hub.repos.devices.verifySecret(id, secret),
+    verifyToken: (token) => deps.repos.tokens.verify(token),
+    verifyDevice: (id, secret) => deps.repos.devices.verifySecret(id, secret),
   });
   app.use("/api/v1/*", async (c, next) => (PUBLIC_PATHS.has(c.req.path) ? next() : auth(c, next)));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "device", { type: "http", scheme: "basic" });
 
-  registerSystemRoutes(app, hub);
-  registerTokenRoutes(app, hub);
-  registerDeviceRoutes(app, hub);
-  registerProfileRoutes(app, hub);
-  registerModelRoutes(app, hub);
-  registerModuleRoutes(app, hub);
-  registerDeploymentRoutes(app, hub);
-  registerTelemetryRoutes(app, hub);
-  registerMonitorRoutes(app, hub);
-  registerBlobRoutes(app, hub);
-  registerDatasetRoutes(app, hub);
-  registerRunRoutes(app, hub);
-  registerWorkerRoutes(app, hub);
+  app.route("/", systemRoutes(deps));
+  app.route("/", tokenRoutes(deps));
+  app.route("/", deviceRoutes(deps));
+  app.route("/", profileRoutes());
+  app.route("/", modelRoutes(deps));
+  app.route("/", moduleRoutes(deps));
+  app.route("/", deploymentRoutes(deps));
+  app.route("/", telemetryRoutes(deps));
+  app.route("/", monitorRoutes(deps));
+  app.route("/", blobRoutes(deps));
+  app.route("/", datasetRoutes(deps));
+  app.route("/", runRoutes(deps));
+  app.route("/", workerRoutes(deps));
 
   app.doc("/api/v1/openapi.json", {
     openapi: "3.0.3",
     info: {
       title: "edgefleet hub API",
-      version: hub.version,
+      version: deps.version,
       description: "Register models, package signed modules and deploy them to device fleets.",
     },
     security: [{ bearer: [] }],

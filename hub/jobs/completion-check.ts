@@ -5,7 +5,8 @@
  * function runs in-process: the result is the same, only the event loop waits.
  */
 import { plainError, runThread, type ThreadError, threadEntry } from "../../lib/worker-thread.js";
-import type { HubContext } from "../context.js";
+import type { BlobStore } from "../blobs/blob-store.js";
+import type { Repositories } from "../repos/index.js";
 import {
   COMPLETION_ERROR_CODES,
   CompletionError,
@@ -38,21 +39,21 @@ export interface CompletionCheck {
 
 /** Checks a run's uploaded model (blob `onnxSha256`); CompletionError when refused, any other error is the hub's. */
 export async function checkCompletion(
-  hub: Pick<HubContext, "repos" | "blobs">,
+  deps: { repos: Pick<Repositories, "datasets">; blobs: BlobStore },
   run: { spec: RunSpec; kind: "builtin" | "script" },
   onnxSha256: string,
   result: CompletionResult,
   signal?: AbortSignal,
 ): Promise<CompletionCheck> {
   const { spec } = run;
-  const version = await hub.repos.datasets.resolve(spec.dataset.name, spec.dataset.version);
+  const version = await deps.repos.datasets.resolve(spec.dataset.name, spec.dataset.version);
   if (!version) throw new CompletionError("evaluation", `dataset ${spec.dataset.name} version is gone`);
   const input: EvaluationInput = {
     spec,
     kind: run.kind,
-    onnxPath: hub.blobs.path(onnxSha256),
-    dataset: { path: hub.blobs.path(spec.dataset.version), format: version.format },
-    ...(spec.extraRows ? { extraRowsPath: hub.blobs.path(spec.extraRows.blob) } : {}),
+    onnxPath: deps.blobs.path(onnxSha256),
+    dataset: { path: deps.blobs.path(spec.dataset.version), format: version.format },
+    ...(spec.extraRows ? { extraRowsPath: deps.blobs.path(spec.extraRows.blob) } : {}),
     result,
   };
   const entry = threadEntry(import.meta.url, "evaluate-thread", { fromSources: true });

@@ -5,9 +5,12 @@
  * Every change is persisted first (hub/repos/runs.ts), then announced on `events`.
  */
 import { randomBytes } from "node:crypto";
-import type { HubContext } from "../context.js";
+import type { Logger } from "../../lib/log.js";
+import type { BlobStore } from "../blobs/blob-store.js";
+import type { HubConfig } from "../config.js";
 import { ApiError } from "../http/errors.js";
 import { NotFoundError } from "../repos/errors.js";
+import type { Repositories } from "../repos/index.js";
 import type { ModelVersion } from "../repos/models.js";
 import {
   type AttemptRow,
@@ -24,7 +27,13 @@ import { mismatch } from "./matching.js";
 import { type RunSpec, resolveRunSpec } from "./spec.js";
 import { runView, statusEvent } from "./views.js";
 
-export type JobDeps = Pick<HubContext, "config" | "log" | "repos" | "blobs">;
+/** What the job service uses: the lease and upload settings, the repositories of runs, a blob store, a log. */
+export interface JobDeps {
+  config: Pick<HubConfig, "trainerLeaseMs" | "maxModelBytes">;
+  repos: Pick<Repositories, "runs" | "workers" | "datasets" | "models">;
+  blobs: BlobStore;
+  log: Logger;
+}
 
 /** What a worker gets from a successful claim. */
 export interface Claim {

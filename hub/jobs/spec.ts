@@ -13,8 +13,9 @@ import { TrainingError } from "../../training/errors.js";
 import { parseParams } from "../../training/trainers/recipes.js";
 import type { RecipeName } from "../../training/trainers/types.js";
 import { Sha256HexSchema } from "../../wire/messages.js";
-import type { HubContext } from "../context.js";
+import type { BlobStore } from "../blobs/blob-store.js";
 import { ApiError } from "../http/errors.js";
+import type { Repositories } from "../repos/index.js";
 import { AliasNameSchema } from "../repos/models.js";
 
 export const RECIPES = ["logistic", "ridge", "mlp", "gbt", "auto", "script"] as const;
@@ -93,7 +94,7 @@ function refuse(message: string, details?: unknown): never {
 
 /** Validates a submission against the hub's state and resolves it; nothing is written. */
 export async function resolveRunSpec(
-  hub: Pick<HubContext, "repos" | "blobs">,
+  deps: { repos: Pick<Repositories, "datasets">; blobs: BlobStore },
   body: unknown,
 ): Promise<{ spec: RunSpec; kind: "builtin" | "script" }> {
   const parsed = RunSubmissionSchema.safeParse(body);
@@ -120,7 +121,7 @@ export async function resolveRunSpec(
   }
 
   const ref = input.dataset.version ?? "latest";
-  const version = await hub.repos.datasets.resolve(input.dataset.name, ref);
+  const version = await deps.repos.datasets.resolve(input.dataset.name, ref);
   if (!version) {
     refuse(`dataset ${input.dataset.name} has no version "${ref}"`, { code: "unknown_dataset" });
   }
@@ -148,12 +149,12 @@ export async function resolveRunSpec(
   if (input.task === "regression" && kind !== "numeric" && kind !== "boolean") {
     refuse(`a regression target must be numeric; "${input.target}" is ${kind}`, { code: "bad_target" });
   }
-  if (input.script && !(await hub.blobs.stat(input.script.snapshot))) {
+  if (input.script && !(await deps.blobs.stat(input.script.snapshot))) {
     refuse(`snapshot ${input.script.snapshot} does not exist; POST /api/v1/snapshots first`, {
       code: "unknown_snapshot",
     });
   }
-  if (input.extraRows && !(await hub.blobs.stat(input.extraRows.blob))) {
+  if (input.extraRows && !(await deps.blobs.stat(input.extraRows.blob))) {
     refuse(`extra rows blob ${input.extraRows.blob} does not exist`, { code: "unknown_blob" });
   }
 

@@ -4,9 +4,9 @@
  * builds them, `start` starts them once the hub is up, `close` stops them in reverse order.
  */
 import type { Logger } from "../../lib/log.js";
-import type { HubContext } from "../context.js";
 import type { Db } from "../db/database.js";
-import { RetrainingDriver } from "../retraining/driver.js";
+import type { HubLink } from "../mqtt/hub-link.js";
+import { RetrainingDriver, type RetrainingHub } from "../retraining/driver.js";
 import type { Clock } from "../rollouts/clock.js";
 import { AlertNotifier, type WEBHOOK_DEFAULTS } from "./notify.js";
 import { MonitorScheduler } from "./scheduler.js";
@@ -32,79 +32,68 @@ export interface DriftMonitoringOptions {
   webhook?: Partial<typeof WEBHOOK_DEFAULTS>;
 }
 
-/**
- * Builds drift monitoring for a hub being assembled: `hub()` is read only once `start()` runs (the
- * retraining driver packages and deploys through the full context, which includes this object).
- */
-export function createDriftMonitoring(
-  hub: () => HubContext,
-  db: Db,
-  options: DriftMonitoringOptions,
-): DriftMonitoring {
-  const { clock, log } = options;
-  const store = createDriftStore(db, { now: () => clock.now() });
-  let parts:
-    | { scheduler: MonitorScheduler; notifier: AlertNotifier; retraining: RetrainingDriver }
-    | undefined;
-  const need = () => {
-    if (!parts) throw new Error("drift monitoring is not started");
-    return parts;
-  };
+/** What drift monitoring is built from: the database, the hub parts the retraining loop steps through, and runs. */
+export interface DriftMonitoringDeps extends DriftMonitoringOptions {
+  db: Db;
+  hub: RetrainingHub & { link: Pick<HubLink, "publishCommand" | "publishAlert"> };
+  /** Submits a training run in process (the job service's submit). */
+  submitRun(body: unknown): Promise<{ id: string }>;
+}
+
+/** Builds drift monitoring; nothing runs until `start()`. */
+export function createDriftMonitoring(deps: DriftMonitoringDeps): DriftMonitoring {
+  const { clock, log, hub } = deps;
+  const store = createDriftStore(deps.db, { now: () => clock.now() });
+  const notifier = new AlertNotifier({
+    link: hub.link,
+    monitors: store.monitors,
+    clock,
+    log: log.child({ part: "alerts" }),
+    ...(deps.webhook ? { webhook: deps.webhook } : {}),
+  });
+  const retraining = new RetrainingDriver({
+    hub,
+    store,
+    clock,
+    log: log.child({ part: "retraining" }),
+    submitRun: deps.submitRun,
+    ...(deps.retrainingTickMs !== undefined ? { tickMs: deps.retrainingTickMs } : {}),
+  });
+  const scheduler = new MonitorScheduler({
+    repos: hub.repos,
+    store,
+    clock,
+    log: log.child({ part: "monitors" }),
+    ...(deps.tickMs !== undefined ? { tickMs: deps.tickMs } : {}),
+    onAlert(alert, monitor) {
+      notifier.notify(alert, monitor);
+      if (monitor.action.kind === "retrain") {
+        retraining
+          .trigger(monitor, alert.id)
+          .catch((error: unknown) =>
+            log.error({ event: "retraining.trigger_failed", monitorId: monitor.id, err: error }),
+          );
+      }
+    },
+  });
+  let started = false;
   return {
     store,
-    get scheduler() {
-      return need().scheduler;
-    },
-    get notifier() {
-      return need().notifier;
-    },
-    get retraining() {
-      return need().retraining;
-    },
+    scheduler,
+    notifier,
+    retraining,
     async start() {
-      const context = hub();
-      const notifier = new AlertNotifier({
-        link: context.link,
-        monitors: store.monitors,
-        clock,
-        log: log.child({ part: "alerts" }),
-        ...(options.webhook ? { webhook: options.webhook } : {}),
-      });
-      const retraining = new RetrainingDriver({
-        hub: context,
-        store,
-        clock,
-        log: log.child({ part: "retraining" }),
-        submitRun: async (body) => ({ id: String((await context.jobs.submit(body)).id) }),
-        ...(options.retrainingTickMs !== undefined ? { tickMs: options.retrainingTickMs } : {}),
-      });
-      const scheduler = new MonitorScheduler({
-        repos: context.repos,
-        store,
-        clock,
-        log: log.child({ part: "monitors" }),
-        ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
-        onAlert(alert, monitor) {
-          notifier.notify(alert, monitor);
-          if (monitor.action.kind === "retrain") {
-            retraining
-              .trigger(monitor, alert.id)
-              .catch((error: unknown) =>
-                log.error({ event: "retraining.trigger_failed", monitorId: monitor.id, err: error }),
-              );
-          }
-        },
-      });
-      parts = { scheduler, notifier, retraining };
+      started = true;
       await notifier.resume();
       scheduler.start();
       retraining.start();
     },
     async close() {
-      if (!parts) return;
-      await parts.scheduler.close();
-      await parts.retraining.close();
-      await parts.notifier.close();
+      // A hub whose start-up failed before this part started has nothing here to stop or hand back.
+      if (!started) return;
+      await scheduler.close();
+      await retraining.close();
+      await notifier.close();
     },
   };
 }

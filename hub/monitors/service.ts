@@ -4,15 +4,21 @@
  * exists, the module came from a trained model and the module's samples are allowed. A refused
  * definition leaves no row behind.
  */
-import type { HubContext } from "../context.js";
+import type { Logger } from "../../lib/log.js";
 import { ApiError, found } from "../http/errors.js";
+import type { Repositories } from "../repos/index.js";
 import type { Monitor, MonitorPatch } from "../repos/monitors.js";
 import { findChampion, moduleSource } from "../retraining/champion.js";
 import { cohortDevices, monitoredModule } from "./evaluate.js";
 import { actionOf, type MonitorBody, type MonitorPatchBody, settingsOf } from "./spec.js";
 import type { DriftStore } from "./store.js";
 
-export type MonitorHub = Pick<HubContext, "repos" | "log"> & { drift: { store: DriftStore } };
+/** What monitor CRUD uses: the repositories a definition is checked against, the drift store, a log. */
+export interface MonitorHub {
+  repos: Pick<Repositories, "modules" | "devices" | "datasets" | "models">;
+  drift: { store: DriftStore };
+  log: Logger;
+}
 
 async function checkDefinition(
   hub: MonitorHub,

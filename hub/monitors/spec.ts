@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { ModuleNameSchema } from "../../modules/manifest.js";
 import type { MonitorAction, MonitorSettings, RetrainSettings } from "../db/schema/drift.js";
-import { SelectorSchema } from "../http/routes/deployments.js";
+import { SelectorSchema } from "../fleet/selector.js";
 
 /** Defaults of a monitor; hub/monitors/README.md explains each. */
 export const MONITOR_DEFAULTS = {

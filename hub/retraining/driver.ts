@@ -25,18 +25,20 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../../lib/log.js";
 import { COLLECT_SAMPLES, type CollectSamplesCommand } from "../../wire/commands.js";
 import { PROTOCOL_VERSION } from "../../wire/messages.js";
-import type { HubContext } from "../context.js";
+import type { BlobStore } from "../blobs/blob-store.js";
 import type { RetrainSettings } from "../db/schema/drift.js";
 import type { RunSpec } from "../jobs/spec.js";
 import { cohortDevices, monitoringSpecOf } from "../monitors/evaluate.js";
 import type { DriftStore } from "../monitors/store.js";
-import type { Deployment } from "../repos/index.js";
+import type { HubLink } from "../mqtt/hub-link.js";
+import type { Deployment, Repositories } from "../repos/index.js";
 import type { ModelVersion } from "../repos/models.js";
 import type { Monitor } from "../repos/monitors.js";
 import type { CycleStatus, RetrainingCycle } from "../repos/retraining.js";
 import type { RunRow } from "../repos/runs.js";
 import type { Clock, TimerHandle } from "../rollouts/clock.js";
-import { deployModule } from "../services/deployments.js";
+import { type DeploymentDeps, deployModule } from "../services/deployments.js";
+import type { PackagingDeps } from "../services/packaging.js";
 import { findChampion, moduleSource } from "./champion.js";
 import { challengerWins, datasetRow, isHoldout, type LabelledRow, scoreModel } from "./compare.js";
 import { packageTrainedModel } from "./package.js";
@@ -66,8 +68,19 @@ export interface CycleState {
   transient?: TransientCount | null;
 }
 
+/**
+ * The parts of the hub a cycle steps through: the repositories and blobs it reads and writes, the
+ * link that asks devices for samples, and packaging and deploying as the API does them.
+ */
+export type RetrainingHub = DeploymentDeps &
+  PackagingDeps & {
+    repos: Pick<Repositories, "devices" | "modules" | "models" | "runs" | "deployments">;
+    blobs: BlobStore;
+    link: Pick<HubLink, "publishCommand">;
+  };
+
 export interface RetrainingDeps {
-  hub: HubContext;
+  hub: RetrainingHub;
   store: DriftStore;
   clock: Clock;
   log: Logger;

@@ -14,10 +14,9 @@ import {
   RuntimeOptionsSchema,
   SemverSchema,
 } from "../../modules/manifest.js";
-import type { HubContext } from "../context.js";
 import { ApiError, found } from "../http/errors.js";
 import { monitoringFromBaseline } from "../monitors/drift-lib.js";
-import { createModule } from "../services/packaging.js";
+import { createModule, type PackagingDeps } from "../services/packaging.js";
 
 export const PackageTrainedBodySchema = z
   .object({
@@ -39,8 +38,11 @@ export const PackageTrainedBodySchema = z
 export type PackageTrainedBody = z.infer<typeof PackageTrainedBodySchema>;
 
 /** The next patch version after the module's highest version, or 1.0.0 when it has none. */
-export async function nextPatchVersion(hub: Pick<HubContext, "repos">, module: string): Promise<string> {
-  const versions = (await hub.repos.modules.list(module))
+export async function nextPatchVersion(
+  deps: { repos: Pick<PackagingDeps["repos"], "modules"> },
+  module: string,
+): Promise<string> {
+  const versions = (await deps.repos.modules.list(module))
     .map((m) => m.version)
     .filter((v) => semver.valid(v));
   const highest = semver.rsort(versions)[0];
@@ -49,13 +51,13 @@ export async function nextPatchVersion(hub: Pick<HubContext, "repos">, module: s
 
 /** Packages a trained model version (number or alias) as a module version; 400 for uploaded models. */
 export async function packageTrainedModel(
-  hub: HubContext,
+  deps: PackagingDeps,
   modelName: string,
   ref: string | number,
   body: PackageTrainedBody,
 ) {
   const modelVersion = found(
-    await hub.repos.models.resolveVersion(modelName, ref),
+    await deps.repos.models.resolveVersion(modelName, ref),
     `model ${modelName} version ${ref}`,
   );
   const training = modelVersion.training;
@@ -82,8 +84,8 @@ export async function packageTrainedModel(
       })
     : undefined;
   const name = body.module ?? modelName;
-  const version = body.version ?? (await nextPatchVersion(hub, name));
-  return createModule(hub, {
+  const version = body.version ?? (await nextPatchVersion(deps, name));
+  return createModule(deps, {
     name,
     version,
     description:

@@ -1,17 +1,18 @@
 /**
  * Deployments: validate the rollout request, resolve the selector to devices, record the
  * deployment, and hand it to the rollout controller, which releases it wave by wave and merges it
- * with the other deployments on each device (hub/rollouts). Also the status view and the merge
+ * with the other deployments on each device (deps/rollouts). Also the status view and the merge
  * view of one device.
  */
 
-import type { HubContext } from "../context.js";
+import type { Logger } from "../../lib/log.js";
 import type { DeploymentSelector } from "../db/schema/deployments.js";
 import { preflightTargets } from "../fleet/preflight-targets.js";
 import { recordSkipped, skippedFor } from "../fleet/skipped.js";
 import { ApiError, found } from "../http/errors.js";
-import type { Deployment } from "../repos/index.js";
-import type { RolloutCommand } from "../rollouts/controller.js";
+import type { HubLink } from "../mqtt/hub-link.js";
+import type { Deployment, Repositories } from "../repos/index.js";
+import type { RolloutCommand, RolloutController } from "../rollouts/controller.js";
 import { mergeLayers } from "../rollouts/merge.js";
 import { buildRolloutSpec, type RolloutRequest, waveCounts } from "../rollouts/spec.js";
 import { layersFor } from "../rollouts/sync.js";
@@ -24,21 +25,31 @@ export interface DeployRequest extends RolloutRequest {
   createdBy: string;
 }
 
+/** What deploying and steering deployments use: the repositories they read and write, the controller, a log. */
+export interface DeploymentDeps {
+  repos: Pick<Repositories, "modules" | "devices" | "deployments" | "events">;
+  rollouts: Pick<RolloutController, "reconcileNow" | "command">;
+  log: Logger;
+}
+
+/** The part of DeploymentDeps that reading a deployment's status needs. */
+export type DeploymentReadDeps = { repos: Pick<Repositories, "devices" | "deployments" | "events"> };
+
 /** Creates a deployment and runs its first rollout step before answering. */
-export async function deployModule(hub: HubContext, request: DeployRequest) {
+export async function deployModule(deps: DeploymentDeps, request: DeployRequest) {
   const { module: name, version, selector, priority, createdBy, ...rollout } = request;
   const { strategy, spec } = buildRolloutSpec(rollout);
-  const module = found(await hub.repos.modules.get(name, version), `module ${name}@${version}`);
-  const resolved = await resolveTargets(hub, selector);
+  const module = found(await deps.repos.modules.get(name, version), `module ${name}@${version}`);
+  const resolved = await resolveTargets(deps, selector);
   // Preflight first: an incompatible device is skipped whole, before any desired state is written.
-  const { eligible: targets, skipped } = await preflightTargets(hub, resolved, module);
+  const { eligible: targets, skipped } = await preflightTargets(deps, resolved, module);
   if (targets.length === 0) {
     throw new ApiError("bad_request", "no targeted device passes preflight", { skipped });
   }
   const last = spec.waves.at(-1)!;
   if (last.count !== undefined && last.count < targets.length)
     throw new ApiError("bad_request", `the last wave reaches ${last.count} of ${targets.length} targets`);
-  const deployment = await hub.repos.deployments.create({
+  const deployment = await deps.repos.deployments.create({
     moduleName: module.name,
     moduleVersion: module.version,
     selector,
@@ -48,8 +59,8 @@ export async function deployModule(hub: HubContext, request: DeployRequest) {
     targetDeviceIds: targets,
     createdBy,
   });
-  await recordSkipped(hub, deployment, skipped);
-  hub.log.info({
+  await recordSkipped(deps, deployment, skipped);
+  deps.log.info({
     event: "deployment.created",
     deploymentId: deployment.id,
     module: module.name,
@@ -58,13 +69,16 @@ export async function deployModule(hub: HubContext, request: DeployRequest) {
     targets: targets.length,
     skipped: skipped.length,
   });
-  await hub.rollouts.reconcileNow(deployment.id);
-  return { ...((await hub.repos.deployments.get(deployment.id)) ?? deployment), skipped };
+  await deps.rollouts.reconcileNow(deployment.id);
+  return { ...((await deps.repos.deployments.get(deployment.id)) ?? deployment), skipped };
 }
 
-async function resolveTargets(hub: HubContext, selector: DeploymentSelector): Promise<string[]> {
+async function resolveTargets(
+  deps: Pick<DeploymentDeps, "repos">,
+  selector: DeploymentSelector,
+): Promise<string[]> {
   if (selector.deviceIds) {
-    const found = await hub.repos.devices.list({ ids: selector.deviceIds, tags: selector.tags });
+    const found = await deps.repos.devices.list({ ids: selector.deviceIds, tags: selector.tags });
     const foundIds = new Set(found.map((d) => d.id));
     const unknown = selector.deviceIds.filter((id) => !foundIds.has(id));
     if (unknown.length > 0 && !selector.tags) {
@@ -73,16 +87,21 @@ async function resolveTargets(hub: HubContext, selector: DeploymentSelector): Pr
     if (found.length === 0) throw new ApiError("bad_request", "the selector matches no devices");
     return found.map((d) => d.id).sort();
   }
-  const found = await hub.repos.devices.list({ tags: selector.tags });
+  const found = await deps.repos.devices.list({ tags: selector.tags });
   if (found.length === 0) throw new ApiError("bad_request", "the selector matches no devices");
   return found.map((d) => d.id).sort();
 }
 
 /** Applies pause, resume, abort or rollback; 404 for unknown ids, 409 from a state that forbids it. */
-export async function commandDeployment(hub: HubContext, id: string, command: RolloutCommand, by: string) {
-  found(await hub.repos.deployments.get(id), `deployment ${id}`);
-  await hub.rollouts.command(id, command, by);
-  return deploymentStatus(hub, id);
+export async function commandDeployment(
+  deps: DeploymentDeps,
+  id: string,
+  command: RolloutCommand,
+  by: string,
+) {
+  found(await deps.repos.deployments.get(id), `deployment ${id}`);
+  await deps.rollouts.command(id, command, by);
+  return deploymentStatus(deps, id);
 }
 
 const DEVICE_STATES = [
@@ -98,11 +117,11 @@ const DEVICE_STATES = [
 ] as const;
 
 /** A deployment with waves, per-device state and counts per state. */
-export async function deploymentStatus(hub: HubContext, id: string) {
-  const deployment = found(await hub.repos.deployments.get(id), `deployment ${id}`);
-  const contributing = await hub.repos.deployments.listContributing();
+export async function deploymentStatus(deps: DeploymentReadDeps, id: string) {
+  const deployment = found(await deps.repos.deployments.get(id), `deployment ${id}`);
+  const contributing = await deps.repos.deployments.listContributing();
   const devices = new Map(
-    (await hub.repos.devices.list({ ids: deployment.targetDeviceIds })).map((d) => [d.id, d]),
+    (await deps.repos.devices.list({ ids: deployment.targetDeviceIds })).map((d) => [d.id, d]),
   );
   const counts: Record<string, number> = { targeted: deployment.targetDeviceIds.length };
   for (const state of DEVICE_STATES) counts[state] = 0;
@@ -120,7 +139,7 @@ export async function deploymentStatus(hub: HubContext, id: string) {
       servingVersion: reported?.servingVersion,
     };
   });
-  const skipped = await skippedFor(hub, deployment.id);
+  const skipped = await skippedFor(deps, deployment.id);
   counts.skipped = skipped.length;
   return { ...deployment, counts, waves: waveView(deployment), devices: perDevice, skipped };
 }
@@ -176,17 +195,20 @@ function waveView(d: Deployment) {
 }
 
 /** Which deployment supplied each module of a device's desired state, and what it overrode. */
-export async function deviceMerge(hub: HubContext, deviceId: string) {
-  return mergeLayers(layersFor(deviceId, await hub.repos.deployments.listContributing()));
+export async function deviceMerge(deps: { repos: Pick<Repositories, "deployments"> }, deviceId: string) {
+  return mergeLayers(layersFor(deviceId, await deps.repos.deployments.listContributing()));
 }
 
 /** Re-publishes every device's stored desired state (retained, same revision): idempotent, run at start. */
-export async function republishDesired(hub: Pick<HubContext, "repos" | "link">): Promise<number> {
-  const devices = await hub.repos.devices.list({});
+export async function republishDesired(deps: {
+  repos: Pick<Repositories, "devices">;
+  link: Pick<HubLink, "publishDesired">;
+}): Promise<number> {
+  const devices = await deps.repos.devices.list({});
   let count = 0;
   for (const device of devices) {
     if (!device.desired) continue;
-    await hub.link.publishDesired(device.id, device.desired);
+    await deps.link.publishDesired(device.id, device.desired);
     count++;
   }
   return count;

@@ -1,11 +1,17 @@
 /** What the hub does with each kind of device message: update the twin, store telemetry and events. */
+
+import type { Logger } from "../../lib/log.js";
 import type { DeviceEvent, ReportedState, Status, TelemetryWindow } from "../../wire/messages.js";
-import type { HubContext } from "../context.js";
+import type { Repositories, TelemetryWriter } from "../repos/index.js";
 import { DriftUnpacker } from "./drift-unpack.js";
 
 /** Handlers for the hub's MQTT link, bound to a running hub. */
 export function deviceMessageHandlers(
-  hub: Pick<HubContext, "repos" | "telemetry" | "log">,
+  hub: {
+    repos: Pick<Repositories, "devices" | "events" | "modules">;
+    telemetry: Pick<TelemetryWriter, "add">;
+    log: Logger;
+  },
   /** Told after a device's twin changed (reported state, online); the rollout controller listens. */
   onDeviceChanged: (deviceId: string) => Promise<void> = async () => {},
 ) {

@@ -2,15 +2,27 @@
  * Module packaging: a registered model version plus pre/post-processing and runtime options
  * becomes a signed module tarball, stored as a blob and recorded in the registry.
  */
+
+import type { Logger } from "../../lib/log.js";
 import type { ManifestInput } from "../../modules/manifest.js";
 import { packModule } from "../../modules/pack.js";
-import type { HubContext } from "../context.js";
+import type { BlobStore } from "../blobs/blob-store.js";
 import { ApiError, found } from "../http/errors.js";
-import type { CreateModuleRequest } from "../http/routes/modules.js";
+import type { SigningKeys } from "../keys.js";
+import type { Repositories } from "../repos/index.js";
+import type { CreateModuleRequest } from "./module-request.js";
+
+/** What packaging uses: the model and module repositories, the blob store, the signing key, a log. */
+export interface PackagingDeps {
+  repos: Pick<Repositories, "models" | "modules">;
+  blobs: BlobStore;
+  signing: Pick<SigningKeys, "privateKeyPem">;
+  log: Logger;
+}
 
 /** Packages, signs and stores a module version; refuses duplicates before doing any work. */
-export async function createModule(hub: HubContext, request: CreateModuleRequest) {
-  if (await hub.repos.modules.get(request.name, request.version)) {
+export async function createModule(deps: PackagingDeps, request: CreateModuleRequest) {
+  if (await deps.repos.modules.get(request.name, request.version)) {
     throw new ApiError(
       "conflict",
       `module ${request.name}@${request.version} already exists; versions are immutable`,
@@ -18,10 +30,10 @@ export async function createModule(hub: HubContext, request: CreateModuleRequest
   }
   const { name: modelName, version: modelNumber } = request.model;
   const modelVersion = found(
-    await hub.repos.models.getVersion(modelName, modelNumber),
+    await deps.repos.models.getVersion(modelName, modelNumber),
     `model ${modelName} version ${modelNumber}`,
   );
-  const modelBytes = await hub.blobs.read(modelVersion.sha256);
+  const modelBytes = await deps.blobs.read(modelVersion.sha256);
   const manifest: ManifestInput = {
     schemaVersion: 1,
     name: request.name,
@@ -47,24 +59,24 @@ export async function createModule(hub: HubContext, request: CreateModuleRequest
   const variants = [];
   for (const variant of request.variants ?? []) {
     const version = found(
-      await hub.repos.models.getVersion(variant.model.name, variant.model.version),
+      await deps.repos.models.getVersion(variant.model.name, variant.model.version),
       `model ${variant.model.name} version ${variant.model.version} (variant ${variant.name})`,
     );
     variants.push({
       name: variant.name,
       requires: variant.requires,
       runtime: variant.runtime,
-      modelBytes: await hub.blobs.read(version.sha256),
+      modelBytes: await deps.blobs.read(version.sha256),
     });
   }
   const packed = await packModule({
     manifest,
     modelBytes,
-    privateKeyPem: hub.signing.privateKeyPem,
+    privateKeyPem: deps.signing.privateKeyPem,
     ...(variants.length > 0 ? { variants } : {}),
   });
-  await hub.blobs.put(packed.tarball, { expectedSha256: packed.sha256 });
-  const created = await hub.repos.modules.create({
+  await deps.blobs.put(packed.tarball, { expectedSha256: packed.sha256 });
+  const created = await deps.repos.modules.create({
     name: request.name,
     version: request.version,
     modelVersionId: modelVersion.id,
@@ -72,7 +84,7 @@ export async function createModule(hub: HubContext, request: CreateModuleRequest
     tarballSha256: packed.sha256,
     tarballSize: packed.size,
   });
-  hub.log.info({
+  deps.log.info({
     event: "module.created",
     module: request.name,
     version: request.version,

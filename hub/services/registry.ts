@@ -5,8 +5,10 @@
  */
 import * as ort from "onnxruntime-node";
 import { sha256Hex } from "../../lib/files.js";
+import type { Logger } from "../../lib/log.js";
 import { InvalidModelError, inspectOnnx, type OnnxInfo } from "../../modules/onnx/inspect.js";
-import type { HubContext } from "../context.js";
+import type { BlobStore } from "../blobs/blob-store.js";
+import type { Repositories } from "../repos/index.js";
 import type { RegisterVersionInput } from "../repos/models.js";
 
 export interface RegisterModelInput
@@ -49,20 +51,24 @@ export function registrationOf(model: CheckedModel): RegisterVersionInput {
   };
 }
 
+/** What registering a model version uses: the blob store for the file, the models repository, a log. */
+export interface RegistryDeps {
+  blobs: BlobStore;
+  repos: Pick<Repositories, "models">;
+  log: Logger;
+}
+
 /** Validates an ONNX file and registers it as the next version of a model. */
-export async function registerModelVersion(
-  hub: Pick<HubContext, "blobs" | "repos" | "log">,
-  input: RegisterModelInput,
-) {
+export async function registerModelVersion(deps: RegistryDeps, input: RegisterModelInput) {
   const info = inspectOnnx(input.bytes);
   await assertOnnxRuntimeLoads(input.bytes);
   const sha256 = sha256Hex(input.bytes);
-  await hub.blobs.put(input.bytes, { expectedSha256: sha256 });
+  await deps.blobs.put(input.bytes, { expectedSha256: sha256 });
   const { bytes, ...rest } = input;
-  const version = await hub.repos.models.registerVersion(
+  const version = await deps.repos.models.registerVersion(
     registrationOf({ ...rest, sha256, size: bytes.byteLength, info }),
   );
-  hub.log.info({ event: "model.registered", model: input.name, version: version.version, sha256 });
+  deps.log.info({ event: "model.registered", model: input.name, version: version.version, sha256 });
   return version;
 }
 

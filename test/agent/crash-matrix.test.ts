@@ -77,7 +77,7 @@ function restart(
     mqttUrl: hub.mqttUrl,
     deviceId: agent.deviceId,
     secret,
-    trustKey: hub.context.signing.publicKeyPem,
+    trustKey: hub.parts.signing.publicKeyPem,
     dataDir: agent.dataDir,
     port: agent.port,
     env,
@@ -138,7 +138,7 @@ describe("SIGKILL at every reconcile step, then restart", () => {
           mqttUrl: hub.mqttUrl,
           deviceId: device.id,
           secret,
-          trustKey: hub.context.signing.publicKeyPem,
+          trustKey: hub.parts.signing.publicKeyPem,
         }),
       ),
     );

@@ -49,7 +49,7 @@ async function startAgent(): Promise<AgentProcess> {
     mqttUrl: hub.mqttUrl,
     deviceId: device.id,
     secret: device.secret,
-    trustKey: hub.context.signing.publicKeyPem,
+    trustKey: hub.parts.signing.publicKeyPem,
     telemetryIntervalMs: 300,
     ...(dataDir ? { dataDir } : {}),
   });
@@ -92,7 +92,7 @@ async function storedRequests(): Promise<number> {
 
 /** Drift summaries the hub stored from those windows (split off into hub/monitors' tables). */
 async function storedSummaries(): Promise<DriftSummary[]> {
-  const rows = await hub.context.drift.store.data.summaries({
+  const rows = await hub.parts.drift.store.data.summaries({
     deviceId: device.id,
     module: "monitored",
     limit: 1000,
@@ -186,7 +186,7 @@ describe("drift summaries from a real agent reach the hub", () => {
   });
 
   it("answers collect-samples and sends sample rows with feedback labels", async () => {
-    await hub.context.link.publishCommand(device.id, COLLECT_SAMPLES, {
+    await hub.parts.link.publishCommand(device.id, COLLECT_SAMPLES, {
       protocol: PROTOCOL_VERSION,
       requestId: "samples-1",
       module: "monitored",
@@ -207,7 +207,7 @@ describe("drift summaries from a real agent reach the hub", () => {
           });
         }
         ids.push(...batch);
-        const stored = await hub.context.drift.store.data.samples({ module: "monitored" });
+        const stored = await hub.parts.drift.store.data.samples({ module: "monitored" });
         return stored.length > 0 ? stored : undefined;
       },
     );

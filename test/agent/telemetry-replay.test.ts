@@ -24,7 +24,7 @@ function startAgent(previous?: AgentProcess): Promise<AgentProcess> {
     mqttUrl: hub.mqttUrl,
     deviceId: device.id,
     secret: device.secret,
-    trustKey: hub.context.signing.publicKeyPem,
+    trustKey: hub.parts.signing.publicKeyPem,
     telemetryIntervalMs: 200,
     ...(previous ? { dataDir: previous.dataDir, port: previous.port } : {}),
   });

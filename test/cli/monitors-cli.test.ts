@@ -76,7 +76,7 @@ async function publishWindows(shift: string[] | undefined, rows = 150): Promise<
       { qos: 1 },
     );
   }
-  const store = hub.context.drift.store;
+  const store = hub.parts.drift.store;
   await waitFor("summaries stored", async () => {
     const stored = await Promise.all(devices.map((d) => store.data.summaries({ deviceId: d.id, limit: 1 })));
     return stored.every((s) => s[0]?.seq === seq);

@@ -86,7 +86,7 @@ describe.skipIf(Boolean(skipReason))("the loop on PostgreSQL and Mosquitto", () 
       mqttUrl: MOSQUITTO_URL,
       deviceId,
       secret,
-      trustKey: hub.context.signing.publicKeyPem,
+      trustKey: hub.parts.signing.publicKeyPem,
     });
     await waitFor(
       `agent serving ext@1.0.0\n${agent.output()}`,

@@ -107,7 +107,7 @@ beforeAll(async () => {
         mqttUrl: hub.mqttUrl,
         deviceId: d.id,
         secret: d.secret,
-        trustKey: hub.context.signing.publicKeyPem,
+        trustKey: hub.parts.signing.publicKeyPem,
       }),
     ),
   );
@@ -224,7 +224,7 @@ describe("refusals change nothing", () => {
 
   it("a module whose blob is corrupted is refused by the agents, which keep serving the old version", async () => {
     const created = await registerAndPackage(modelV1, "1.2.0");
-    const path = hub.context.blobs.path(created.tarballSha256);
+    const path = hub.parts.blobs.path(created.tarballSha256);
     const bytes = await readFile(path);
     bytes[bytes.length - 10]! ^= 0xff;
     await writeFile(path, bytes);
@@ -262,8 +262,8 @@ describe("refusals change nothing", () => {
       privateKeyPem: rogue.privateKeyPem,
     });
     // Stands in for a tampered registry: a tarball the hub's key never signed.
-    await hub.context.blobs.put(packed.tarball);
-    await hub.context.repos.modules.create({
+    await hub.parts.blobs.put(packed.tarball);
+    await hub.parts.repos.modules.create({
       name: "classifier",
       version: "1.3.0",
       modelVersionId: modelVersion.id,
@@ -366,7 +366,7 @@ describe("restart without the hub", () => {
       mqttUrl: hub.mqttUrl,
       deviceId: agent.deviceId,
       secret: devices[0]!.secret,
-      trustKey: hub.context.signing.publicKeyPem,
+      trustKey: hub.parts.signing.publicKeyPem,
       dataDir: agent.dataDir,
       port: agent.port,
     });

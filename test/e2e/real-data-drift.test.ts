@@ -121,7 +121,7 @@ async function stream(agent: AgentProcess, rows: Day[]): Promise<void> {
     }),
   });
   expect(response.status, await response.clone().text()).toBe(200);
-  const store = hub.context.drift.store;
+  const store = hub.parts.drift.store;
   await waitFor(
     `${agent.deviceId}'s drift summary of ${rows.length} rows`,
     async () => {
@@ -157,7 +157,7 @@ beforeAll(async () => {
         mqttUrl: hub.mqttUrl,
         deviceId: id,
         secret,
-        trustKey: hub.context.signing.publicKeyPem,
+        trustKey: hub.parts.signing.publicKeyPem,
         telemetryIntervalMs: 500,
         logLevel: "info",
       });

@@ -109,7 +109,7 @@ beforeAll(async () => {
         mqttUrl: hub.mqttUrl,
         deviceId: d.id,
         secret: d.secret,
-        trustKey: hub.context.signing.publicKeyPem,
+        trustKey: hub.parts.signing.publicKeyPem,
         telemetryIntervalMs: 1_000,
       }),
     ),

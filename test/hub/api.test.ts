@@ -256,7 +256,7 @@ describe("security", () => {
     );
     const asDevice = new HubClient({ url: hub.url, device: { id: device.id, secret } });
     const key = await asDevice.get<{ publicKeyPem: string }>("/api/v1/signing-key");
-    expect(key.publicKeyPem).toBe(hub.context.signing.publicKeyPem);
+    expect(key.publicKeyPem).toBe(hub.parts.signing.publicKeyPem);
     await expectApiError(asDevice.get("/api/v1/devices"), 403);
     await expectApiError(
       new HubClient({ url: hub.url, device: { id: device.id, secret: "wrong" } }).get("/api/v1/signing-key"),

@@ -56,7 +56,7 @@ beforeAll(async () => {
     postprocessing: { kind: "softmax", output: "logits", labels: ["a", "b"] },
     monitoring: spec,
   });
-  handlers = deviceMessageHandlers(hub.context);
+  handlers = deviceMessageHandlers(hub.parts);
 });
 
 afterAll(async () => {
@@ -75,12 +75,12 @@ async function send(entry: (drift: DriftSummary) => Partial<ModuleWindow>, modul
   const { drift: _plain, ...rest } = window.modules[0]!;
   window.modules[0] = { ...rest, ...entry(drift) } as ModuleWindow;
   await handlers.onTelemetry(deviceId, window);
-  await hub.context.telemetry.flush();
+  await hub.parts.telemetry.flush();
   return seq;
 }
 
 async function storedSummary(at: number): Promise<unknown> {
-  const rows = await hub.context.drift.store.data.summaries({ deviceId, limit: 1000 });
+  const rows = await hub.parts.drift.store.data.summaries({ deviceId, limit: 1000 });
   return rows.find((row) => row.seq === at)?.summary;
 }
 

@@ -62,7 +62,7 @@ async function publishWindows(shift: string[] | undefined, rows = 150): Promise<
       },
     );
   }
-  const store = hub.context.drift.store;
+  const store = hub.parts.drift.store;
   await waitFor("summaries stored", async () => {
     const stored = await Promise.all(devices.map((d) => store.data.summaries({ deviceId: d.id, limit: 1 })));
     return stored.every((s) => s[0]?.seq === seq);
@@ -93,7 +93,7 @@ beforeAll(async () => {
     host: "127.0.0.1",
     port: 0,
     hubSecret: HUB_SECRET,
-    verifyDevice: (id, secret) => hub.context.repos.devices.verifySecret(id, secret),
+    verifyDevice: (id, secret) => hub.parts.repos.devices.verifySecret(id, secret),
     log: silentLogger,
   });
   const brokerUrl = new URL(broker.url);

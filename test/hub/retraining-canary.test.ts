@@ -96,7 +96,7 @@ async function expectCanaryOut(group: string, cycle: CycleView): Promise<Deploym
 /** Lets the rollout controller act on what it was told, then reads the deployment. */
 async function settled(id: string, status: string): Promise<DeploymentView> {
   return waitFor(`deployment ${id} ${status}`, async () => {
-    await hub.context.rollouts.whenIdle();
+    await hub.parts.rollouts.whenIdle();
     const view = await deployment(id);
     return view.status === status ? view : undefined;
   });
@@ -179,7 +179,7 @@ describe("a retraining cycle's canary decides", () => {
     expect((await monitorView(monitorId)).moduleVersion).toBe("1.0.0");
     await waitFor("the canary device back on 1.0.0", async () => (await desiredVersion("rb-a")) === "1.0.0");
     // Finished: later passes leave it alone, and the monitor may start another cycle.
-    await hub.context.drift.retraining.kick();
+    await hub.parts.drift.retraining.kick();
     expect((await cyclesOf(hub, monitorId))[0]!.status).toBe("rolled-back");
     expect(await championVersion(hub)).toBe(champion);
   }, 180_000);
@@ -188,7 +188,7 @@ describe("a retraining cycle's canary decides", () => {
     const monitorId = await collect("ab", 500);
     const packaging = await driveCycle(hub, monitorId, ["packaging"], { clock });
     // As if an earlier attempt packaged the challenger and crashed before recording the step.
-    const left = await packageTrainedModel(hub.context, MODULE, packaging.state.challenger as number, {
+    const left = await packageTrainedModel(hub.parts, MODULE, packaging.state.challenger as number, {
       module: MODULE,
     });
     expect(left.version).toBe("1.0.2");
@@ -198,7 +198,7 @@ describe("a retraining cycle's canary decides", () => {
     expect(await moduleVersions(hub)).toEqual(["1.0.0", "1.0.1", "1.0.2"]);
 
     // As if an earlier attempt created the canary and crashed before recording the step.
-    const leftDeployment = await deployModule(hub.context, {
+    const leftDeployment = await deployModule(hub.parts, {
       module: MODULE,
       version: "1.0.2",
       selector: { tags: { group: "ab" } },
@@ -230,13 +230,13 @@ describe("a retraining cycle's canary decides", () => {
     // The hub stops mid-canary; the new one resumes both the rollout and the cycle.
     await hub.close();
     hub = await startTestHub({ clock, trainer: true, dataDir: hub.dataDir });
-    await hub.context.drift.retraining.kick();
+    await hub.parts.drift.retraining.kick();
     expect((await cyclesOf(hub, monitorId))[0]!.status).toBe("canary");
     expect(await championVersion(hub)).toBe(champion);
 
     clock.advance(BAKE_MS);
     await waitFor("wave 2 released", async () => {
-      await hub.context.rollouts.whenIdle();
+      await hub.parts.rollouts.whenIdle();
       return (await deployment(canary.id)).released === 2;
     });
     expect((await cyclesOf(hub, monitorId))[0]!.status).toBe("canary");

@@ -161,7 +161,7 @@ describe("retraining cycles that stop before a canary", () => {
       second!,
       rowsNear(301, 30, 6, shiftedConcept).map(({ x1, x2 }) => ({ x1, x2 })),
     );
-    await hub.context.drift.retraining.kick();
+    await hub.parts.drift.retraining.kick();
     expect((await cyclesOf(hub, monitorId))[0]!.status).toBe("collecting");
 
     clock.advance(61_000);
@@ -178,7 +178,7 @@ describe("retraining cycles that stop before a canary", () => {
     for (const [i, device] of cohortOf("adopt").entries())
       await sendSamples(hub, device, rowsNear(700 + i, 80, 0, trainingConcept));
     // The run is submitted, then recording run-submitted fails: what a crash in between leaves.
-    const heal = await refuseRetrainingStep(hub.context.database.db, "run-submitted");
+    const heal = await refuseRetrainingStep(hub.parts.database.db, "run-submitted");
     let retried: Awaited<ReturnType<typeof driveCycle>>;
     try {
       retried = await driveCycle(hub, monitorId, (c) => c.steps.at(-1)?.step === "collecting-retry", {
@@ -192,7 +192,7 @@ describe("retraining cycles that stop before a canary", () => {
     expect(retried.steps.at(-1)!.message).toMatch(
       /^database query failed: injected fault: step run-submitted may not be recorded; retrying/,
     );
-    const left = await hub.context.repos.runs.byCycle(retried.id);
+    const left = await hub.parts.repos.runs.byCycle(retried.id);
     expect(left).toHaveLength(1);
     expect(left[0]!.spec).toMatchObject({ trigger: { kind: "monitor", monitorId, cycleId: retried.id } });
 
@@ -208,12 +208,12 @@ describe("retraining cycles that stop before a canary", () => {
     expect(cycle.steps[3]).toMatchObject({ details: { runId: left[0]!.id, adopted: true } });
     expect(cycle.state.runId).toBe(left[0]!.id);
     expect((cycle.state.extraRows as { rows: number }).rows).toBeGreaterThan(0);
-    expect(await hub.context.repos.runs.byCycle(cycle.id)).toHaveLength(1);
+    expect(await hub.parts.repos.runs.byCycle(cycle.id)).toHaveLength(1);
   }, 180_000);
 
   it("ends failed after five transient failures of a step in a row, each one an event", async () => {
     const monitorId = await monitorFor("flaky", { minLabelled: 10 });
-    const heal = await refuseRetrainingStep(hub.context.database.db, "samples-requested");
+    const heal = await refuseRetrainingStep(hub.parts.database.db, "samples-requested");
     let cycle: Awaited<ReturnType<typeof driveCycle>>;
     try {
       await hub.client.post(`/api/v1/monitors/${monitorId}/retrain`, {});
@@ -238,7 +238,7 @@ describe("retraining cycles that stop before a canary", () => {
 
   it("clears the count when a retried step goes through without moving the cycle on", async () => {
     const monitorId = await monitorFor("recover", { minLabelled: 10 });
-    const heal = await refuseRetrainingStep(hub.context.database.db, "samples-requested");
+    const heal = await refuseRetrainingStep(hub.parts.database.db, "samples-requested");
     try {
       await hub.client.post(`/api/v1/monitors/${monitorId}/retrain`, {});
       await driveCycle(hub, monitorId, (c) => c.steps.at(-1)?.step === "collecting-retry", { clock });
@@ -273,7 +273,7 @@ describe("retraining cycles that stop before a canary", () => {
       collectTimeoutMs: 60_000,
       retryAfterMs: 3_600_000,
     });
-    const record = await hub.context.repos.modules.get(MODULE, "1.0.0");
+    const record = await hub.parts.repos.modules.get(MODULE, "1.0.0");
     const spec = (record!.manifest as { monitoring: Monitoring }).monitoring;
     for (const [i, device] of cohortOf("again").entries()) {
       const drift = summaryFor(spec, 300, { seed: 900 + i, shift: [spec.columns[0]!.name], at: clock.now() });
@@ -327,14 +327,14 @@ describe("retraining cycles that stop before a canary", () => {
   it("steps a cycle from one hub's driver at a time: another replica's waits for the lease", async () => {
     const monitorId = await monitorFor("replica", { margin: 0.5, minLabelled: 100 });
     // Started in the store, not through the API: no pass of this hub's own driver runs meanwhile.
-    await hub.context.drift.store.retraining.start(monitorId, null);
+    await hub.parts.drift.store.retraining.start(monitorId, null);
     const replica = () =>
       new RetrainingDriver({
-        hub: hub.context,
-        store: hub.context.drift.store,
+        hub: hub.parts,
+        store: hub.parts.drift.store,
         clock,
         log: silentLogger,
-        submitRun: async (body) => ({ id: String((await hub.context.jobs.submit(body)).id) }),
+        submitRun: async (body) => ({ id: String((await hub.parts.jobs.submit(body)).id) }),
       });
     const [first, second] = [replica(), replica()];
     await first.kick();

@@ -46,7 +46,7 @@ async function registerModule(version: string) {
 const status = (id: string) => hub.client.get<Status>(`/api/v1/deployments/${id}`);
 const settled = (id: string, what: string, check: (s: Status) => boolean) =>
   waitFor(what, async () => {
-    await hub.context.rollouts.whenIdle();
+    await hub.parts.rollouts.whenIdle();
     const s = await status(id);
     return check(s) ? s : undefined;
   });

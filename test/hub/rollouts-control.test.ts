@@ -65,7 +65,7 @@ const deploy = (body: Record<string, unknown>) => hub.client.post<Status>("/api/
 const status = (id: string) => hub.client.get<Status>(`/api/v1/deployments/${id}`);
 const settled = (id: string, what: string, check: (s: Status) => boolean) =>
   waitFor(what, async () => {
-    await hub.context.rollouts.whenIdle();
+    await hub.parts.rollouts.whenIdle();
     const s = await status(id);
     return check(s) ? s : undefined;
   });
@@ -196,11 +196,11 @@ describe("a bake without traffic", () => {
     // The canary device serves: its telemetry reaches the hub, and the next bake's end judges it.
     // The device's own clock: the wall clock (the deployment's createdAt is the repository's).
     const at = new Date().toISOString();
-    hub.context.telemetry.add(
+    hub.parts.telemetry.add(
       view.targetDeviceIds[0]!,
       moduleWindow(1, { name: "quiet", version: "1.0.0" }, 10, at),
     );
-    await hub.context.telemetry.flush();
+    await hub.parts.telemetry.flush();
     clock.advance(MIN);
     await settled(d.id, "the rest released", (s) => s.wave === 1 && s.released === 4);
   });

@@ -144,7 +144,7 @@ describe("the completion check in a worker thread", () => {
 
     const order: string[] = [];
     const checking = new Promise<void>((resolve) => {
-      const stop = hub.context.jobs.events.subscribe(run.id, (event) => {
+      const stop = hub.parts.jobs.events.subscribe(run.id, (event) => {
         if (event.type === "log" && String(event.data.text).startsWith("hub: checking the model")) {
           stop();
           resolve();
@@ -182,7 +182,7 @@ describe("a check that fails for the hub's own reasons", () => {
     const run = await submit("small", "unreadable-model");
     const first = await claim();
     const { base, body } = await trainAndUpload(first);
-    const blob = hub.context.blobs.path(small.version);
+    const blob = hub.parts.blobs.path(small.version);
     await rename(blob, `${blob}.away`);
     let failed: Awaited<ReturnType<typeof api>>;
     try {
@@ -218,7 +218,7 @@ describe("a check that fails for the hub's own reasons", () => {
     const run = await submit("small", "unreadable-once", { maxAttempts: 1 });
     const c = await claim();
     const { base, body } = await trainAndUpload(c);
-    const blob = hub.context.blobs.path(small.version);
+    const blob = hub.parts.blobs.path(small.version);
     await rename(blob, `${blob}.away`);
     let failed: Awaited<ReturnType<typeof api>>;
     try {
@@ -234,7 +234,7 @@ describe("a check that fails for the hub's own reasons", () => {
     const run = await submit("small", "atomic-model");
     const first = await claim();
     const { base, body } = await trainAndUpload(first);
-    const heal = await refuseRunSuccess(hub.context.database.db, run.id);
+    const heal = await refuseRunSuccess(hub.parts.database.db, run.id);
     let failed: Awaited<ReturnType<typeof api>>;
     try {
       failed = await api("POST", `${base}/complete`, body);

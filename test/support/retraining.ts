@@ -152,7 +152,7 @@ export async function sendSamples(
     ],
   };
   await device.client.publishAsync(deviceTopic(device.id, "telemetry"), JSON.stringify(window), { qos: 1 });
-  const store = hub.context.drift.store;
+  const store = hub.parts.drift.store;
   await waitFor(`${device.id}'s samples stored`, async () => {
     const stored = await store.data.samples({ module: MODULE, deviceIds: [device.id], limit: 100_000 });
     return stored.some((s) => s.sampleId === `${device.id}-${seq}-${rows.length - 1}`);
@@ -188,7 +188,7 @@ export async function driveCycle(
   const deadline = Date.now() + timeoutMs;
   let last: CycleView | undefined;
   while (Date.now() < deadline) {
-    await hub.context.drift.retraining.kick();
+    await hub.parts.drift.retraining.kick();
     [last] = await cyclesOf(hub, monitorId);
     if (last && reached(last)) return last;
     if (last && finished.includes(last.status))

@@ -3,11 +3,11 @@ import { Readable } from "node:stream";
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { Sha256HexSchema } from "../../../wire/messages.js";
-import type { HubContext } from "../../context.js";
-import type { ApiApp } from "../app.js";
+import type { BlobStore } from "../../blobs/blob-store.js";
 import { allowDevicesOr } from "../auth.js";
 import { ApiError, ErrorBodySchema } from "../errors.js";
 import { parseRange } from "../range.js";
+import { type ApiApp, createRouter } from "../router.js";
 
 const Sha256Param = z.object({ sha256: Sha256HexSchema });
 
@@ -29,11 +29,17 @@ const download = createRoute({
   },
 });
 
-/** Registers the blob routes. */
-export function registerBlobRoutes(app: ApiApp, hub: HubContext): void {
+/** What the blob routes use: the blob store. */
+export interface BlobRouteDeps {
+  blobs: Pick<BlobStore, "stat" | "createReadStream">;
+}
+
+/** The blob routes, as a router to mount. */
+export function blobRoutes(deps: BlobRouteDeps): ApiApp {
+  const app = createRouter();
   app.openapi(download, async (c) => {
     const { sha256 } = Sha256Param.parse({ sha256: c.req.param("sha256") });
-    const stat = await hub.blobs.stat(sha256);
+    const stat = await deps.blobs.stat(sha256);
     if (!stat) throw new ApiError("not_found", `no blob ${sha256}`);
     const etag = `"${sha256}"`;
     const headers: Record<string, string> = {
@@ -56,11 +62,12 @@ export function registerBlobRoutes(app: ApiApp, hub: HubContext): void {
     headers["content-length"] = String(stat.size === 0 ? 0 : end - start + 1);
     if (range.kind === "partial") headers["content-range"] = `bytes ${start}-${end}/${stat.size}`;
     const stream =
-      stat.size === 0 ? Readable.from([]) : await hub.blobs.createReadStream(sha256, { start, end });
+      stat.size === 0 ? Readable.from([]) : await deps.blobs.createReadStream(sha256, { start, end });
     return c.body(
       Readable.toWeb(stream) as ReadableStream,
       range.kind === "partial" ? 206 : 200,
       headers,
     ) as never;
   });
+  return app;
 }

@@ -6,16 +6,19 @@
 import { Readable } from "node:stream";
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import type { Logger } from "../../../lib/log.js";
 import { ModuleNameSchema } from "../../../modules/manifest.js";
 import { loadDataset } from "../../../training/dataset/dataset.js";
 import { COLUMN_OVERRIDES, type ColumnOverride } from "../../../training/dataset/schema.js";
 import { DatasetError } from "../../../training/errors.js";
 import { Sha256HexSchema } from "../../../wire/messages.js";
-import type { HubContext } from "../../context.js";
+import type { BlobStore } from "../../blobs/blob-store.js";
+import type { HubConfig } from "../../config.js";
 import type { DatasetVersion } from "../../repos/datasets.js";
-import type { ApiApp } from "../app.js";
+import type { Repositories } from "../../repos/index.js";
 import { requireRole } from "../auth.js";
 import { ApiError, found } from "../errors.js";
+import { type ApiApp, createRouter } from "../router.js";
 import { ErrorResponses, jsonOk } from "./schemas.js";
 
 const Any = z.record(z.string(), z.unknown());
@@ -187,17 +190,26 @@ async function readBody(request: Request, limit: number, what: string): Promise<
   return bytes;
 }
 
-async function resolveVersion(hub: HubContext, name: string, ref: string): Promise<DatasetVersion> {
-  return found(await hub.repos.datasets.resolve(name, ref), `dataset ${name} version ${ref}`);
+async function resolveVersion(deps: DatasetRouteDeps, name: string, ref: string): Promise<DatasetVersion> {
+  return found(await deps.repos.datasets.resolve(name, ref), `dataset ${name} version ${ref}`);
 }
 
-/** Registers the dataset and snapshot routes. */
-export function registerDatasetRoutes(app: ApiApp, hub: HubContext): void {
+/** What the dataset routes use: the datasets repository, the blob store, the upload limit, a log. */
+export interface DatasetRouteDeps {
+  repos: Pick<Repositories, "datasets">;
+  blobs: BlobStore;
+  config: Pick<HubConfig, "maxDatasetBytes">;
+  log: Logger;
+}
+
+/** The dataset and snapshot routes, as a router to mount. */
+export function datasetRoutes(deps: DatasetRouteDeps): ApiApp {
+  const app = createRouter();
   app.openapi(upload, async (c) => {
     const { name } = c.req.valid("param");
     const query = c.req.valid("query");
     const overrides = parseOverrides(query.overrides);
-    const limit = hub.config.maxDatasetBytes;
+    const limit = deps.config.maxDatasetBytes;
     const bytes = await readBody(c.req.raw, limit, "dataset");
     const format = formatOf(query.format, c.req.header("content-type"));
     let dataset: Awaited<ReturnType<typeof loadDataset>>;
@@ -219,8 +231,8 @@ export function registerDatasetRoutes(app: ApiApp, hub: HubContext): void {
     }
     const stats = new Map(dataset.columns.map((column, i) => [column.name, dataset.stats[i]]));
     // The blob first: a version row never points at missing bytes (an orphan blob is harmless).
-    await hub.blobs.put(bytes, { expectedSha256: dataset.version });
-    const { version, created } = await hub.repos.datasets.addVersion({
+    await deps.blobs.put(bytes, { expectedSha256: dataset.version });
+    const { version, created } = await deps.repos.datasets.addVersion({
       name,
       version: dataset.version,
       format: dataset.format,
@@ -236,7 +248,7 @@ export function registerDatasetRoutes(app: ApiApp, hub: HubContext): void {
         ...(stats.has(column.name) ? { stats: stats.get(column.name) } : {}),
       })),
     });
-    hub.log.info({
+    deps.log.info({
       event: "dataset.uploaded",
       dataset: name,
       version: version.version,
@@ -247,26 +259,26 @@ export function registerDatasetRoutes(app: ApiApp, hub: HubContext): void {
   });
 
   app.openapi(list, async (c) => {
-    const datasets = await hub.repos.datasets.list();
+    const datasets = await deps.repos.datasets.list();
     return c.json({ datasets: datasets.map((d) => ({ ...d, latestAt: d.latestAt.toISOString() })) }, 200);
   });
 
   app.openapi(show, async (c) => {
     const { name } = c.req.valid("param");
-    const versions = await hub.repos.datasets.listVersions(name);
+    const versions = await deps.repos.datasets.listVersions(name);
     if (versions.length === 0) throw new ApiError("not_found", `dataset ${name} does not exist`);
     return c.json({ name, versions: versions.map(datasetView) }, 200);
   });
 
   app.openapi(showVersion, async (c) => {
     const { name, version } = c.req.valid("param");
-    return c.json(datasetView(await resolveVersion(hub, name, version)), 200);
+    return c.json(datasetView(await resolveVersion(deps, name, version)), 200);
   });
 
   app.openapi(content, async (c) => {
     const { name, version } = c.req.valid("param");
-    const row = await resolveVersion(hub, name, version);
-    const stream = await hub.blobs.createReadStream(row.version);
+    const row = await resolveVersion(deps, name, version);
+    const stream = await deps.blobs.createReadStream(row.version);
     return c.body(Readable.toWeb(stream) as ReadableStream, 200, {
       "content-type": row.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
       "content-length": String(row.bytes),
@@ -275,22 +287,23 @@ export function registerDatasetRoutes(app: ApiApp, hub: HubContext): void {
   });
 
   app.openapi(uploadSnapshot, async (c) => {
-    const bytes = await readBody(c.req.raw, hub.config.maxDatasetBytes, "snapshot");
+    const bytes = await readBody(c.req.raw, deps.config.maxDatasetBytes, "snapshot");
     if (bytes.byteLength < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
       throw new ApiError("bad_request", "a snapshot must be a tar.gz (gzip magic bytes missing)");
     }
-    const info = await hub.blobs.put(bytes);
+    const info = await deps.blobs.put(bytes);
     return c.json({ sha256: info.sha256, size: info.size }, 201);
   });
 
   app.openapi(downloadSnapshot, async (c) => {
     const { sha256 } = c.req.valid("param");
-    const stat = await hub.blobs.stat(sha256);
+    const stat = await deps.blobs.stat(sha256);
     if (!stat) throw new ApiError("not_found", `no snapshot ${sha256}`);
-    const stream = await hub.blobs.createReadStream(sha256);
+    const stream = await deps.blobs.createReadStream(sha256);
     return c.body(Readable.toWeb(stream) as ReadableStream, 200, {
       "content-type": "application/gzip",
       "content-length": String(stat.size),
     }) as never;
   });
+  return app;
 }

@@ -5,19 +5,14 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import type { HubContext } from "../../context.js";
 import { DEPLOYMENT_STATUSES } from "../../db/schema/deployments.js";
+import { SelectorSchema } from "../../fleet/selector.js";
 import { RolloutRequestSchema } from "../../rollouts/spec.js";
+import type { DeploymentDeps } from "../../services/deployments.js";
 import { commandDeployment, deployModule, deploymentStatus } from "../../services/deployments.js";
-import type { ApiApp } from "../app.js";
 import { requireRole } from "../auth.js";
-import { DeviceIdSchema, jsonOk, TagsSchema } from "./schemas.js";
-
-export const SelectorSchema = z
-  .object({ deviceIds: z.array(DeviceIdSchema).min(1).optional(), tags: TagsSchema.optional() })
-  .refine((s) => s.deviceIds !== undefined || (s.tags !== undefined && Object.keys(s.tags).length > 0), {
-    message: "a selector needs deviceIds or at least one tag",
-  });
+import { type ApiApp, createRouter } from "../router.js";
+import { jsonOk } from "./schemas.js";
 
 const CreateDeploymentBody = RolloutRequestSchema.extend({
   module: z.string().min(1),
@@ -79,20 +74,24 @@ const COMMANDS = [
   ),
 ] as const;
 
-/** Registers the deployment routes. */
-export function registerDeploymentRoutes(app: ApiApp, hub: HubContext): void {
+/** What the deployment routes use: the deployments service's dependencies. */
+export type DeploymentRouteDeps = DeploymentDeps;
+
+/** The deployment routes, as a router to mount. */
+export function deploymentRoutes(deps: DeploymentRouteDeps): ApiApp {
+  const app = createRouter();
   app.openapi(list, async (c) => {
     const query = c.req.valid("query");
     return c.json(
-      { deployments: await hub.repos.deployments.list({ status: query.status, moduleName: query.module }) },
+      { deployments: await deps.repos.deployments.list({ status: query.status, moduleName: query.module }) },
       200,
     );
   });
-  app.openapi(show, async (c) => c.json(await deploymentStatus(hub, c.req.valid("param").id), 200));
+  app.openapi(show, async (c) => c.json(await deploymentStatus(deps, c.req.valid("param").id), 200));
   app.openapi(create, async (c) => {
     const principal = c.get("principal");
     const createdBy = principal.kind === "operator" ? principal.name : principal.deviceId;
-    return c.json(await deployModule(hub, { ...c.req.valid("json"), createdBy }), 200);
+    return c.json(await deployModule(deps, { ...c.req.valid("json"), createdBy }), 200);
   });
   for (const route of COMMANDS) {
     const command = route.path.slice(route.path.lastIndexOf("/") + 1) as
@@ -103,7 +102,8 @@ export function registerDeploymentRoutes(app: ApiApp, hub: HubContext): void {
     app.openapi(route, async (c) => {
       const principal = c.get("principal");
       const by = principal.kind === "operator" ? principal.name : principal.deviceId;
-      return c.json(await commandDeployment(hub, c.req.valid("param").id, command, by), 200);
+      return c.json(await commandDeployment(deps, c.req.valid("param").id, command, by), 200);
     });
   }
+  return app;
 }

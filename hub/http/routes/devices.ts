@@ -1,13 +1,15 @@
 /** Devices: provision (id + secret), list with selectors, show twin state. */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import type { HubContext } from "../../context.js";
+import type { Logger } from "../../../lib/log.js";
 import { checkProfile } from "../../fleet/profile-check.js";
-import type { Device } from "../../repos/index.js";
+import type { SigningKeys } from "../../keys.js";
+import type { Device, Repositories } from "../../repos/index.js";
 import { deviceMerge } from "../../services/deployments.js";
-import type { ApiApp } from "../app.js";
+import type { HubUrls } from "../../urls.js";
 import { requireRole } from "../auth.js";
 import { found } from "../errors.js";
+import { type ApiApp, createRouter } from "../router.js";
 import { requireKnownProfile } from "./profiles.js";
 import { DeviceIdSchema, jsonOk, parseTagSelector, TagsSchema } from "./schemas.js";
 
@@ -56,38 +58,48 @@ const provision = createRoute({
   ),
 });
 
-/** Registers the device routes. */
-export function registerDeviceRoutes(app: ApiApp, hub: HubContext): void {
+/** What the device routes use: devices and deployments (for the merge view), the addresses and trust key a new device needs. */
+export interface DeviceRouteDeps {
+  repos: Pick<Repositories, "devices" | "deployments">;
+  urls: HubUrls;
+  signing: Pick<SigningKeys, "publicKeyPem">;
+  log: Logger;
+}
+
+/** The device routes, as a router to mount. */
+export function deviceRoutes(deps: DeviceRouteDeps): ApiApp {
+  const app = createRouter();
   app.openapi(list, async (c) => {
     const query = c.req.valid("query");
     const ids = query.ids ? query.ids.split(",").map((id) => DeviceIdSchema.parse(id.trim())) : undefined;
-    const devices = await hub.repos.devices.list({ tags: parseTagSelector(query.tag), ids });
+    const devices = await deps.repos.devices.list({ tags: parseTagSelector(query.tag), ids });
     return c.json({ devices: devices.map(withProfileCheck) }, 200);
   });
 
   app.openapi(show, async (c) => {
     const { id } = c.req.valid("param");
-    const device = withProfileCheck(found(await hub.repos.devices.get(id), `device ${id}`));
+    const device = withProfileCheck(found(await deps.repos.devices.get(id), `device ${id}`));
     // Which deployment supplied each desired module and which ones it overrode (layered deployments).
-    return c.json({ ...device, merge: await deviceMerge(hub, id) }, 200);
+    return c.json({ ...device, merge: await deviceMerge(deps, id) }, 200);
   });
 
   app.openapi(provision, async (c) => {
     const body = c.req.valid("json");
     if (body.profile !== undefined) requireKnownProfile(body.profile);
-    const { device, secret } = await hub.repos.devices.provision(body);
-    hub.log.info({ event: "device.provisioned", deviceId: device.id });
+    const { device, secret } = await deps.repos.devices.provision(body);
+    deps.log.info({ event: "device.provisioned", deviceId: device.id });
     return c.json(
       {
         device,
         secret,
-        hubUrl: hub.urls.api,
-        mqttUrl: hub.urls.mqtt,
-        trustKey: hub.signing.publicKeyPem,
+        hubUrl: deps.urls.api,
+        mqttUrl: deps.urls.mqtt,
+        trustKey: deps.signing.publicKeyPem,
       },
       200,
     );
   });
+  return app;
 }
 
 /** A device as the API shows it: stored columns plus its profile check, computed now. */

@@ -1,12 +1,12 @@
 /** Models: upload an ONNX file as a new model version; list and show versions. */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import type { HubContext } from "../../context.js";
+import type { HubConfig } from "../../config.js";
 import { AliasNameSchema, type ModelVersion } from "../../repos/models.js";
-import { registerModelVersion } from "../../services/registry.js";
-import type { ApiApp } from "../app.js";
+import { type RegistryDeps, registerModelVersion } from "../../services/registry.js";
 import { requireRole } from "../auth.js";
 import { ApiError, found } from "../errors.js";
+import { type ApiApp, createRouter } from "../router.js";
 import { ErrorResponses, jsonOk } from "./schemas.js";
 
 export const ModelNameSchema = z
@@ -110,21 +110,27 @@ const upload = createRoute({
   responses: jsonOk(Any, "The new model version"),
 });
 
-/** Registers the model routes. */
-export function registerModelRoutes(app: ApiApp, hub: HubContext): void {
-  app.openapi(list, async (c) => c.json({ models: await hub.repos.models.listModels() }, 200));
+/** What the model routes use: the registry's dependencies and the upload limit. */
+export interface ModelRouteDeps extends RegistryDeps {
+  config: Pick<HubConfig, "maxModelBytes">;
+}
+
+/** The model routes, as a router to mount. */
+export function modelRoutes(deps: ModelRouteDeps): ApiApp {
+  const app = createRouter();
+  app.openapi(list, async (c) => c.json({ models: await deps.repos.models.listModels() }, 200));
 
   app.openapi(versions, async (c) => {
     const { name } = c.req.valid("param");
-    return c.json({ versions: await hub.repos.models.listVersions(name) }, 200);
+    return c.json({ versions: await deps.repos.models.listVersions(name) }, 200);
   });
 
   /** Aliases of each version of a model (empty lists for versions without any). */
   const aliasesOf = async (name: string) => {
     const byVersion = new Map<number, string[]>();
-    const model = await hub.repos.models.getModel(name);
+    const model = await deps.repos.models.getModel(name);
     if (!model) return byVersion;
-    for (const a of await hub.repos.models.listAliases(name)) {
+    for (const a of await deps.repos.models.listAliases(name)) {
       byVersion.set(a.version, [...(byVersion.get(a.version) ?? []), a.alias]);
     }
     return byVersion;
@@ -137,7 +143,7 @@ export function registerModelRoutes(app: ApiApp, hub: HubContext): void {
   app.openapi(showVersion, async (c) => {
     const { name, version } = c.req.valid("param");
     const row = found(
-      await hub.repos.models.resolveVersion(name, version),
+      await deps.repos.models.resolveVersion(name, version),
       `model ${name} version ${version}`,
     );
     return c.json(withAliases(row, await aliasesOf(name)) as Record<string, unknown>, 200);
@@ -145,20 +151,20 @@ export function registerModelRoutes(app: ApiApp, hub: HubContext): void {
 
   app.openapi(listAliases, async (c) => {
     const { name } = c.req.valid("param");
-    return c.json({ aliases: (await hub.repos.models.listAliases(name)).map(aliasView) }, 200);
+    return c.json({ aliases: (await deps.repos.models.listAliases(name)).map(aliasView) }, 200);
   });
 
   app.openapi(setAlias, async (c) => {
     const { name, alias } = c.req.valid("param");
     const { version } = c.req.valid("json");
-    const row = await hub.repos.models.setAlias(name, alias, version);
-    hub.log.info({ event: "model.alias", model: name, alias, version });
+    const row = await deps.repos.models.setAlias(name, alias, version);
+    deps.log.info({ event: "model.alias", model: name, alias, version });
     return c.json(aliasView(row), 200);
   });
 
   app.openapi(deleteAlias, async (c) => {
     const { name, alias } = c.req.valid("param");
-    if (!(await hub.repos.models.deleteAlias(name, alias))) {
+    if (!(await deps.repos.models.deleteAlias(name, alias))) {
       throw new ApiError("not_found", `model ${name} has no alias ${alias}`);
     }
     return c.body(null, 204) as never;
@@ -175,7 +181,7 @@ export function registerModelRoutes(app: ApiApp, hub: HubContext): void {
     const versions = [];
     const metricNames = new Set<string>();
     for (const ref of refs) {
-      const row = found(await hub.repos.models.resolveVersion(name, ref), `model ${name} version ${ref}`);
+      const row = found(await deps.repos.models.resolveVersion(name, ref), `model ${name} version ${ref}`);
       for (const split of Object.values(row.metrics ?? {})) {
         for (const key of Object.keys(split ?? {})) metricNames.add(key);
       }
@@ -194,17 +200,18 @@ export function registerModelRoutes(app: ApiApp, hub: HubContext): void {
     const { name } = c.req.valid("param");
     const { description } = c.req.valid("query");
     const declared = Number(c.req.header("content-length") ?? "0");
-    if (declared > hub.config.maxModelBytes) {
+    if (declared > deps.config.maxModelBytes) {
       throw new ApiError(
         "payload_too_large",
-        `model is ${declared} bytes; the limit is ${hub.config.maxModelBytes}`,
+        `model is ${declared} bytes; the limit is ${deps.config.maxModelBytes}`,
       );
     }
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    if (bytes.byteLength > hub.config.maxModelBytes) {
-      throw new ApiError("payload_too_large", `model is over the ${hub.config.maxModelBytes}-byte limit`);
+    if (bytes.byteLength > deps.config.maxModelBytes) {
+      throw new ApiError("payload_too_large", `model is over the ${deps.config.maxModelBytes}-byte limit`);
     }
-    const version = await registerModelVersion(hub, { name, bytes, description });
+    const version = await registerModelVersion(deps, { name, bytes, description });
     return c.json(version, 200);
   });
+  return app;
 }

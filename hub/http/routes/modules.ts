@@ -1,50 +1,12 @@
 /** Modules: package a model version with pre/post-processing into a signed tarball. */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { MonitoringSchema } from "../../../drift-summary/monitoring.js";
-import {
-  MAX_VARIANTS,
-  ModuleNameSchema,
-  ModuleVariantSchema,
-  PostprocessingSchema,
-  PreprocessingSchema,
-  ResourceNeedsSchema,
-  RuntimeOptionsSchema,
-  SemverSchema,
-  VariantRequiresSchema,
-} from "../../../modules/manifest.js";
-import type { HubContext } from "../../context.js";
-import { createModule } from "../../services/packaging.js";
-import type { ApiApp } from "../app.js";
+import { CreateModuleBodySchema } from "../../services/module-request.js";
+import { createModule, type PackagingDeps } from "../../services/packaging.js";
 import { requireRole } from "../auth.js";
 import { found } from "../errors.js";
+import { type ApiApp, createRouter } from "../router.js";
 import { jsonOk } from "./schemas.js";
-
-const CreateModuleBody = z.object({
-  name: ModuleNameSchema,
-  version: SemverSchema,
-  description: z.string().max(1024).optional(),
-  model: z.object({ name: z.string().min(1), version: z.number().int().positive() }),
-  preprocessing: PreprocessingSchema.optional(),
-  postprocessing: PostprocessingSchema.optional(),
-  runtime: RuntimeOptionsSchema.partial().optional(),
-  resources: ResourceNeedsSchema.optional(),
-  /** Drift monitoring bins and training reference (drift-summary/monitoring.ts); trained models get it from their baseline. */
-  monitoring: MonitoringSchema.optional(),
-  /** Per-profile variants, tried in order by each device; `model` serves devices no variant fits. */
-  variants: z
-    .array(
-      z.object({
-        name: ModuleVariantSchema.shape.name,
-        model: z.object({ name: z.string().min(1), version: z.number().int().positive() }),
-        requires: VariantRequiresSchema.optional(),
-        runtime: ModuleVariantSchema.shape.runtime,
-      }),
-    )
-    .max(MAX_VARIANTS)
-    .optional(),
-});
-export type CreateModuleRequest = z.infer<typeof CreateModuleBody>;
 
 const Any = z.record(z.string(), z.unknown());
 
@@ -71,20 +33,25 @@ const create = createRoute({
   path: "/api/v1/modules",
   summary: "Package a model version into a signed module version",
   middleware: [requireRole("operator")] as const,
-  request: { body: { content: { "application/json": { schema: CreateModuleBody } }, required: true } },
+  request: { body: { content: { "application/json": { schema: CreateModuleBodySchema } }, required: true } },
   responses: jsonOk(Any, "The new module version"),
 });
 
-/** Registers the module routes. */
-export function registerModuleRoutes(app: ApiApp, hub: HubContext): void {
+/** What the module routes use: packaging's dependencies (the modules repository among them). */
+export type ModuleRouteDeps = PackagingDeps;
+
+/** The module routes, as a router to mount. */
+export function moduleRoutes(deps: ModuleRouteDeps): ApiApp {
+  const app = createRouter();
   app.openapi(list, async (c) =>
-    c.json({ modules: await hub.repos.modules.list(c.req.valid("query").name) }, 200),
+    c.json({ modules: await deps.repos.modules.list(c.req.valid("query").name) }, 200),
   );
 
   app.openapi(show, async (c) => {
     const { name, version } = c.req.valid("param");
-    return c.json(found(await hub.repos.modules.get(name, version), `module ${name}@${version}`), 200);
+    return c.json(found(await deps.repos.modules.get(name, version), `module ${name}@${version}`), 200);
   });
 
-  app.openapi(create, async (c) => c.json(await createModule(hub, c.req.valid("json")), 200));
+  app.openapi(create, async (c) => c.json(await createModule(deps, c.req.valid("json")), 200));
+  return app;
 }

@@ -4,14 +4,15 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import type { HubContext } from "../../context.js";
-import { createMonitor, updateMonitor } from "../../monitors/service.js";
+import type { DriftMonitoring } from "../../monitors/index.js";
+import { createMonitor, type MonitorHub, updateMonitor } from "../../monitors/service.js";
 import { MonitorBodySchema, MonitorPatchSchema } from "../../monitors/spec.js";
 import type { CompactColumn } from "../../monitors/verdict.js";
 import { PackageTrainedBodySchema, packageTrainedModel } from "../../retraining/package.js";
-import type { ApiApp } from "../app.js";
+import type { PackagingDeps } from "../../services/packaging.js";
 import { requireRole } from "../auth.js";
 import { ApiError, found } from "../errors.js";
+import { type ApiApp, createRouter } from "../router.js";
 import { jsonOk } from "./schemas.js";
 
 const Any = z.record(z.string(), z.unknown());
@@ -154,43 +155,45 @@ function seriesPoint(
   };
 }
 
-/** Registers the monitor, alert and package routes. */
-export function registerMonitorRoutes(app: ApiApp, hub: HubContext): void {
-  const store = () => hub.drift.store;
-  const monitorOf = async (id: string) => found(await store().monitors.get(id), `monitor ${id}`);
+/** What the monitor routes use: monitor CRUD's and packaging's dependencies, and drift monitoring's parts. */
+export type MonitorRouteDeps = MonitorHub &
+  PackagingDeps & { drift: Pick<DriftMonitoring, "store" | "scheduler" | "retraining"> };
 
-  app.openapi(routes.list, async (c) => c.json({ monitors: await store().monitors.list() }, 200));
+/** The monitor, alert and package routes, as a router to mount. */
+export function monitorRoutes(deps: MonitorRouteDeps): ApiApp {
+  const app = createRouter();
+  const { store } = deps.drift;
+  const monitorOf = async (id: string) => found(await store.monitors.get(id), `monitor ${id}`);
+
+  app.openapi(routes.list, async (c) => c.json({ monitors: await store.monitors.list() }, 200));
   app.openapi(routes.create, async (c) =>
-    c.json(await createMonitor(hub, c.req.valid("json"), principalName(c.get("principal"))), 200),
+    c.json(await createMonitor(deps, c.req.valid("json"), principalName(c.get("principal"))), 200),
   );
   app.openapi(routes.show, async (c) => {
     const monitor = await monitorOf(c.req.valid("param").id);
-    const [latest] = await store().monitors.evaluations(monitor.id, { limit: 1 });
+    const [latest] = await store.monitors.evaluations(monitor.id, { limit: 1 });
     return c.json({ ...monitor, latestEvaluation: latest ?? null }, 200);
   });
   app.openapi(routes.update, async (c) =>
-    c.json(await updateMonitor(hub, c.req.valid("param").id, c.req.valid("json")), 200),
+    c.json(await updateMonitor(deps, c.req.valid("param").id, c.req.valid("json")), 200),
   );
   app.openapi(routes.remove, async (c) => {
     const monitor = await monitorOf(c.req.valid("param").id);
-    return c.json({ deleted: await store().monitors.remove(monitor.id) }, 200);
+    return c.json({ deleted: await store.monitors.remove(monitor.id) }, 200);
   });
   app.openapi(routes.evaluate, async (c) => {
     const monitor = await monitorOf(c.req.valid("param").id);
-    return c.json(await hub.drift.scheduler.evaluateNow(monitor), 200);
+    return c.json(await deps.drift.scheduler.evaluateNow(monitor), 200);
   });
   app.openapi(routes.evaluations, async (c) => {
     const monitor = await monitorOf(c.req.valid("param").id);
     const limit = c.req.valid("query").limit;
-    return c.json(
-      { evaluations: await store().monitors.evaluations(monitor.id, limit ? { limit } : {}) },
-      200,
-    );
+    return c.json({ evaluations: await store.monitors.evaluations(monitor.id, limit ? { limit } : {}) }, 200);
   });
   app.openapi(routes.series, async (c) => {
     const monitor = await monitorOf(c.req.valid("param").id);
     const { column, limit } = c.req.valid("query");
-    const evaluations = (await store().monitors.evaluations(monitor.id, { limit: limit ?? 200 })).reverse();
+    const evaluations = (await store.monitors.evaluations(monitor.id, { limit: limit ?? 200 })).reverse();
     const points = evaluations.map((e) => seriesPoint(e, column)).filter((p) => p !== null);
     if (points.length === 0 && evaluations.some((e) => e.verdict !== "no-data")) {
       const known = new Set(
@@ -205,8 +208,8 @@ export function registerMonitorRoutes(app: ApiApp, hub: HubContext): void {
   });
   app.openapi(routes.retraining, async (c) => {
     const monitor = await monitorOf(c.req.valid("param").id);
-    const cycles = await store().retraining.list(monitor.id);
-    const events = await store().retraining.events(monitor.id);
+    const cycles = await store.retraining.list(monitor.id);
+    const events = await store.retraining.events(monitor.id);
     return c.json(
       { cycles: cycles.map((cycle) => ({ ...cycle, steps: events.filter((e) => e.cycleId === cycle.id) })) },
       200,
@@ -216,7 +219,7 @@ export function registerMonitorRoutes(app: ApiApp, hub: HubContext): void {
     const monitor = await monitorOf(c.req.valid("param").id);
     if (monitor.action.kind !== "retrain")
       throw new ApiError("bad_request", `monitor ${monitor.name} has action alert`);
-    const cycle = await hub.drift.retraining.trigger(monitor, null);
+    const cycle = await deps.drift.retraining.trigger(monitor, null);
     if (!cycle)
       throw new ApiError("conflict", `monitor ${monitor.name} already has a retraining cycle in progress`);
     return c.json(cycle, 200);
@@ -226,7 +229,7 @@ export function registerMonitorRoutes(app: ApiApp, hub: HubContext): void {
     const monitor = ref ? await monitorOf(ref) : null;
     return c.json(
       {
-        alerts: await store().monitors.alerts({
+        alerts: await store.monitors.alerts({
           ...(monitor ? { monitorId: monitor.id } : {}),
           ...(limit ? { limit } : {}),
         }),
@@ -238,6 +241,7 @@ export function registerMonitorRoutes(app: ApiApp, hub: HubContext): void {
     const { name, version } = c.req.valid("param");
     const body = (await c.req.json().catch(() => ({}))) as unknown;
     const parsed = PackageTrainedBodySchema.parse(body ?? {});
-    return c.json(await packageTrainedModel(hub, name, version, parsed), 200);
+    return c.json(await packageTrainedModel(deps, name, version, parsed), 200);
   });
+  return app;
 }

@@ -2,10 +2,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { getProfile, listProfiles, UnknownProfileError } from "../../../firmware-profiles/index.js";
-import type { HubContext } from "../../context.js";
-import type { ApiApp } from "../app.js";
 import { requireRole } from "../auth.js";
 import { ApiError } from "../errors.js";
+import { type ApiApp, createRouter } from "../router.js";
 import { jsonOk } from "./schemas.js";
 
 const ProfileSchema = z.record(z.string(), z.unknown()).meta({ id: "FirmwareProfile" });
@@ -37,8 +36,10 @@ export function requireKnownProfile(id: string, code: "not_found" | "bad_request
   }
 }
 
-/** Registers the profile routes. */
-export function registerProfileRoutes(app: ApiApp, _hub: HubContext): void {
+/** The profile routes, as a router to mount. */
+export function profileRoutes(): ApiApp {
+  const app = createRouter();
   app.openapi(list, (c) => c.json({ profiles: listProfiles() }, 200));
   app.openapi(show, (c) => c.json(requireKnownProfile(c.req.valid("param").id, "not_found"), 200));
+  return app;
 }

@@ -8,15 +8,17 @@ import { createRoute } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { Sha256HexSchema } from "../../../wire/messages.js";
-import type { HubContext } from "../../context.js";
+import type { HubConfig } from "../../config.js";
 import { RUN_STATUSES } from "../../db/schema/index.js";
 import type { RunEvent } from "../../jobs/events.js";
+import type { JobService } from "../../jobs/service.js";
 import { RunSubmissionSchema } from "../../jobs/spec.js";
 import { runView, statusEvent } from "../../jobs/views.js";
+import type { Repositories } from "../../repos/index.js";
 import { TERMINAL_RUN_STATUSES } from "../../repos/runs.js";
-import type { ApiApp } from "../app.js";
 import { requireRole } from "../auth.js";
 import { ApiError, found } from "../errors.js";
+import { type ApiApp, createRouter } from "../router.js";
 import { ErrorResponses, jsonOk } from "./schemas.js";
 
 const Any = z.record(z.string(), z.unknown());
@@ -237,21 +239,29 @@ function score(metrics: Record<string, unknown>): number | undefined {
   return undefined;
 }
 
-/** Registers the run routes. */
-export function registerRunRoutes(app: ApiApp, hub: HubContext): void {
-  app.openapi(submit, async (c) => c.json(await hub.jobs.submit(c.req.valid("json")), 201));
+/** What the run routes use: the runs repository, the job service, the model upload limit. */
+export interface RunRouteDeps {
+  repos: Pick<Repositories, "runs">;
+  jobs: JobService;
+  config: Pick<HubConfig, "maxModelBytes">;
+}
+
+/** The run routes, as a router to mount. */
+export function runRoutes(deps: RunRouteDeps): ApiApp {
+  const app = createRouter();
+  app.openapi(submit, async (c) => c.json(await deps.jobs.submit(c.req.valid("json")), 201));
 
   app.openapi(list, async (c) => {
     const query = c.req.valid("query");
-    const rows = await hub.repos.runs.list(query);
-    return c.json({ runs: rows.map((run) => runView(run, hub.jobs.progress(run.id))) }, 200);
+    const rows = await deps.repos.runs.list(query);
+    return c.json({ runs: rows.map((run) => runView(run, deps.jobs.progress(run.id))) }, 200);
   });
 
-  app.openapi(show, async (c) => c.json(await hub.jobs.view(c.req.valid("param").id), 200));
+  app.openapi(show, async (c) => c.json(await deps.jobs.view(c.req.valid("param").id), 200));
 
   app.openapi(experiments, async (c) => {
     // Two queries whatever the number of experiments: the counts, then every succeeded run's metrics.
-    const [list, succeeded] = await Promise.all([hub.repos.runs.experiments(), hub.repos.runs.succeeded()]);
+    const [list, succeeded] = await Promise.all([deps.repos.runs.experiments(), deps.repos.runs.succeeded()]);
     const best = new Map<string, { run: string; metrics: unknown; score: number }>();
     for (const run of succeeded) {
       const s = score(run.metrics);
@@ -273,9 +283,9 @@ export function registerRunRoutes(app: ApiApp, hub: HubContext): void {
 
   app.openapi(metrics, async (c) => {
     const { id } = c.req.valid("param");
-    found(await hub.repos.runs.get(id), `run ${id}`);
+    found(await deps.repos.runs.get(id), `run ${id}`);
     const series: Record<string, { step: number; value: number; at: string; attempt: number }[]> = {};
-    for (const p of await hub.repos.runs.metrics(id)) {
+    for (const p of await deps.repos.runs.metrics(id)) {
       const points = series[p.name] ?? [];
       series[p.name] = points;
       points.push({
@@ -291,8 +301,8 @@ export function registerRunRoutes(app: ApiApp, hub: HubContext): void {
   app.openapi(logs, async (c) => {
     const { id } = c.req.valid("param");
     const { after, limit } = c.req.valid("query");
-    found(await hub.repos.runs.get(id), `run ${id}`);
-    const lines = await hub.repos.runs.logs(id, { ...(after !== undefined ? { after } : {}), limit });
+    found(await deps.repos.runs.get(id), `run ${id}`);
+    const lines = await deps.repos.runs.logs(id, { ...(after !== undefined ? { after } : {}), limit });
     return c.json(
       {
         lines: lines.map((l) => ({
@@ -310,12 +320,12 @@ export function registerRunRoutes(app: ApiApp, hub: HubContext): void {
 
   app.openapi(events, async (c) => {
     const { id } = c.req.valid("param");
-    found(await hub.repos.runs.get(id), `run ${id}`);
+    found(await deps.repos.runs.get(id), `run ${id}`);
     return streamSSE(c, async (stream) => {
       const queue: RunEvent[] = [];
       let wake: (() => void) | undefined;
       let aborted = false;
-      const unsubscribe = hub.jobs.events.subscribe(id, (event) => {
+      const unsubscribe = deps.jobs.events.subscribe(id, (event) => {
         queue.push(event);
         wake?.();
       });
@@ -325,7 +335,7 @@ export function registerRunRoutes(app: ApiApp, hub: HubContext): void {
       });
       try {
         // Read after subscribing, so a change in between is in the queue rather than lost.
-        const run = await hub.repos.runs.get(id);
+        const run = await deps.repos.runs.get(id);
         queue.unshift({ type: "status", data: statusEvent(run!) });
         while (!aborted) {
           while (queue.length > 0) {
@@ -350,12 +360,12 @@ export function registerRunRoutes(app: ApiApp, hub: HubContext): void {
     }) as never;
   });
 
-  app.openapi(cancel, async (c) => c.json(await hub.jobs.cancel(c.req.valid("param").id), 200));
+  app.openapi(cancel, async (c) => c.json(await deps.jobs.cancel(c.req.valid("param").id), 200));
 
   app.openapi(attemptLogs, async (c) => {
     const { id, n } = c.req.valid("param");
     const { lines } = c.req.valid("json");
-    await hub.jobs.appendLogs(
+    await deps.jobs.appendLogs(
       id,
       n,
       lines.map((l) => ({ stream: l.stream, text: l.text, ...(l.at ? { at: new Date(l.at) } : {}) })),
@@ -366,7 +376,7 @@ export function registerRunRoutes(app: ApiApp, hub: HubContext): void {
   app.openapi(attemptMetrics, async (c) => {
     const { id, n } = c.req.valid("param");
     const body = c.req.valid("json");
-    await hub.jobs.appendMetrics(
+    await deps.jobs.appendMetrics(
       id,
       n,
       (body.points ?? []).map((p) => ({
@@ -382,7 +392,7 @@ export function registerRunRoutes(app: ApiApp, hub: HubContext): void {
 
   app.openapi(attemptModel, async (c) => {
     const { id, n } = c.req.valid("param");
-    const limit = hub.config.maxModelBytes;
+    const limit = deps.config.maxModelBytes;
     const declared = Number(c.req.header("content-length") ?? "0");
     if (declared > limit)
       throw new ApiError("payload_too_large", `model is ${declared} bytes; the limit is ${limit}`);
@@ -390,16 +400,17 @@ export function registerRunRoutes(app: ApiApp, hub: HubContext): void {
     if (bytes.byteLength === 0) throw new ApiError("bad_request", "the model body is empty");
     if (bytes.byteLength > limit)
       throw new ApiError("payload_too_large", `model is over the ${limit}-byte limit`);
-    return c.json(await hub.jobs.uploadModel(id, n, bytes), 201);
+    return c.json(await deps.jobs.uploadModel(id, n, bytes), 201);
   });
 
   app.openapi(attemptComplete, async (c) => {
     const { id, n } = c.req.valid("param");
-    return c.json(await hub.jobs.complete(id, n, c.req.valid("json") as never), 200);
+    return c.json(await deps.jobs.complete(id, n, c.req.valid("json") as never), 200);
   });
 
   app.openapi(attemptFail, async (c) => {
     const { id, n } = c.req.valid("param");
-    return c.json(await hub.jobs.fail(id, n, c.req.valid("json")), 200);
+    return c.json(await deps.jobs.fail(id, n, c.req.valid("json")), 200);
   });
+  return app;
 }

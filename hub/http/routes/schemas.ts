@@ -1,16 +1,9 @@
 /** Schemas shared by several hub routes. */
 import { z } from "zod";
-import { DEVICE_ID_PATTERN } from "../../../wire/topics.js";
+import { TagsSchema } from "../../fleet/selector.js";
 import { ErrorBodySchema } from "../errors.js";
 
-export const DeviceIdSchema = z
-  .string()
-  .regex(DEVICE_ID_PATTERN, "lowercase letters, digits and '-', 1-64 long, not starting or ending with '-'");
-
-export const TagsSchema = z.record(
-  z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "tag keys: letters, digits, '_', '.', '-'"),
-  z.string().max(256),
-);
+export { DeviceIdSchema, TagsSchema } from "../../fleet/selector.js";
 
 /** `key=value,key2=value2` as used in query strings and the CLI's --selector. */
 export function parseTagSelector(text: string | undefined): Record<string, string> | undefined {

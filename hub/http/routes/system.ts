@@ -1,9 +1,12 @@
 /** Health, the caller's identity and the module signing key. */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import type { HubContext } from "../../context.js";
-import type { ApiApp } from "../app.js";
+import type { HubConfig } from "../../config.js";
+import type { Database } from "../../db/database.js";
+import type { SigningKeys } from "../../keys.js";
+import type { HubLink } from "../../mqtt/hub-link.js";
 import { allowDevicesOr } from "../auth.js";
+import { type ApiApp, createRouter } from "../router.js";
 
 const health = createRoute({
   method: "get",
@@ -62,15 +65,25 @@ const signingKey = createRoute({
   },
 });
 
-/** Registers the system routes. */
-export function registerSystemRoutes(app: ApiApp, hub: HubContext): void {
+/** What the system routes read: the hub's version, database dialect, broker link state and signing key. */
+export interface SystemRouteDeps {
+  version: string;
+  database: Pick<Database, "dialect">;
+  link: Pick<HubLink, "connected">;
+  config: Pick<HubConfig, "mqttUrl">;
+  signing: Pick<SigningKeys, "publicKeyPem" | "fingerprint">;
+}
+
+/** The system routes, as a router to mount. */
+export function systemRoutes(deps: SystemRouteDeps): ApiApp {
+  const app = createRouter();
   app.openapi(health, (c) =>
     c.json(
       {
         ok: true,
-        version: hub.version,
-        database: hub.database.dialect,
-        mqtt: { connected: hub.link.connected, embedded: hub.config.mqttUrl === undefined },
+        version: deps.version,
+        database: deps.database.dialect,
+        mqtt: { connected: deps.link.connected, embedded: deps.config.mqttUrl === undefined },
       },
       200,
     ),
@@ -80,10 +93,11 @@ export function registerSystemRoutes(app: ApiApp, hub: HubContext): void {
     c.json(
       {
         algorithm: "ed25519" as const,
-        publicKeyPem: hub.signing.publicKeyPem,
-        fingerprint: hub.signing.fingerprint,
+        publicKeyPem: deps.signing.publicKeyPem,
+        fingerprint: deps.signing.fingerprint,
       },
       200,
     ),
   );
+  return app;
 }

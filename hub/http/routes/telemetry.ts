@@ -1,9 +1,9 @@
 /** Telemetry windows as stored (newest first). */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import type { HubContext } from "../../context.js";
-import type { ApiApp } from "../app.js";
+import type { Repositories, TelemetryWriter } from "../../repos/index.js";
 import { requireRole } from "../auth.js";
+import { type ApiApp, createRouter } from "../router.js";
 import { DeviceIdSchema, jsonOk } from "./schemas.js";
 
 const list = createRoute({
@@ -36,12 +36,19 @@ const events = createRoute({
   responses: jsonOk(z.object({ events: z.array(z.record(z.string(), z.unknown())) }), "Events"),
 });
 
-/** Registers telemetry and event routes. */
-export function registerTelemetryRoutes(app: ApiApp, hub: HubContext): void {
+/** What the telemetry routes use: the stored windows and events, and the writer (flushed before a read). */
+export interface TelemetryRouteDeps {
+  repos: Pick<Repositories, "telemetry" | "events">;
+  telemetry: Pick<TelemetryWriter, "flush">;
+}
+
+/** The telemetry and event routes, as a router to mount. */
+export function telemetryRoutes(deps: TelemetryRouteDeps): ApiApp {
+  const app = createRouter();
   app.openapi(list, async (c) => {
     const q = c.req.valid("query");
-    await hub.telemetry.flush();
-    const windows = await hub.repos.telemetry.list({
+    await deps.telemetry.flush();
+    const windows = await deps.repos.telemetry.list({
       deviceId: q.device,
       module: q.module,
       since: q.since ? new Date(q.since) : undefined,
@@ -51,6 +58,7 @@ export function registerTelemetryRoutes(app: ApiApp, hub: HubContext): void {
   });
   app.openapi(events, async (c) => {
     const q = c.req.valid("query");
-    return c.json({ events: await hub.repos.events.list({ deviceId: q.device, limit: q.limit }) }, 200);
+    return c.json({ events: await deps.repos.events.list({ deviceId: q.device, limit: q.limit }) }, 200);
   });
+  return app;
 }

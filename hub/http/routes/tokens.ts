@@ -1,9 +1,9 @@
 /** API tokens (admin only): create with a role, list, revoke. */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import type { HubContext } from "../../context.js";
-import type { ApiApp } from "../app.js";
+import type { Repositories } from "../../repos/index.js";
 import { ROLES, requireRole } from "../auth.js";
+import { type ApiApp, createRouter } from "../router.js";
 import { jsonOk } from "./schemas.js";
 
 const Any = z.record(z.string(), z.unknown());
@@ -41,15 +41,22 @@ const revoke = createRoute({
   responses: jsonOk(z.object({ revoked: z.boolean() }), "Revoked"),
 });
 
-/** Registers the token routes. */
-export function registerTokenRoutes(app: ApiApp, hub: HubContext): void {
-  app.openapi(list, async (c) => c.json({ tokens: await hub.repos.tokens.list() }, 200));
+/** What the token routes use: the tokens repository. */
+export interface TokenRouteDeps {
+  repos: Pick<Repositories, "tokens">;
+}
+
+/** The token routes, as a router to mount. */
+export function tokenRoutes(deps: TokenRouteDeps): ApiApp {
+  const app = createRouter();
+  app.openapi(list, async (c) => c.json({ tokens: await deps.repos.tokens.list() }, 200));
   app.openapi(create, async (c) => {
     const { name, role } = c.req.valid("json");
-    return c.json(await hub.repos.tokens.create(name, role), 200);
+    return c.json(await deps.repos.tokens.create(name, role), 200);
   });
   app.openapi(revoke, async (c) => {
-    await hub.repos.tokens.revoke(c.req.valid("param").id);
+    await deps.repos.tokens.revoke(c.req.valid("param").id);
     return c.json({ revoked: true }, 200);
   });
+  return app;
 }

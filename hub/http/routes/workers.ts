@@ -1,12 +1,14 @@
 /** Trainer workers: register (upsert), list, claim a run (long poll), heartbeat their leases. */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import type { HubContext } from "../../context.js";
+import type { Logger } from "../../../lib/log.js";
+import type { JobService } from "../../jobs/service.js";
 import { MAX_CLAIM_WAIT_MS } from "../../jobs/service.js";
 import { workerView } from "../../jobs/views.js";
-import type { ApiApp } from "../app.js";
+import type { Repositories } from "../../repos/index.js";
 import { requireRole } from "../auth.js";
 import { found } from "../errors.js";
+import { type ApiApp, createRouter } from "../router.js";
 import { ErrorResponses, jsonOk } from "./schemas.js";
 
 const Any = z.record(z.string(), z.unknown());
@@ -104,33 +106,41 @@ const heartbeat = createRoute({
   ),
 });
 
-/** Registers the worker routes. */
-export function registerWorkerRoutes(app: ApiApp, hub: HubContext): void {
+/** What the worker routes use: workers and runs, the job service's claims and heartbeats, a log. */
+export interface WorkerRouteDeps {
+  repos: Pick<Repositories, "workers" | "runs">;
+  jobs: Pick<JobService, "claim" | "heartbeat" | "heartbeatMs">;
+  log: Logger;
+}
+
+/** The worker routes, as a router to mount. */
+export function workerRoutes(deps: WorkerRouteDeps): ApiApp {
+  const app = createRouter();
   const view = async (id: string) => {
-    const worker = found(await hub.repos.workers.get(id), `worker ${id}`);
-    const running = await hub.repos.runs.runningOn([id]);
+    const worker = found(await deps.repos.workers.get(id), `worker ${id}`);
+    const running = await deps.repos.runs.runningOn([id]);
     return workerView(worker, {
       now: new Date(),
-      heartbeatMs: hub.jobs.heartbeatMs,
+      heartbeatMs: deps.jobs.heartbeatMs,
       currentRun: running[0]?.runId,
     });
   };
 
   app.openapi(register, async (c) => {
     const body = c.req.valid("json");
-    await hub.repos.workers.upsert(body);
-    hub.log.info({ event: "worker.registered", worker: body.id, kinds: body.capabilities.kinds });
+    await deps.repos.workers.upsert(body);
+    deps.log.info({ event: "worker.registered", worker: body.id, kinds: body.capabilities.kinds });
     return c.json({ worker: await view(body.id) }, 200);
   });
 
   app.openapi(list, async (c) => {
-    const [workers, running] = await Promise.all([hub.repos.workers.list(), hub.repos.runs.runningOn()]);
+    const [workers, running] = await Promise.all([deps.repos.workers.list(), deps.repos.runs.runningOn()]);
     const current = new Map(running.map((r) => [r.workerId, r.runId]));
     const now = new Date();
     return c.json(
       {
         workers: workers.map((w) =>
-          workerView(w, { now, heartbeatMs: hub.jobs.heartbeatMs, currentRun: current.get(w.id) }),
+          workerView(w, { now, heartbeatMs: deps.jobs.heartbeatMs, currentRun: current.get(w.id) }),
         ),
       },
       200,
@@ -140,13 +150,14 @@ export function registerWorkerRoutes(app: ApiApp, hub: HubContext): void {
   app.openapi(claim, async (c) => {
     const { id } = c.req.valid("param");
     const { waitMs } = c.req.valid("query");
-    const got = await hub.jobs.claim(id, waitMs ?? 0, c.req.raw.signal);
+    const got = await deps.jobs.claim(id, waitMs ?? 0, c.req.raw.signal);
     if (!got) return c.body(null, 204) as never;
     return c.json({ claim: got }, 200);
   });
 
   app.openapi(heartbeat, async (c) => {
     const { id } = c.req.valid("param");
-    return c.json(await hub.jobs.heartbeat(id, c.req.valid("json").runs), 200);
+    return c.json(await deps.jobs.heartbeat(id, c.req.valid("json").runs), 200);
   });
+  return app;
 }
