@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { type Clock, systemClock } from "../lib/clock.js";
 import type { Logger } from "../lib/log.js";
 import { readPackageVersion } from "../lib/paths.js";
 import { startTrainerWorker } from "../trainer/worker.js";
@@ -25,7 +26,6 @@ import { createDriftMonitoring, type DriftMonitoring } from "./monitors/index.js
 import { connectHubLink, HUB_USERNAME, type HubLink } from "./mqtt/hub-link.js";
 import { createRepositories, type Repositories, TelemetryWriter } from "./repos/index.js";
 import { startRetentionSweeper } from "./retention/sweeper.js";
-import { type Clock, systemClock } from "./rollouts/clock.js";
 import { RolloutController } from "./rollouts/controller.js";
 import { republishDesired } from "./services/deployments.js";
 import { DeviceChanges } from "./services/device-changes.js";

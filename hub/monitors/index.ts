@@ -3,11 +3,12 @@
  * monitors, the alert notifier (MQTT + webhook) and the retraining driver. `createDriftMonitoring`
  * builds them, `start` starts them once the hub is up, `close` stops them in reverse order.
  */
+
+import type { Clock } from "../../lib/clock.js";
 import type { Logger } from "../../lib/log.js";
 import type { Db } from "../db/database.js";
 import type { HubLink } from "../mqtt/hub-link.js";
 import { RetrainingDriver, type RetrainingHub } from "../retraining/driver.js";
-import type { Clock } from "../rollouts/clock.js";
 import { AlertNotifier, type WEBHOOK_DEFAULTS } from "./notify.js";
 import { MonitorScheduler } from "./scheduler.js";
 import { createDriftStore, type DriftStore } from "./store.js";

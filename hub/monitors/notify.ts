@@ -5,10 +5,11 @@
  * webhooks resume after a hub restart. Receivers may get a delivery twice (a crash after the POST,
  * before the write): the `x-edgefleet-alert-id` header lets them drop the repeat.
  */
+
+import type { Clock, TimerHandle } from "../../lib/clock.js";
 import type { Logger } from "../../lib/log.js";
 import type { HubLink } from "../mqtt/hub-link.js";
 import type { Alert, Monitor, MonitorRepo } from "../repos/monitors.js";
-import type { Clock, TimerHandle } from "../rollouts/clock.js";
 
 export const WEBHOOK_DEFAULTS = {
   /** Attempts per alert (count). */

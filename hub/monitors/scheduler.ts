@@ -5,9 +5,10 @@
  * so a monitor is never evaluated twice at once by one hub. A failing evaluation (say the module
  * version was deleted) is logged and retried at the next interval, never in a tight loop.
  */
+
+import type { Clock, TimerHandle } from "../../lib/clock.js";
 import type { Logger } from "../../lib/log.js";
 import type { Alert, Monitor, MonitorEvaluation } from "../repos/monitors.js";
-import type { Clock, TimerHandle } from "../rollouts/clock.js";
 import { type EvaluateDeps, evaluateMonitor } from "./evaluate.js";
 
 export interface SchedulerOptions extends Omit<EvaluateDeps, "now"> {

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ManualClock } from "../../lib/clock.js";
 import { moduleWindow } from "../../test/support/device-messages.js";
 import { memoryLogger } from "../../test/support/memory-log.js";
 import { waitFor } from "../../test/support/wait.js";
@@ -9,7 +10,6 @@ import { parseHubConfig } from "../config.js";
 import { openDatabase } from "../db/connect.js";
 import type { Database } from "../db/database.js";
 import { TelemetryWriter } from "../repos/index.js";
-import { ManualClock } from "../rollouts/clock.js";
 import { startRetentionSweeper } from "./sweeper.js";
 
 const DAY = 86_400_000;

@@ -3,9 +3,10 @@
  * with the cutoff `retentionDays` before the clock's now. A failed sweep is logged and tried again at
  * the next interval. Replicas sharing a database may sweep at once: deleting a row twice is harmless.
  */
+
+import type { Clock, TimerHandle } from "../../lib/clock.js";
 import type { Logger } from "../../lib/log.js";
 import type { Db } from "../db/database.js";
-import type { Clock, TimerHandle } from "../rollouts/clock.js";
 import { pruneOlderThan } from "./prune.js";
 
 export const RETENTION_DEFAULTS = {

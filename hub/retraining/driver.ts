@@ -22,6 +22,7 @@
  * leases lapse.
  */
 import { randomUUID } from "node:crypto";
+import type { Clock, TimerHandle } from "../../lib/clock.js";
 import type { Logger } from "../../lib/log.js";
 import { COLLECT_SAMPLES, type CollectSamplesCommand } from "../../wire/commands.js";
 import { PROTOCOL_VERSION } from "../../wire/messages.js";
@@ -36,7 +37,6 @@ import type { ModelVersion } from "../repos/models.js";
 import type { Monitor } from "../repos/monitors.js";
 import type { CycleStatus, RetrainingCycle } from "../repos/retraining.js";
 import type { RunRow } from "../repos/runs.js";
-import type { Clock, TimerHandle } from "../rollouts/clock.js";
 import { type DeploymentDeps, deployModule } from "../services/deployments.js";
 import type { PackagingDeps } from "../services/packaging.js";
 import { findChampion, moduleSource } from "./champion.js";

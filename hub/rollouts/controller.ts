@@ -5,10 +5,11 @@
  * and only then syncs device desired states (convergent, so repeating it is harmless). A hub that
  * stops mid-rollout finds the same row on restart and carries on from the persisted wave.
  */
+
+import type { Clock, TimerHandle } from "../../lib/clock.js";
 import type { Logger } from "../../lib/log.js";
 import type { DeploymentStatus, RolloutOutcome } from "../db/schema/deployments.js";
 import { ConflictError, type Deployment, NotFoundError } from "../repos/index.js";
-import type { Clock, TimerHandle } from "./clock.js";
 import { evaluateGates, type GateReport } from "./gates.js";
 import { type ObserveDeps, observe, observeDevices } from "./observe.js";
 import { planStep } from "./planner.js";

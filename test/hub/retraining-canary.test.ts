@@ -11,8 +11,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageTrainedModel } from "../../hub/retraining/package.js";
-import { ManualClock } from "../../hub/rollouts/clock.js";
 import { deployModule } from "../../hub/services/deployments.js";
+import { ManualClock } from "../../lib/clock.js";
 import { deviceTopic } from "../../wire/topics.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { endAll } from "../support/mqtt-clients.js";

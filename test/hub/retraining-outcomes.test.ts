@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Monitoring } from "../../drift-summary/monitoring.js";
 import { RetrainingDriver } from "../../hub/retraining/driver.js";
-import { ManualClock } from "../../hub/rollouts/clock.js";
+import { ManualClock } from "../../lib/clock.js";
 import { silentLogger } from "../../lib/log.js";
 import { deviceTopic } from "../../wire/topics.js";
 import { refuseRetrainingStep } from "../support/db-faults.js";

@@ -4,7 +4,7 @@
  * the rest never receive it; a healthy module completes every wave; a prediction shift fails the gate.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../../hub/rollouts/clock.js";
+import { ManualClock } from "../../lib/clock.js";
 import { buildMlpClassifier } from "../../modules/onnx/models.js";
 import { type SimulatedFleet, startSimulatedFleet } from "../../simulator/fleet.js";
 import { startTestHub, type TestHub } from "../support/hub.js";

@@ -6,8 +6,8 @@
  */
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../../hub/rollouts/clock.js";
 import { HubApiError } from "../../hub-api/client.js";
+import { ManualClock } from "../../lib/clock.js";
 import { buildMlpClassifier } from "../../modules/onnx/models.js";
 import { type SimulatedFleet, startSimulatedFleet } from "../../simulator/fleet.js";
 import { moduleWindow } from "../support/device-messages.js";

@@ -16,9 +16,9 @@ import { JobService } from "../../hub/jobs/service.js";
 import { loadOrCreateSigningKeys, type SigningKeys } from "../../hub/keys.js";
 import { createDriftMonitoring } from "../../hub/monitors/index.js";
 import { createRepositories, type Repositories, TelemetryWriter } from "../../hub/repos/index.js";
-import { systemClock } from "../../hub/rollouts/clock.js";
 import { RolloutController } from "../../hub/rollouts/controller.js";
 import type { HubUrls } from "../../hub/urls.js";
+import { systemClock } from "../../lib/clock.js";
 import { silentLogger } from "../../lib/log.js";
 import { type RecordingLink, recordingLink } from "./recording-link.js";
 

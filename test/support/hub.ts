@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type HubConfigInput, parseHubConfig } from "../../hub/config.js";
 import { type RunningHub, startHub } from "../../hub/main.js";
-import type { Clock } from "../../hub/rollouts/clock.js";
 import { HubClient } from "../../hub-api/client.js";
+import type { Clock } from "../../lib/clock.js";
 import { silentLogger } from "../../lib/log.js";
 
 export interface TestHub extends RunningHub {

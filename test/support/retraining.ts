@@ -6,7 +6,7 @@
  * retraining driver's passes by hand.
  */
 import type { MqttClient } from "mqtt";
-import type { ManualClock } from "../../hub/rollouts/clock.js";
+import type { ManualClock } from "../../lib/clock.js";
 import { commandTopic, deviceTopic } from "../../wire/topics.js";
 import { seeded } from "./drift-windows.js";
 import type { TestHub } from "./hub.js";

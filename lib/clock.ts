@@ -1,4 +1,7 @@
-/** The rollout controller's clock: time and timers, injected so tests move bake times by hand. */
+/**
+ * The one clock every component that waits takes: time and timers, injected so tests move time by
+ * hand (rollout bakes, monitor schedules, retraining back-off, retention sweeps).
+ */
 
 /** A cancellable timer handle. */
 export interface TimerHandle {
