@@ -4,7 +4,9 @@
  * out. Completion is where the hub checks the model (evaluate.ts) and registers it with lineage.
  * Every change is persisted first (hub/repos/runs.ts), then announced on `events`.
  */
+
 import { randomBytes } from "node:crypto";
+import type { Claim } from "../../hub-api/training.js";
 import type { Logger } from "../../lib/log.js";
 import type { BlobStore } from "../blobs/blob-store.js";
 import type { HubConfig } from "../config.js";
@@ -35,17 +37,8 @@ export interface JobDeps {
   log: Logger;
 }
 
-/** What a worker gets from a successful claim. */
-export interface Claim {
-  runId: string;
-  attempt: number;
-  leaseMs: number;
-  heartbeatMs: number;
-  spec: RunSpec;
-  dataset: { name: string; version: string; format: string; url: string };
-  snapshot?: { sha256: string; url: string };
-  extraRows?: { url: string };
-}
+/** What a worker gets from a successful claim: the worker protocol's own type, so both sides agree. */
+export type { Claim };
 
 /** Longest the hub keeps a claim request open. */
 export const MAX_CLAIM_WAIT_MS = 25_000;
