@@ -60,7 +60,7 @@ describe("downloadTarball", () => {
     const url = server.put("c", BYTES);
     server.stallNextAfter(50_000);
     const error = await downloadTarball(request(url, { idleTimeoutMs: 1000 })).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "stalled", permanent: false });
+    expect(error).toMatchObject({ code: "stalled", transient: true });
     const partial = await readFile(join(dir, `${SHA}.part`));
     expect(partial.equals(BYTES.subarray(0, 50_000))).toBe(true);
     await downloadTarball(request(url));
@@ -83,7 +83,7 @@ describe("downloadTarball", () => {
     corrupted[1234] = corrupted[1234]! ^ 0xff;
     const error = await downloadTarball(request(server.put("e", corrupted))).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DownloadError);
-    expect(error).toMatchObject({ code: "hash", permanent: true });
+    expect(error).toMatchObject({ code: "hash", transient: false });
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -91,18 +91,18 @@ describe("downloadTarball", () => {
     const error = await downloadTarball(request(server.put("f", BYTES), { size: 1000 })).catch(
       (e: unknown) => e,
     );
-    expect(error).toMatchObject({ code: "size", permanent: true });
+    expect(error).toMatchObject({ code: "size", transient: false });
     expect(await readdir(dir)).toEqual([]);
   });
 
   it("treats 404 and refused credentials as permanent", async () => {
     await expect(downloadTarball(request(`${server.url}/blobs/missing`))).rejects.toMatchObject({
-      permanent: true,
+      transient: false,
     });
     const wrongAuth = hubAuthorization("http://hub/", "http://hub/", "dev-1", "wrong")!;
     await expect(
       downloadTarball(request(server.put("g", BYTES), { authorization: wrongAuth })),
-    ).rejects.toMatchObject({ permanent: true, message: expect.stringContaining("401") });
+    ).rejects.toMatchObject({ transient: false, message: expect.stringContaining("401") });
   });
 
   it("treats an unreachable server as transient", async () => {
@@ -110,7 +110,7 @@ describe("downloadTarball", () => {
     const url = closed.put("x", BYTES);
     await closed.close();
     const error = await downloadTarball(request(url)).catch((e: unknown) => e);
-    expect((error as { permanent?: boolean }).permanent).not.toBe(true);
+    expect((error as { transient?: boolean }).transient).not.toBe(false);
   });
 
   it("refuses to start without room for the rest of the tarball and its unpacked copy (transient)", async () => {
@@ -122,7 +122,7 @@ describe("downloadTarball", () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(DownloadError);
-    expect(error).toMatchObject({ code: "disk", permanent: false });
+    expect(error).toMatchObject({ code: "disk", transient: true });
     expect((error as Error).message).toMatch(/350000 bytes needed, 349999 free/);
     expect(server.hits).toEqual([]);
     expect(await readdir(dir)).toEqual([`${SHA}.part`]);

@@ -8,13 +8,13 @@ import { join } from "node:path";
 import { fsyncFolder, sha256File } from "../lib/files.js";
 import type { Logger } from "../lib/log.js";
 
-/** A download failure; `permanent` ones (wrong bytes, 404, refused credentials) are not retried. */
+/** A download failure; only `transient` ones (the network, 5xx, 408, 429, a stall, a full disk) are retried. */
 export class DownloadError extends Error {
   override readonly name = "DownloadError";
   constructor(
     message: string,
     readonly code: "http" | "size" | "hash" | "disk" | "stalled",
-    readonly permanent: boolean,
+    readonly transient: boolean,
   ) {
     super(message);
   }
@@ -69,12 +69,12 @@ export async function downloadTarball(request: DownloadRequest): Promise<string>
   const got = (await fileSize(partPath)) ?? 0;
   if (got !== size) {
     await rm(partPath, { force: true });
-    throw new DownloadError(`tarball is ${got} bytes, expected ${size}`, "size", true);
+    throw new DownloadError(`tarball is ${got} bytes, expected ${size}`, "size", false);
   }
   const actual = await sha256File(partPath);
   if (actual !== sha256) {
     await rm(partPath, { force: true });
-    throw new DownloadError(`tarball sha256 is ${actual}, expected ${sha256}`, "hash", true);
+    throw new DownloadError(`tarball sha256 is ${actual}, expected ${sha256}`, "hash", false);
   }
   await rename(partPath, finalPath);
   await fsyncFolder(downloadsDir);
@@ -104,18 +104,18 @@ async function fetchInto(request: DownloadRequest, partPath: string, offset: num
         throw new DownloadError(
           `server answered a Range request with ${range ? range[0] : "no Content-Range"}`,
           "http",
-          false,
+          true,
         );
       }
     } else if (response.status === 416 && offset > 0) {
       // Our part file no longer matches what the server has; drop it and let the retry start from zero.
       await response.body?.cancel();
       await rm(partPath, { force: true });
-      throw new DownloadError("server refused to resume (416); starting over", "http", false);
+      throw new DownloadError("server refused to resume (416); starting over", "http", true);
     } else {
       await response.body?.cancel();
       const transient = response.status >= 500 || response.status === 408 || response.status === 429;
-      throw new DownloadError(`GET ${url} answered ${response.status}`, "http", !transient);
+      throw new DownloadError(`GET ${url} answered ${response.status}`, "http", transient);
     }
     if (offset > 0)
       log.info({ event: "download.resume", sha256: request.sha256, offset, restarted: start === 0 });
@@ -128,7 +128,7 @@ async function fetchInto(request: DownloadRequest, partPath: string, offset: num
         written += chunk.byteLength;
         if (written > size) {
           await rm(partPath, { force: true });
-          throw new DownloadError(`server sent more than the expected ${size} bytes`, "size", true);
+          throw new DownloadError(`server sent more than the expected ${size} bytes`, "size", false);
         }
         await handle.write(chunk);
         request.onProgress?.(written, size);
@@ -141,7 +141,7 @@ async function fetchInto(request: DownloadRequest, partPath: string, offset: num
     }
   } catch (error) {
     if (idle.signal.aborted && !(request.signal?.aborted ?? false)) {
-      throw new DownloadError(`no data from ${url} for ${idleMs} ms`, "stalled", false);
+      throw new DownloadError(`no data from ${url} for ${idleMs} ms`, "stalled", true);
     }
     throw error;
   } finally {
@@ -159,7 +159,7 @@ async function ensureFreeSpace(
   const free = await freeBytes(folder);
   const needed = size - alreadyHave + size;
   if (free < needed) {
-    throw new DownloadError(`not enough disk space: ${needed} bytes needed, ${free} free`, "disk", false);
+    throw new DownloadError(`not enough disk space: ${needed} bytes needed, ${free} free`, "disk", true);
   }
 }
 

@@ -28,7 +28,7 @@ export class TrustKeyError extends Error {
   override readonly name = "TrustKeyError";
   constructor(
     message: string,
-    readonly permanent = false,
+    readonly transient = true,
   ) {
     super(message);
   }
@@ -71,7 +71,7 @@ async function fetchSigningKey(options: TrustKeyOptions): Promise<string> {
   }
   const body = await response.text();
   if (!response.ok) {
-    throw new TrustKeyError(`GET ${url} answered ${response.status}`, response.status < 500);
+    throw new TrustKeyError(`GET ${url} answered ${response.status}`, response.status >= 500);
   }
   return checkedPem(extractPem(body), url);
 }
@@ -95,7 +95,7 @@ function checkedPem(pem: string, source: string): string {
     if (key.asymmetricKeyType !== "ed25519")
       throw new Error(`expected an ed25519 key, got ${key.asymmetricKeyType}`);
   } catch (error) {
-    throw new TrustKeyError(`${source} is not a usable signing key: ${(error as Error).message}`, true);
+    throw new TrustKeyError(`${source} is not a usable signing key: ${(error as Error).message}`, false);
   }
   return pem.endsWith("\n") ? pem : `${pem}\n`;
 }

@@ -1,4 +1,5 @@
 /** Errors the module format raises; hub and agent map them to HTTP codes and reported states. */
+import { DomainError } from "../lib/errors.js";
 
 /** Why a module tarball was refused: its structure, its signature, or its model file's hash/size. */
 export type VerificationFailure = "format" | "signature" | "hash";
@@ -17,11 +18,15 @@ export class ModuleVerificationError extends Error {
 }
 
 /** A manifest handed to the packer is invalid or does not describe the model it comes with. */
-export class InvalidManifestError extends Error {
-  override readonly name = "InvalidManifestError";
+export class InvalidManifestError extends DomainError {
+  override name = "InvalidManifestError";
 
   /** `issues` lists every problem found, one line each (the message shows the first few). */
   constructor(readonly issues: string[]) {
-    super(`invalid module manifest: ${issues.slice(0, 3).join("; ")}${issues.length > 3 ? "; …" : ""}`);
+    super(
+      "bad_request",
+      `invalid module manifest: ${issues.slice(0, 3).join("; ")}${issues.length > 3 ? "; …" : ""}`,
+      { details: issues },
+    );
   }
 }

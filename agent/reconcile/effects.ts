@@ -40,7 +40,8 @@ export interface AgentEffectsOptions {
 /** A tarball refused at unpack: bad format, signature or hash, or not the module the hub asked for. */
 export class ModuleRefusedError extends Error {
   override readonly name = "ModuleRefusedError";
-  readonly permanent = true;
+  /** The same tarball is refused again however often it is tried. */
+  readonly transient = false;
 }
 
 /** Side effects of reconcile commands against the real device. */

@@ -21,8 +21,8 @@ function desired(revision: number, modules: DesiredModule[]): DesiredState {
   return { protocol: 1, revision, issuedAt: "2026-01-01T00:00:00Z", modules };
 }
 
-const transient = () => Object.assign(new Error("connection reset"), { permanent: false });
-const permanent = (message: string) => Object.assign(new Error(message), { permanent: true });
+const transient = () => Object.assign(new Error("connection reset"), { transient: true });
+const permanent = (message: string) => Object.assign(new Error(message), { transient: false });
 
 /** Effects that record each call and fail or block on request. */
 class RecordingEffects implements ReconcileEffects {

@@ -6,6 +6,7 @@
  * arrived) stops between commands, drops what it staged, and reports nothing more.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { isTransient as isTransientError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { DesiredModule } from "../../wire/messages.js";
 import type { Command, CommandKind, Plan } from "./plan.js";
@@ -274,13 +275,11 @@ async function withRetry(command: Command, action: () => Promise<void>, context:
 }
 
 /**
- * Errors that say so carry `permanent`; otherwise downloads are transient (the network) and
- * everything after them is permanent, since a bad tarball or model stays bad when retried.
+ * Errors that say so carry `transient` (lib/errors.ts); otherwise downloads are transient (the
+ * network) and everything after them is permanent, since a bad tarball or model stays bad when retried.
  */
 export function isTransient(kind: CommandKind, error: unknown): boolean {
-  const permanent = (error as { permanent?: unknown } | null)?.permanent;
-  if (typeof permanent === "boolean") return !permanent;
-  return kind === "download";
+  return isTransientError(error, kind === "download");
 }
 
 function commandModule(command: Command): string {

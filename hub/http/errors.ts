@@ -1,10 +1,13 @@
 /**
- * The hub API's one error vocabulary: a code maps to an HTTP status, and every error leaves
- * as `{"error": {"code", "message", "details"?}}` (the hub API's one error shape, hub/README.md).
+ * The hub API's code table: each error code maps to an HTTP status, and every error leaves as
+ * `{"error": {"code", "message", "details"?}}`. Domain errors (lib/errors.ts) are mapped by their
+ * code; ApiError is for what only HTTP knows (credentials, roles, ranges, media types).
+ * The code table is documented in hub/http/README.md.
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ZodError, z } from "zod";
+import { DomainError, type DomainErrorCode } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 
 export const ERROR_STATUS = {
@@ -24,6 +27,10 @@ export const ERROR_STATUS = {
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** Every domain error code has its status here (a compile-time check). */
+const DOMAIN_STATUS: Record<DomainErrorCode, ContentfulStatusCode> = ERROR_STATUS;
+void DOMAIN_STATUS;
 
 /** An error the API reports as is; anything else becomes a 500 with a generic message. */
 export class ApiError extends Error {
@@ -49,30 +56,18 @@ export function errorResponse(c: Context, code: ErrorCode, message: string, deta
   return c.json(body, ERROR_STATUS[code]);
 }
 
-/** Turns domain errors (repositories, validation) into API errors; used by the single onError. */
+/** Turns domain errors and validation failures into API errors, by type and code; used by the single onError. */
 export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
+  if (error instanceof DomainError) return new ApiError(error.code, error.message, error.details);
   if (error instanceof ZodError) {
     return new ApiError("bad_request", z.prettifyError(error), error.issues);
   }
-  const name = (error as Error | undefined)?.name;
-  const message = (error as Error | undefined)?.message ?? "";
-  if (name === "NotFoundError") return new ApiError("not_found", message);
-  if (name === "ConflictError") return new ApiError("conflict", message);
-  if (name === "LeaseLostError") return new ApiError("lease_lost", message);
-  if (name === "InvalidModelError") return new ApiError("invalid_model", message);
-  if (name === "ValidationError")
-    return new ApiError("bad_request", message, (error as { details?: unknown }).details);
-  if (name === "InvalidManifestError")
-    return new ApiError("bad_request", message, (error as { issues?: unknown }).issues);
   return undefined;
 }
 
-/** The value, or a not_found ApiError when a repository found nothing. */
-export function found<T>(value: T | null | undefined, what: string): T {
-  if (value === null || value === undefined) throw new ApiError("not_found", `${what} does not exist`);
-  return value;
-}
+/** The value, or a not_found error when a repository found nothing. */
+export { found } from "../../lib/errors.js";
 
 /** The app's onError: known errors keep their code, the rest are logged and hidden. */
 export function handleError(log: Logger) {

@@ -4,14 +4,12 @@
  * out. Completion is where the hub checks the model (evaluate.ts) and registers it with lineage.
  * Every change is persisted first (hub/repos/runs.ts), then announced on `events`.
  */
-
 import { randomBytes } from "node:crypto";
 import type { Claim } from "../../hub-api/training.js";
+import { NotFoundError, ValidationError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { BlobStore } from "../blobs/blob-store.js";
 import type { HubConfig } from "../config.js";
-import { ApiError } from "../http/errors.js";
-import { NotFoundError } from "../repos/errors.js";
 import type { Repositories } from "../repos/index.js";
 import type { ModelVersion } from "../repos/models.js";
 import {
@@ -243,8 +241,7 @@ export class JobService {
     }
     const blob = await this.#deps.blobs.stat(body.onnxSha256);
     if (!blob) {
-      throw new ApiError(
-        "bad_request",
+      throw new ValidationError(
         `no uploaded model ${body.onnxSha256}; POST it to /runs/${runId}/attempts/${n}/model first`,
       );
     }

@@ -5,6 +5,7 @@
  * worker (and the hub's evaluation) never has to guess.
  */
 import { z } from "zod";
+import { ValidationError } from "../../lib/errors.js";
 import { ModuleNameSchema } from "../../modules/manifest.js";
 import { AutoParamsSchema } from "../../training/auto.js";
 import { COLUMN_OVERRIDES, type ColumnOverride } from "../../training/dataset/schema.js";
@@ -14,7 +15,6 @@ import { parseParams } from "../../training/trainers/recipes.js";
 import type { RecipeName } from "../../training/trainers/types.js";
 import { Sha256HexSchema } from "../../wire/messages.js";
 import type { BlobStore } from "../blobs/blob-store.js";
-import { ApiError } from "../http/errors.js";
 import type { Repositories } from "../repos/index.js";
 import { AliasNameSchema } from "../repos/models.js";
 
@@ -89,7 +89,7 @@ export type RunSpec = RunSubmission & {
 const DEFAULT_MAX_ATTEMPTS = 3;
 
 function refuse(message: string, details?: unknown): never {
-  throw new ApiError("bad_request", message, details);
+  throw new ValidationError(message, details);
 }
 
 /** Validates a submission against the hub's state and resolves it; nothing is written. */

@@ -7,9 +7,10 @@
  * drifts): it raises a "still drifting" alert, which starts another cycle, so a rollback does not
  * leave the loop stuck until someone starts a cycle by hand.
  */
+
+import { NotFoundError, ValidationError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { DeploymentSelector } from "../db/schema/deployments.js";
-import { ApiError } from "../http/errors.js";
 import type { Repositories } from "../repos/index.js";
 import type { Alert, Monitor, MonitorEvaluation } from "../repos/monitors.js";
 import { aggregateScales } from "./aggregate.js";
@@ -32,11 +33,11 @@ export async function monitoredModule(
   version: string,
 ): Promise<{ manifest: unknown; spec: MonitoringSpec }> {
   const record = await repos.modules.get(module, version);
-  if (!record) throw new ApiError("not_found", `module ${module}@${version} not found`);
+  if (!record)
+    throw new NotFoundError("module", `${module}@${version}`, `module ${module}@${version} not found`);
   const spec = (record.manifest as { monitoring?: MonitoringSpec }).monitoring;
   if (!spec) {
-    throw new ApiError(
-      "bad_request",
+    throw new ValidationError(
       `module ${module}@${version} has no monitoring section in its manifest: package it from a trained model version (POST /api/v1/models/{name}/versions/{v}/package) or add one`,
     );
   }

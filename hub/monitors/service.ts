@@ -4,8 +4,9 @@
  * exists, the module came from a trained model and the module's samples are allowed. A refused
  * definition leaves no row behind.
  */
+
+import { found, ValidationError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
-import { ApiError, found } from "../http/errors.js";
 import type { Repositories } from "../repos/index.js";
 import type { Monitor, MonitorPatch } from "../repos/monitors.js";
 import { findChampion, moduleSource } from "../retraining/champion.js";
@@ -26,29 +27,25 @@ async function checkDefinition(
 ): Promise<void> {
   const { manifest, spec } = await monitoredModule(hub.repos, definition.module, definition.version);
   const devices = await cohortDevices(hub.repos, definition.selector);
-  if (devices.length === 0) throw new ApiError("bad_request", "the selector matches no devices");
+  if (devices.length === 0) throw new ValidationError("the selector matches no devices");
   if (definition.action.kind !== "retrain") return;
   const retrain = definition.action.retrain;
   if (!(await hub.repos.datasets.resolve(retrain.dataset, "latest"))) {
-    throw new ApiError(
-      "bad_request",
+    throw new ValidationError(
       `dataset ${retrain.dataset} not found: upload it before asking to retrain on it`,
     );
   }
   if (!spec.samples?.allowed) {
-    throw new ApiError(
-      "bad_request",
+    throw new ValidationError(
       `module ${definition.module}@${definition.version} does not allow raw samples (monitoring.samples.allowed), which retraining collects; package it with samples allowed or use action alert`,
     );
   }
   const source = moduleSource(manifest);
   const model = retrain.model ?? source?.model;
-  if (!model)
-    throw new ApiError("bad_request", "retrain.model is required: the module names no source model");
+  if (!model) throw new ValidationError("retrain.model is required: the module names no source model");
   const champion = await findChampion(hub.repos, model, source);
   if (!champion?.training) {
-    throw new ApiError(
-      "bad_request",
+    throw new ValidationError(
       `model ${model} has no trained champion (alias "champion" or the module's source version, with training info) to retrain from`,
     );
   }

@@ -1,38 +1,7 @@
-/** Typed store errors; the HTTP layer maps them to 400/404/409 without parsing messages. */
+/** Typed store errors and SQLSTATE checks; the HTTP layer maps the errors to 400/404/409 by code. */
 
-/** A referenced row (device, model, module, …) does not exist. */
-export class NotFoundError extends Error {
-  override readonly name = "NotFoundError";
-  constructor(
-    readonly entity: string,
-    readonly key: string,
-  ) {
-    super(`${entity} ${JSON.stringify(key)} not found`);
-  }
-}
-
-/** The write would duplicate a unique key (device id, module name+version, …). */
-export class ConflictError extends Error {
-  override readonly name = "ConflictError";
-  constructor(
-    readonly entity: string,
-    readonly key: string,
-    message?: string,
-  ) {
-    super(message ?? `${entity} ${JSON.stringify(key)} already exists`);
-  }
-}
-
-/** The input was malformed; nothing was written. */
-export class ValidationError extends Error {
-  override readonly name = "ValidationError";
-  constructor(
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
+// The store's errors are the shared domain errors (lib/errors.ts): the HTTP edge maps them by code.
+export { ConflictError, NotFoundError, ValidationError } from "../../lib/errors.js";
 
 const UNIQUE_VIOLATION = "23505";
 const FOREIGN_KEY_VIOLATION = "23503";

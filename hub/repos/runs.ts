@@ -5,6 +5,7 @@
  * changes nothing (LeaseLostError). Lease semantics: hub/jobs/README.md.
  */
 import { and, asc, count, desc, eq, gt, inArray, lt, max, sql } from "drizzle-orm";
+import { LeaseLostError } from "../../lib/errors.js";
 import type { Db, Tx } from "../db/database.js";
 import {
   type AttemptStatus,
@@ -27,21 +28,20 @@ import { clampLimit } from "./paging.js";
 
 export type RunRow = typeof runs.$inferSelect;
 export type AttemptRow = typeof runAttempts.$inferSelect;
+export { LeaseLostError };
+
 export type RunWithAttempts = RunRow & { attempts: AttemptRow[] };
 export type LogLine = typeof runLogs.$inferSelect;
 export type MetricPoint = typeof runMetrics.$inferSelect;
 
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
 
-/** The worker's call names an attempt that is no longer the run's current running one: it must stop. */
-export class LeaseLostError extends Error {
-  override readonly name = "LeaseLostError";
-  constructor(
-    readonly runId: string,
-    readonly attempt: number,
-  ) {
-    super(`run ${runId} attempt ${attempt} is no longer running here (lease lost, cancelled or finished)`);
-  }
+/** The lease_lost error of an attempt that is no longer the run's current running one. */
+export function leaseLost(runId: string, attempt: number): LeaseLostError {
+  return new LeaseLostError(
+    `run ${runId} attempt ${attempt} is no longer running here (lease lost, cancelled or finished)`,
+    { runId, attempt },
+  );
 }
 
 export interface CreateRunInput {
@@ -161,7 +161,7 @@ export function runRepo(db: Db, options?: RepoOptions): RunRepo {
       attempt.status !== "running" ||
       (run.status !== "running" && run.status !== "cancelling")
     ) {
-      throw new LeaseLostError(runId, n);
+      throw leaseLost(runId, n);
     }
     return { run, attempt };
   }

@@ -8,13 +8,13 @@
  */
 import semver from "semver";
 import { z } from "zod";
+import { found, ValidationError } from "../../lib/errors.js";
 import {
   ModuleNameSchema,
   type Postprocessing,
   RuntimeOptionsSchema,
   SemverSchema,
 } from "../../modules/manifest.js";
-import { ApiError, found } from "../http/errors.js";
 import { monitoringFromBaseline } from "../monitors/drift-lib.js";
 import { createModule, type PackagingDeps } from "../services/packaging.js";
 
@@ -62,14 +62,12 @@ export async function packageTrainedModel(
   );
   const training = modelVersion.training;
   if (!training) {
-    throw new ApiError(
-      "bad_request",
+    throw new ValidationError(
       `model ${modelName} version ${modelVersion.version} has no training info (it was uploaded, not trained): package it with POST /api/v1/modules and your own pre/post-processing`,
     );
   }
   if (training.inputMode !== "vector") {
-    throw new ApiError(
-      "bad_request",
+    throw new ValidationError(
       `model ${modelName} version ${modelVersion.version} takes one input per column (inputMode "columns"); only "vector" models can be packaged automatically`,
     );
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../http/errors.js";
+import { DomainError } from "../../lib/errors.js";
 import { ConflictError, NotFoundError, ValidationError } from "../repos/errors.js";
 import {
   CycleFailure,
@@ -15,8 +15,9 @@ describe("a retraining step's error", () => {
   it("ends the cycle at once when it is a verdict", () => {
     for (const error of [
       new CycleFailure("no labels"),
-      new ApiError("bad_request", "dataset x has no version"),
-      new ApiError("conflict", "busy"),
+      new ValidationError("dataset x has no version"),
+      new ConflictError("module", "m", "busy"),
+      new DomainError("bad_dataset", "no such column"),
       new ValidationError("bad"),
       new NotFoundError("model", "m"),
       new ConflictError("module", "m@1.0.1"),
@@ -31,7 +32,13 @@ describe("a retraining step's error", () => {
 
   it("is retried when it is anything else, counting failures of the same step in a row", () => {
     const hiccup = new Error("connection terminated unexpectedly");
-    for (const error of [hiccup, new ApiError("unavailable", "down"), new ApiError("internal", "x"), "str"])
+    for (const error of [
+      hiccup,
+      new DomainError("unavailable", "down", { transient: true }),
+      new Error("x"),
+      "str",
+      null,
+    ])
       expect(isVerdict(error)).toBe(false);
     expect(decideOnError(hiccup, "packaging", undefined)).toEqual({
       kind: "retry",

@@ -1,18 +1,19 @@
 /**
  * What a step's error does to a cycle. A verdict (the step decided the cycle cannot go on, or the
- * hub refused what the step asked: a 4xx API error, a validation, not-found or conflict error) ends
- * it `failed` at once. Anything else (a database or I/O error thrown on the way) is taken as
+ * hub refused what the step asked: a permanent domain error, such as a validation, not-found or
+ * conflict error) ends it `failed` at once. Anything else (a database or I/O error thrown on the way) is taken as
  * transient: the step runs again after a backoff that grows fourfold with each failure (one driver
  * tick, then 4, 16, ... ticks, capped), and only `max` failures of the same step in a row end the
  * cycle, so a database restart of a few minutes does not fail a cycle that had trained for hours. The count lives in the cycle's state next to the status it belongs to,
  * so a step that moves the cycle on leaves a stale count behind that the next step ignores.
  */
-import { ApiError, ERROR_STATUS } from "../http/errors.js";
-import { ConflictError, NotFoundError, ValidationError } from "../repos/errors.js";
+import { isTransient } from "../../lib/errors.js";
 
 /** A step's deliberate outcome: the cycle cannot go on (ends `failed` without retrying). */
 export class CycleFailure extends Error {
   override readonly name = "CycleFailure";
+  /** Retrying the step cannot change the outcome. */
+  readonly transient = false;
 }
 
 /** Consecutive transient failures of one step before the cycle ends failed. */
@@ -51,11 +52,13 @@ export type ErrorDecision =
   | { kind: "fail"; message: string }
   | { kind: "retry"; failures: number; message: string };
 
-/** True for an error that is a verdict rather than a hiccup. */
+/**
+ * True for an error that is a verdict rather than a hiccup: one that says retrying cannot help
+ * (lib/errors.ts; a CycleFailure, or a domain error such as a refused input, a missing or
+ * conflicting thing). Errors that do not say (a database or I/O error) are hiccups.
+ */
 export function isVerdict(error: unknown): boolean {
-  if (error instanceof CycleFailure) return true;
-  if (error instanceof ApiError) return ERROR_STATUS[error.code] < 500;
-  return error instanceof ValidationError || error instanceof NotFoundError || error instanceof ConflictError;
+  return !isTransient(error, true);
 }
 
 /** Decides between retrying the step of a cycle in `status` and failing the cycle. */

@@ -3,6 +3,7 @@
  * stored RolloutSpec, and from a spec plus a target count to cumulative wave sizes. Pure.
  */
 import { z } from "zod";
+import { ValidationError } from "../../lib/errors.js";
 import type { DeploymentStrategy, RolloutGates, RolloutSpec, RolloutWave } from "../db/schema/deployments.js";
 
 /** Gate defaults; each is explained in hub/rollouts/README.md. */
@@ -73,8 +74,8 @@ export const RolloutRequestSchema = z
 export type RolloutRequest = z.infer<typeof RolloutRequestSchema>;
 
 /** A request the schema accepts but whose parts contradict each other. */
-export class RolloutSpecError extends Error {
-  override readonly name = "ValidationError";
+export class RolloutSpecError extends ValidationError {
+  override name = "RolloutSpecError";
 }
 
 /** Builds the stored spec and the strategy name; throws RolloutSpecError on conflicting parts. */

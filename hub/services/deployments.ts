@@ -5,11 +5,11 @@
  * view of one device.
  */
 
+import { found, ValidationError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { DeploymentSelector } from "../db/schema/deployments.js";
 import { preflightTargets } from "../fleet/preflight-targets.js";
 import { recordSkipped, skippedFor } from "../fleet/skipped.js";
-import { ApiError, found } from "../http/errors.js";
 import type { HubLink } from "../mqtt/hub-link.js";
 import type { Deployment, Repositories } from "../repos/index.js";
 import type { RolloutCommand, RolloutController } from "../rollouts/controller.js";
@@ -44,11 +44,11 @@ export async function deployModule(deps: DeploymentDeps, request: DeployRequest)
   // Preflight first: an incompatible device is skipped whole, before any desired state is written.
   const { eligible: targets, skipped } = await preflightTargets(deps, resolved, module);
   if (targets.length === 0) {
-    throw new ApiError("bad_request", "no targeted device passes preflight", { skipped });
+    throw new ValidationError("no targeted device passes preflight", { skipped });
   }
   const last = spec.waves.at(-1)!;
   if (last.count !== undefined && last.count < targets.length)
-    throw new ApiError("bad_request", `the last wave reaches ${last.count} of ${targets.length} targets`);
+    throw new ValidationError(`the last wave reaches ${last.count} of ${targets.length} targets`);
   const deployment = await deps.repos.deployments.create({
     moduleName: module.name,
     moduleVersion: module.version,
@@ -82,13 +82,13 @@ async function resolveTargets(
     const foundIds = new Set(found.map((d) => d.id));
     const unknown = selector.deviceIds.filter((id) => !foundIds.has(id));
     if (unknown.length > 0 && !selector.tags) {
-      throw new ApiError("bad_request", `unknown devices: ${unknown.join(", ")}`, { unknown });
+      throw new ValidationError(`unknown devices: ${unknown.join(", ")}`, { unknown });
     }
-    if (found.length === 0) throw new ApiError("bad_request", "the selector matches no devices");
+    if (found.length === 0) throw new ValidationError("the selector matches no devices");
     return found.map((d) => d.id).sort();
   }
   const found = await deps.repos.devices.list({ tags: selector.tags });
-  if (found.length === 0) throw new ApiError("bad_request", "the selector matches no devices");
+  if (found.length === 0) throw new ValidationError("the selector matches no devices");
   return found.map((d) => d.id).sort();
 }
 

@@ -3,11 +3,11 @@
  * becomes a signed module tarball, stored as a blob and recorded in the registry.
  */
 
+import { ConflictError, found } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { ManifestInput } from "../../modules/manifest.js";
 import { packModule } from "../../modules/pack.js";
 import type { BlobStore } from "../blobs/blob-store.js";
-import { ApiError, found } from "../http/errors.js";
 import type { SigningKeys } from "../keys.js";
 import type { Repositories } from "../repos/index.js";
 import type { CreateModuleRequest } from "./module-request.js";
@@ -23,8 +23,9 @@ export interface PackagingDeps {
 /** Packages, signs and stores a module version; refuses duplicates before doing any work. */
 export async function createModule(deps: PackagingDeps, request: CreateModuleRequest) {
   if (await deps.repos.modules.get(request.name, request.version)) {
-    throw new ApiError(
-      "conflict",
+    throw new ConflictError(
+      "module",
+      `${request.name}@${request.version}`,
       `module ${request.name}@${request.version} already exists; versions are immutable`,
     );
   }

@@ -5,6 +5,7 @@
  */
 
 import type { onnx as OnnxProto } from "onnx-proto";
+import { DomainError } from "../../lib/errors.js";
 import type { TensorSpec } from "../manifest.js";
 import { datatypeOfElementType, onnxElementTypeName } from "./datatypes.js";
 import { int64ToNumber, onnx } from "./proto.js";
@@ -22,8 +23,11 @@ export interface OnnxInfo {
 }
 
 /** The bytes are not a model we can serve; the message says why. */
-export class InvalidModelError extends Error {
-  override readonly name = "InvalidModelError";
+export class InvalidModelError extends DomainError {
+  override name = "InvalidModelError";
+  constructor(message: string) {
+    super("invalid_model", message);
+  }
 }
 
 function tensorSpec(value: OnnxProto.IValueInfoProto, role: "input" | "output"): TensorSpec {

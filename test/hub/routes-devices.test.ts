@@ -100,7 +100,9 @@ describe("bad input gets a 4xx and changes nothing", () => {
     for (const id of ["ok-1", "ok-2", "ok-3"]) expect(await api.repos.devices.get(id)).toBeNull();
   });
 
-  it("refuses bad ids in the ids list", async () => {
+  it("refuses a tag selector that is not key=value and bad ids in the ids list", async () => {
+    const error = await expectApiError(await api.call("GET", "/api/v1/devices?tag=site"), 400, "bad_request");
+    expect(error.message).toBe('tag selector "site" is not key=value');
     await expectApiError(await api.call("GET", "/api/v1/devices?ids=cam-1,BAD_ID"), 400, "bad_request");
   });
 

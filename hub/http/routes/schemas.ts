@@ -1,5 +1,6 @@
 /** Schemas shared by several hub routes. */
 import { z } from "zod";
+import { ValidationError } from "../../../lib/errors.js";
 import { TagsSchema } from "../../fleet/selector.js";
 import { ErrorBodySchema } from "../errors.js";
 
@@ -11,10 +12,9 @@ export function parseTagSelector(text: string | undefined): Record<string, strin
   const tags: Record<string, string> = {};
   for (const pair of text.split(",")) {
     const eq = pair.indexOf("=");
-    if (eq <= 0)
-      throw new z.ZodError([
-        { code: "custom", message: `tag selector "${pair}" is not key=value`, path: ["tag"], input: text },
-      ]);
+    // A ValidationError, not a hand-made ZodError: that one is no Error instance, so Hono's
+    // onError never saw it and the request died as an empty 500.
+    if (eq <= 0) throw new ValidationError(`tag selector "${pair}" is not key=value`, { tag: text });
     tags[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
   }
   return TagsSchema.parse(tags);
