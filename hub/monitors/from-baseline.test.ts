@@ -1,22 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { baselineIdOf } from "../../drift-summary/monitoring.js";
 import { parseManifest } from "../../modules/manifest.js";
+import { minimalManifestFields as manifestFields } from "../../modules/manifest-fixture.js";
 import { datasetFromRows } from "../../training/dataset/dataset.js";
 import { VECTOR_INPUT } from "../../training/features/inputs.js";
 import { separableBinary } from "../../training/synthetic.js";
 import { train } from "../../training/train.js";
 import { OUTPUTS } from "../../training/trainers/heads.js";
 import { monitoringFromBaseline, TRAINED_MODEL_TENSORS } from "./from-baseline.js";
-
-const manifestFields = {
-  schemaVersion: 1,
-  name: "m",
-  version: "1.0.0",
-  model: { file: "model.onnx", sha256: "a".repeat(64), size: 1 },
-  inputs: [{ name: "features", datatype: "FP32", shape: [-1, 1] }],
-  outputs: [{ name: "logits", datatype: "FP32", shape: [-1, 2] }],
-  createdAt: new Date(0).toISOString(),
-};
 
 describe("monitoring from a training baseline", () => {
   it("names the tensors training exports", () => {
