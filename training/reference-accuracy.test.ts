@@ -18,7 +18,7 @@ import { prepare } from "./prepare.js";
 import { train } from "./train.js";
 import type { RecipeName } from "./trainers/types.js";
 
-const DIR = join(import.meta.dirname, "../../test/fixtures/datasets");
+const DIR = join(import.meta.dirname, "../test/fixtures/datasets");
 const SPLITS_FILE = join(DIR, "reference-splits.json");
 const METRICS_FILE = join(DIR, "reference-metrics.json");
 /** Five seeded splits per data set: one 15% test split holds 51 to 86 rows, too few to judge alone. */
