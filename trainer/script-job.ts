@@ -2,7 +2,7 @@
  * Script jobs: the operator's own training code (PyTorch, scikit-learn, anything with a shell
  * command) run on the worker. The snapshot is unpacked into the attempt's folder, the inputs are
  * written next to it (see script-inputs.ts), and the command runs through a shell in the snapshot
- * folder, in its own process group, with the EDGEFLEET_* variables documented in README.md.
+ * folder, in its own process group, with the EDGEFLEET_* variables documented in trainer/README.md.
  * stdout/stderr lines become the run's logs; metric lines and the local metrics endpoint become
  * metric points. Stopping kills the whole group (SIGTERM, then SIGKILL after a grace period).
  * The result is `$EDGEFLEET_OUTPUT_DIR/model.onnx` (required) and `predictions.json` (optional).

@@ -6,7 +6,7 @@
  * ever changes, the references are stale and this test says so.
  *
  * Regenerate the splits: UPDATE_REFERENCE_SPLITS=1 npx vitest run training/reference-accuracy.test.ts
- * then rerun the Python script (see the README).
+ * then rerun the Python script (docs/training.md says how).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -83,7 +83,7 @@ const agents: Record<"later" | "control", AgentProcess | undefined> = {
   control: undefined,
 };
 
-/** The per-column verdicts, ours next to Evidently's default, as the README's table shows them. */
+/** The per-column verdicts, ours next to Evidently's default, as hub/drift/README.md's table shows them. */
 function verdictTable(title: string, evaluation: Evaluation): string {
   const evidently = new Set(evaluation.report.evidently?.driftedColumns ?? []);
   const lines = evaluation.report.columns.map((c) => {
