@@ -15,6 +15,7 @@ interface AgentFlags {
   host?: string;
   port?: string;
   trustKeyFile?: string;
+  trustOnFirstUse?: boolean;
   telemetryInterval?: string;
   profile?: string;
   logLevel?: string;
@@ -35,7 +36,11 @@ export function registerAgentCommand(program: Command): void {
     .option("--port <port>", "scoring port (EDGEFLEET_AGENT_PORT, default 8480)")
     .option(
       "--trust-key-file <file>",
-      "hub signing public key (EDGEFLEET_TRUST_KEY_FILE; else pinned on first use)",
+      "hub signing public key (EDGEFLEET_TRUST_KEY_FILE; the provisioning bundle carries it)",
+    )
+    .option(
+      "--trust-on-first-use",
+      "without a trust key, pin the key the hub answers first (EDGEFLEET_TRUST_ON_FIRST_USE; unsafe on an untrusted network)",
     )
     .option(
       "--telemetry-interval <ms>",
@@ -56,6 +61,7 @@ export function registerAgentCommand(program: Command): void {
           host: flags.host,
           port: flags.port,
           trustKeyFile: flags.trustKeyFile,
+          trustOnFirstUse: flags.trustOnFirstUse,
           telemetryIntervalMs: flags.telemetryInterval,
           profile: flags.profile,
           logLevel: flags.logLevel,

@@ -19,6 +19,8 @@ export const AGENT_DEFAULTS = {
   /** One hour of 10 s windows on disk while offline. */
   telemetrySpoolWindows: 360,
   logLevel: "info",
+  /** Trust on first use only when the operator asks for it. */
+  trustOnFirstUse: false,
   /** Per-request deadline (queue wait plus run) unless a module's manifest sets its own. */
   requestTimeoutMs: 10_000,
   /** Inference worker threads (agent/runtime/inference-pool.ts); 1 suits a 2-core device. */
@@ -32,6 +34,14 @@ export const AGENT_DEFAULTS = {
 } as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** "0", "false", "no", "off" (any case) are false; "1", "true", "yes", "on" are true. */
+const booleanish = z.preprocess((value) => {
+  if (typeof value !== "string") return value;
+  const text = value.trim().toLowerCase();
+  if (["0", "false", "no", "off"].includes(text)) return false;
+  if (["1", "true", "yes", "on"].includes(text)) return true;
+  return value;
+}, z.boolean());
 const pem = z
   .string()
   .refine(
@@ -52,8 +62,13 @@ export const AgentConfigSchema = z.object({
     .transform((dir) => resolve(dir)),
   host: z.string().min(1),
   port,
-  /** The hub's module signing key; absent means trust-on-first-use from the hub (pinned in dataDir). */
+  /** The hub's module signing key (from the provisioning bundle); pinned in dataDir once used. */
   trustKey: pem.optional(),
+  /**
+   * Without a configured or pinned key, believe the first `/api/v1/signing-key` answer and pin it.
+   * Off by default: whoever answers first (a fake hub on the path) would own the device.
+   */
+  trustOnFirstUse: booleanish,
   /** Milliseconds between telemetry windows; at least 100 so a typo cannot flood the broker. */
   telemetryIntervalMs: z.coerce.number().int().min(100),
   /** Firmware profile name this device runs (informational for the hub). */
@@ -73,7 +88,7 @@ export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
 /** Keys a flag, an environment variable or the config file may set (trustKeyFile resolves to trustKey). */
 export type AgentConfigKey = keyof AgentConfig | "trustKeyFile";
-export type AgentConfigInput = Partial<Record<AgentConfigKey, string | number | undefined>>;
+export type AgentConfigInput = Partial<Record<AgentConfigKey, string | number | boolean | undefined>>;
 
 /** Environment variables the agent reads, and the config key each one sets. */
 export const AGENT_ENV = {
@@ -86,6 +101,7 @@ export const AGENT_ENV = {
   EDGEFLEET_AGENT_PORT: "port",
   EDGEFLEET_TRUST_KEY: "trustKey",
   EDGEFLEET_TRUST_KEY_FILE: "trustKeyFile",
+  EDGEFLEET_TRUST_ON_FIRST_USE: "trustOnFirstUse",
   EDGEFLEET_TELEMETRY_INTERVAL_MS: "telemetryIntervalMs",
   EDGEFLEET_PROFILE: "profile",
   EDGEFLEET_LOG_LEVEL: "logLevel",
@@ -176,8 +192,8 @@ function readConfigFile(path: string, problems: string[]): AgentConfigInput {
   for (const [key, value] of Object.entries(parsed)) {
     if (!KNOWN_KEYS.has(key)) {
       problems.push(`config file ${path}: unknown key "${key}"`);
-    } else if (typeof value !== "string" && typeof value !== "number") {
-      problems.push(`config file ${path}: "${key}" must be a string or a number`);
+    } else if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+      problems.push(`config file ${path}: "${key}" must be a string, a number or a boolean`);
     } else {
       input[key as AgentConfigKey] = value;
     }

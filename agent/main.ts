@@ -28,7 +28,7 @@ import { spoolMetrics } from "./telemetry-metrics.js";
 import { TelemetryOutbox } from "./telemetry-outbox.js";
 import { TelemetrySeq } from "./telemetry-seq.js";
 import { TelemetrySpool } from "./telemetry-spool.js";
-import { trustKeyProvider } from "./trust-key.js";
+import { requireTrustSource, trustKeyProvider } from "./trust-key.js";
 import { builtAgentVersion } from "./version.js";
 
 export interface RunAgentOptions {
@@ -61,6 +61,11 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
   const log = options.log ?? silentLogger;
   const agentVersion = options.agentVersion ?? builtAgentVersion() ?? (await packageVersion());
   await mkdir(config.dataDir, { recursive: true });
+  await requireTrustSource({
+    configured: config.trustKey,
+    trustOnFirstUse: config.trustOnFirstUse,
+    dataDir: config.dataDir,
+  });
   const store = await StateStore.open(config.dataDir, log);
   const table = new ServingTable();
   const recorder = new TelemetryRecorder();
@@ -116,6 +121,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     authorizationFor: (url) => hubAuthorization(url, config.hubUrl, config.deviceId, config.deviceSecret),
     trustKey: trustKeyProvider({
       configured: config.trustKey,
+      trustOnFirstUse: config.trustOnFirstUse,
       dataDir: config.dataDir,
       hubUrl: config.hubUrl,
       authorization,

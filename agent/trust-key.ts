@@ -1,9 +1,10 @@
 /**
- * The hub's module signing key. Configured explicitly (EDGEFLEET_TRUST_KEY / _FILE) it is used as is.
- * Otherwise the agent asks the hub once (`GET /api/v1/signing-key`, device Basic auth) and pins the
- * answer in `${dataDir}/trust-key.pem`: trust-on-first-use, so the first contact must be trusted,
- * and a hub that later presents another key is not believed. Resolved lazily: an agent restarting
- * without its hub never needs the key to serve what it already verified.
+ * The hub's module signing key. Configured (EDGEFLEET_TRUST_KEY / _FILE, or the provisioning
+ * bundle) it is used as is. A key pinned in `${dataDir}/trust-key.pem` by an earlier run is used
+ * next. Only with `trustOnFirstUse` does the agent ask the hub (`GET /api/v1/signing-key`, device
+ * Basic auth) and pin the answer: the first contact must then be trusted, so it is off by default
+ * and an agent with no key refuses to start (`requireTrustSource`). Resolved lazily: an agent
+ * restarting without its hub never needs the key to serve what it already verified.
  */
 import { createPublicKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -16,6 +17,10 @@ export const PINNED_KEY_FILE = "trust-key.pem";
 export interface TrustKeyOptions {
   /** PEM from config, when the operator provisioned it. */
   configured?: string | undefined;
+  /** Fetch and pin the hub's answer when no key is configured or pinned. */
+  trustOnFirstUse: boolean;
+  /** How to reach the hub (TLS trust, client certificate); global fetch by default. */
+  fetch?: typeof fetch;
   dataDir: string;
   hubUrl: string;
   /** `Authorization` header for the hub (device Basic auth). */
@@ -46,6 +51,9 @@ export function trustKeyProvider(options: TrustKeyOptions): () => Promise<string
       cached = checkedPem(pinned, pinnedPath);
       return cached;
     }
+    if (!options.trustOnFirstUse) {
+      throw new TrustKeyError(`no trust key: ${NO_TRUST_SOURCE}`, false);
+    }
     const fetched = await fetchSigningKey(options);
     await writeFileAtomic(pinnedPath, fetched);
     options.log.warn({
@@ -59,11 +67,26 @@ export function trustKeyProvider(options: TrustKeyOptions): () => Promise<string
   };
 }
 
+const NO_TRUST_SOURCE =
+  "configure the hub's signing key (EDGEFLEET_TRUST_KEY_FILE, --trust-key-file, or the provisioning bundle with --config); --trust-on-first-use pins whatever the hub answers first";
+
+/**
+ * Refuses to start an agent that could never verify a module: no configured key, none pinned, and
+ * trust on first use not asked for.
+ */
+export async function requireTrustSource(
+  options: Pick<TrustKeyOptions, "configured" | "trustOnFirstUse" | "dataDir">,
+): Promise<void> {
+  if (options.configured || options.trustOnFirstUse) return;
+  const pinned = await readFile(join(options.dataDir, PINNED_KEY_FILE), "utf8").catch(() => undefined);
+  if (pinned === undefined) throw new TrustKeyError(`the agent has no trust key: ${NO_TRUST_SOURCE}`, false);
+}
+
 async function fetchSigningKey(options: TrustKeyOptions): Promise<string> {
   const url = new URL("/api/v1/signing-key", options.hubUrl).toString();
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await (options.fetch ?? fetch)(url, {
       headers: { authorization: options.authorization, accept: "application/json" },
     });
   } catch (error) {

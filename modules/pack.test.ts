@@ -389,6 +389,78 @@ describe("unpackModule", () => {
   });
 });
 
+describe("unpackModule writes no model byte before the manifest is trusted (issue 12, defect 6)", () => {
+  /** A 32 MiB model of zeros: gzip makes it ~32 KB, as a bomb would be. */
+  const huge = Buffer.alloc(32 * 1024 * 1024);
+
+  async function writtenBy(tarball: Buffer): Promise<{ error: unknown; written: number }> {
+    let written = 0;
+    const error = await unpackModule({
+      tarball,
+      destDir: dest,
+      publicKeyPem: keys.publicKeyPem,
+      onModelBytes: (_file, bytes) => {
+        written = bytes;
+      },
+    }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    return { error, written };
+  }
+
+  it("reports model bytes for a good module, so the checks below can see writes", async () => {
+    const packed = await pack();
+    const { error, written } = await writtenBy(packed.tarball);
+    expect(error).toBeUndefined();
+    expect(written).toBe(model.bytes.byteLength);
+  });
+
+  it("refuses a module.json signed by another key before the model streams", async () => {
+    const { packed } = await parts();
+    const lying = { ...packed.manifest, model: { ...packed.manifest.model, size: huge.length } };
+    const json = manifestBytes(lying);
+    const tarball = writeTarGz([
+      { name: "module.json", data: json },
+      { name: "module.sig", data: Buffer.from(signBytes(json, otherKeys.privateKeyPem)) },
+      { name: "model.onnx", data: huge },
+    ]);
+    const { error, written } = await writtenBy(tarball);
+    expect(error).toMatchObject({ reason: "signature" });
+    expect(written).toBe(0);
+    expect(await readdir(parent)).toEqual([]);
+  });
+
+  it("refuses a model that comes before module.json, or whose tar size differs from the manifest", async () => {
+    const { json, sig } = await parts();
+    const first = await writtenBy(
+      rawTarGz([
+        { path: "model.onnx", data: huge },
+        { path: "module.json", data: json },
+        { path: "module.sig", data: sig },
+      ]),
+    );
+    expect(first.error).toMatchObject({
+      reason: "format",
+      message: expect.stringMatching(/before its model/),
+    });
+    expect(first.written).toBe(0);
+    const oversized = await writtenBy(
+      rawTarGz([
+        { path: "module.json", data: json },
+        { path: "module.sig", data: sig },
+        { path: "model.onnx", data: huge },
+      ]),
+    );
+    expect(oversized.error).toMatchObject({
+      reason: "hash",
+      message: expect.stringMatching(/manifest says/),
+    });
+    expect(oversized.written).toBe(0);
+    expect(await readdir(parent)).toEqual([]);
+  });
+});
+
 describe("readManifestFromTarball", () => {
   it("checks structure and hash, and the signature when given a key", async () => {
     const packed = await pack();

@@ -1,7 +1,8 @@
 /**
  * Unpacking a model module, safely. Order of checks: tar structure and entry names (format) →
- * ed25519 signature over the exact module.json bytes (signature) → manifest schema (format) →
- * model file size and sha256 (hash). Files land in a temp sibling folder that is renamed into place
+ * module.json and module.sig before any model (format) → ed25519 signature over the exact
+ * module.json bytes (signature) → manifest schema (format) → each model's tar size against the
+ * manifest, before its first byte is written (hash) → model sha256 (hash). Files land in a temp sibling folder that is renamed into place
  * only after every check passed; on any failure it is removed and `destDir` never appears.
  */
 import { createHash, randomBytes } from "node:crypto";
@@ -38,6 +39,8 @@ export interface UnpackOptions {
   /** The hub's ed25519 public key (SPKI PEM) that agents pin. */
   publicKeyPem: string;
   maxModelBytes?: number;
+  /** Progress: model bytes written so far of the declared size (only after the manifest was verified). */
+  onModelBytes?: (file: string, written: number, size: number) => void;
 }
 
 interface ScannedModel {
@@ -66,8 +69,16 @@ async function readSmall(entry: TarEntry, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Hashes a model entry and, when `folder` is given, writes it there. */
-async function readModel(entry: TarEntry, folder: string | undefined): Promise<ScannedModel> {
+/**
+ * Hashes a model entry and, when `folder` is given, writes it there. The manifest has been verified
+ * by now, so `declaredSize` is trusted: a body longer than it stops before the extra byte is kept.
+ */
+async function readModel(
+  entry: TarEntry,
+  declaredSize: number,
+  folder: string | undefined,
+  onBytes: ((file: string, written: number, size: number) => void) | undefined,
+): Promise<ScannedModel> {
   const hash = createHash("sha256");
   let handle: FileHandle | undefined;
   let size = 0;
@@ -75,8 +86,17 @@ async function readModel(entry: TarEntry, folder: string | undefined): Promise<S
     if (folder) handle = await open(join(folder, entry.path), "wx", 0o644);
     for await (const chunk of entry.body) {
       size += chunk.length;
+      if (size > declaredSize) {
+        throw new ModuleVerificationError(
+          "hash",
+          `${entry.path} has more than the ${declaredSize} bytes the manifest says`,
+        );
+      }
       hash.update(chunk);
-      if (handle) await handle.write(chunk);
+      if (handle) {
+        await handle.write(chunk);
+        onBytes?.(entry.path, size, declaredSize);
+      }
     }
     await handle?.sync();
   } finally {
@@ -89,44 +109,80 @@ function source(tarball: Uint8Array | string): Readable {
   return typeof tarball === "string" ? createReadStream(tarball) : Readable.from([Buffer.from(tarball)]);
 }
 
-/** Streams the tarball once, validating every entry; small files are kept, the model is hashed. */
-async function scan(
-  tarball: Uint8Array | string,
-  maxModelBytes: number,
-  folder?: string,
-): Promise<ScanResult> {
+interface ScanOptions {
+  maxModelBytes: number;
+  /** Checked as soon as module.json and module.sig were read; undefined skips the signature. */
+  publicKeyPem: string | undefined;
+  folder?: string;
+  onModelBytes?: (file: string, written: number, size: number) => void;
+}
+
+/**
+ * Streams the tarball once. module.json and module.sig must come before any model file (the packer
+ * writes them first): the signature and the manifest are checked when the first model entry
+ * arrives, so no byte of a model is written (or even hashed) unless a trusted manifest names it
+ * with exactly the size its tar header claims.
+ */
+async function scan(tarball: Uint8Array | string, options: ScanOptions): Promise<ScanResult> {
+  const { maxModelBytes, publicKeyPem, folder } = options;
   const result: ScanResult = { models: [] };
   const seen = new Set<string>();
   let modelEntries = 0;
+  let manifest: Manifest | undefined;
+  let previous: Promise<void> = Promise.resolve();
   await readTarGz(source(tarball), {
     maxBytes: MAX_MODEL_FILES * maxModelBytes + MAX_MANIFEST_BYTES + MAX_SIGNATURE_BYTES + 64 * 1024,
     async onEntry(entry) {
-      // Only three plain files are allowed, so no entry can name a path outside the folder.
-      const known =
-        entry.path === MANIFEST_FILE || entry.path === SIGNATURE_FILE || MODEL_FILE.test(entry.path);
-      if (!known) throw formatError(`unexpected entry "${entry.path}" (${entry.type}) in module tarball`);
-      if (entry.type !== "File")
-        throw formatError(`entry "${entry.path}" is a ${entry.type}, not a plain file`);
-      if (seen.has(entry.path)) throw formatError(`entry "${entry.path}" appears twice`);
-      seen.add(entry.path);
-      if (entry.path === MANIFEST_FILE || entry.path === SIGNATURE_FILE) {
-        const limit = entry.path === MANIFEST_FILE ? MAX_MANIFEST_BYTES : MAX_SIGNATURE_BYTES;
-        const bytes = await readSmall(entry, limit);
-        if (entry.path === MANIFEST_FILE) result.manifestBytes = bytes;
-        else result.signature = bytes;
-        if (folder) await writeSmall(join(folder, entry.path), bytes);
-        return;
+      // One entry at a time, in archive order: the parser may announce a model while module.json's
+      // handler is still reading, and the model must wait for the verdict on the manifest.
+      const prior = previous;
+      let done: () => void = () => {};
+      previous = new Promise((resolve) => {
+        done = resolve;
+      });
+      await prior;
+      try {
+        await handleEntry(entry);
+      } finally {
+        done();
       }
-      // Counted before any await: the previous model's handler may still be closing its file.
-      modelEntries += 1;
-      if (modelEntries > MAX_MODEL_FILES)
-        throw formatError(`more than ${MAX_MODEL_FILES} model files ("${entry.path}")`);
-      if (entry.size > maxModelBytes)
-        throw formatError(`${entry.path} is larger than ${maxModelBytes} bytes`);
-      result.models.push(await readModel(entry, folder));
     },
   });
   return result;
+
+  async function handleEntry(entry: TarEntry): Promise<void> {
+    // Only three plain files are allowed, so no entry can name a path outside the folder.
+    const known =
+      entry.path === MANIFEST_FILE || entry.path === SIGNATURE_FILE || MODEL_FILE.test(entry.path);
+    if (!known) throw formatError(`unexpected entry "${entry.path}" (${entry.type}) in module tarball`);
+    if (entry.type !== "File")
+      throw formatError(`entry "${entry.path}" is a ${entry.type}, not a plain file`);
+    if (seen.has(entry.path)) throw formatError(`entry "${entry.path}" appears twice`);
+    seen.add(entry.path);
+    if (entry.path === MANIFEST_FILE || entry.path === SIGNATURE_FILE) {
+      const limit = entry.path === MANIFEST_FILE ? MAX_MANIFEST_BYTES : MAX_SIGNATURE_BYTES;
+      const bytes = await readSmall(entry, limit);
+      if (entry.path === MANIFEST_FILE) result.manifestBytes = bytes;
+      else result.signature = bytes;
+      if (folder) await writeSmall(join(folder, entry.path), bytes);
+      return;
+    }
+    modelEntries += 1;
+    if (modelEntries > MAX_MODEL_FILES)
+      throw formatError(`more than ${MAX_MODEL_FILES} model files ("${entry.path}")`);
+    if (entry.size > maxModelBytes) throw formatError(`${entry.path} is larger than ${maxModelBytes} bytes`);
+    if (!result.manifestBytes)
+      throw formatError(`module tarball has no ${MANIFEST_FILE} before its model file ${entry.path}`);
+    manifest ??= verifyManifest(result, publicKeyPem);
+    const declared = declaredModel(manifest, entry.path);
+    if (entry.size !== declared.size) {
+      throw new ModuleVerificationError(
+        "hash",
+        `${entry.path} has ${entry.size} bytes, manifest says ${declared.size}`,
+      );
+    }
+    result.models.push(await readModel(entry, declared.size, folder, options.onModelBytes));
+  }
 }
 
 async function writeSmall(path: string, data: Buffer): Promise<void> {
@@ -139,35 +195,43 @@ async function writeSmall(path: string, data: Buffer): Promise<void> {
   }
 }
 
-/** Applies the checks after the structure was read, in the documented order; returns the manifest. */
-function verify(scanned: ScanResult, publicKeyPem: string | undefined): Manifest {
+/** The signature over the exact module.json bytes, then the manifest schema; returns the manifest. */
+function verifyManifest(scanned: ScanResult, publicKeyPem: string | undefined): Manifest {
   if (!scanned.manifestBytes) throw formatError(`module tarball has no ${MANIFEST_FILE}`);
   if (publicKeyPem !== undefined) {
     if (!scanned.signature)
-      throw new ModuleVerificationError("signature", `module tarball has no ${SIGNATURE_FILE}`);
+      throw new ModuleVerificationError(
+        "signature",
+        `module tarball has no ${SIGNATURE_FILE} before its model`,
+      );
     if (!verifyBytes(scanned.manifestBytes, scanned.signature.toString("utf8"), publicKeyPem)) {
       throw new ModuleVerificationError("signature", `${MANIFEST_FILE} is not signed by the trusted key`);
     }
   }
-  let manifest: Manifest;
   try {
-    manifest = parseManifest(JSON.parse(scanned.manifestBytes.toString("utf8")));
+    return parseManifest(JSON.parse(scanned.manifestBytes.toString("utf8")));
   } catch (error) {
     throw formatError(`${MANIFEST_FILE} is not a valid manifest: ${(error as Error).message}`);
   }
-  // Exactly the declared model files (base and variants), each with the declared size and hash.
+}
+
+/** The manifest's entry for a model file in the tarball; a file it does not name is refused. */
+function declaredModel(manifest: Manifest, name: string): { file: string; size: number; sha256: string } {
   const declared = modelFiles(manifest);
+  const file = declared.find((candidate) => candidate.file === name);
+  if (file) return file;
+  throw formatError(
+    declared.length === 1
+      ? `model file is "${name}" but the manifest names "${manifest.model.file}"`
+      : `model file "${name}" is not named by the manifest`,
+  );
+}
+
+/** The checks left once the whole tarball was read: every declared model present, with its hash. */
+function verify(scanned: ScanResult, publicKeyPem: string | undefined): Manifest {
+  const manifest = verifyManifest(scanned, publicKeyPem);
   const byName = new Map(scanned.models.map((m) => [m.name, m]));
-  for (const model of scanned.models) {
-    if (!declared.some((file) => file.file === model.name)) {
-      throw formatError(
-        declared.length === 1
-          ? `model file is "${model.name}" but the manifest names "${manifest.model.file}"`
-          : `model file "${model.name}" is not named by the manifest`,
-      );
-    }
-  }
-  for (const file of declared) {
+  for (const file of modelFiles(manifest)) {
     const model = byName.get(file.file);
     if (!model) throw formatError(`module tarball has no model file (${file.file})`);
     if (model.size !== file.size) {
@@ -210,10 +274,13 @@ export async function unpackModule(options: UnpackOptions): Promise<Manifest> {
   const temp = join(parent, `.${basename(destDir)}.${randomBytes(6).toString("hex")}.tmp`);
   await mkdir(temp);
   try {
-    const manifest = verify(
-      await scan(options.tarball, options.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES, temp),
-      options.publicKeyPem,
-    );
+    const scanned = await scan(options.tarball, {
+      maxModelBytes: options.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES,
+      publicKeyPem: options.publicKeyPem,
+      folder: temp,
+      ...(options.onModelBytes ? { onModelBytes: options.onModelBytes } : {}),
+    });
+    const manifest = verify(scanned, options.publicKeyPem);
     await fsyncFolder(temp);
     await rename(temp, destDir);
     await fsyncFolder(parent);
@@ -233,8 +300,9 @@ export async function readManifestFromTarball(options: {
   publicKeyPem?: string;
   maxModelBytes?: number;
 }): Promise<Manifest> {
-  return verify(
-    await scan(options.tarball, options.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES),
-    options.publicKeyPem,
-  );
+  const scanned = await scan(options.tarball, {
+    maxModelBytes: options.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES,
+    publicKeyPem: options.publicKeyPem,
+  });
+  return verify(scanned, options.publicKeyPem);
 }

@@ -75,9 +75,11 @@ export class AgentEffects implements ReconcileEffects {
     const destDir = store.moduleDir(module.name, module.version);
     // A folder left by a crash mid-unpack (no module.json, so not listed as unpacked) is garbage.
     await rm(destDir, { recursive: true, force: true });
-    const manifest = await unpackModule({ tarball, destDir, publicKeyPem }).catch((error: unknown) => {
+    const manifest = await unpackModule({ tarball, destDir, publicKeyPem }).catch(async (error: unknown) => {
       // Name the failed check in the reported error, so operators see "signature" or "hash" first.
       if (error instanceof ModuleVerificationError) {
+        // A refused tarball is refused again next time: keeping it only fills the disk.
+        await rm(tarball, { force: true });
         throw new ModuleRefusedError(`verification failed (${error.reason}): ${error.message}`, {
           cause: error,
         });
@@ -86,6 +88,7 @@ export class AgentEffects implements ReconcileEffects {
     });
     if (manifest.name !== module.name || manifest.version !== module.version) {
       await rm(destDir, { recursive: true, force: true });
+      await rm(tarball, { force: true });
       throw new ModuleRefusedError(
         `tarball holds ${manifest.name}@${manifest.version}, desired state says ${module.name}@${module.version}`,
       );

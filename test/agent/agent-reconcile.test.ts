@@ -128,9 +128,15 @@ function expectLogits(actual: number[], model: MlpModel): void {
   });
 }
 
-async function startAgent(deviceId: string, dataDir: string, brokerUrl = mqttUrl): Promise<RunningAgent> {
+async function startAgent(
+  deviceId: string,
+  dataDir: string,
+  brokerUrl = mqttUrl,
+  trust: Record<string, string> = { EDGEFLEET_TRUST_ON_FIRST_USE: "1" },
+): Promise<RunningAgent> {
   const config = parseAgentConfig({
     env: {
+      ...trust,
       EDGEFLEET_HUB_URL: blobs.url,
       EDGEFLEET_MQTT_URL: brokerUrl,
       EDGEFLEET_DEVICE_ID: deviceId,
@@ -217,6 +223,8 @@ describe("agent reconcile over MQTT", () => {
     );
     expect(failedSig.error).toMatch(/signature/i);
     expect(failedSig.servingVersion).toBe("1.1.0");
+    // Refused tarballs are removed, not left to fill the disk (issue 12, defect 6).
+    expect(await readdir(join(dataDir, "downloads"))).toEqual([]);
     await until(() => reported.get(deviceId)?.revision === 4);
     expect((await score(agent.scoringUrl)).version).toBe("1.1.0");
     expect((await readdir(join(dataDir, "modules", MODULE))).sort()).toEqual(["1.0.0", "1.1.0"]);
@@ -246,6 +254,25 @@ describe("agent reconcile over MQTT", () => {
     scored = await score(agent.scoringUrl);
     expect(scored.version).toBe("1.0.0");
     expectLogits(scored.logits, v1.model);
+    await agent.stop();
+  });
+
+  it("refuses to start with no trust key unless trust on first use is asked for (issue 12, defect 7)", async () => {
+    const dataDir = await tempDir();
+    const keyRequests = () => blobs.hits.filter((h) => h.path === "/api/v1/signing-key").length;
+    const before = keyRequests();
+    await expect(startAgent("dev-no-key", dataDir, mqttUrl, {})).rejects.toThrow(/no trust key/);
+    // Nothing was asked of the (possibly fake) hub, and nothing was pinned.
+    expect(keyRequests()).toBe(before);
+    expect(await readdir(dataDir)).not.toContain("trust-key.pem");
+    // A configured key (as the provisioning bundle carries) is enough, and the hub is not asked.
+    const agent = await startAgent("dev-no-key", dataDir, mqttUrl, {
+      EDGEFLEET_TRUST_KEY: hubKeys.publicKeyPem,
+    });
+    const v1 = await pack("3.0.0", 7);
+    await publishDesired("dev-no-key", 1, [v1.desired]);
+    await until(() => reported.get("dev-no-key")?.modules.find((m) => m.name === MODULE)?.state === "active");
+    expect(keyRequests()).toBe(before);
     await agent.stop();
   });
 

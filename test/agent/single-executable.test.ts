@@ -119,9 +119,9 @@ describe.skipIf(!profile)("single-executable agent", () => {
       mqttUrl: hub.mqttUrl,
       deviceId: device.id,
       secret,
-      // No trust key: the binary pins the hub's key on first use, as a fresh device would.
+      // No trust key, but asked to pin the hub's key on first use: the binary's fetch path runs too.
       // Every model off the main thread: the worker script beside the executable must load too.
-      env: { EDGEFLEET_INLINE_MAX_MS: "0" },
+      env: { EDGEFLEET_INLINE_MAX_MS: "0", EDGEFLEET_TRUST_ON_FIRST_USE: "1" },
     });
     await hub.client.post("/api/v1/deployments", {
       module: "sea",
