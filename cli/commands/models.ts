@@ -1,12 +1,14 @@
 /** `edgefleet models list|register|show|alias|compare`. */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
+import type { HubClient } from "../../hub-api/client.js";
 import type { ModelVersionView } from "../../hub-api/training.js";
 import { CliError, resolveHubClient } from "../hub-target.js";
 import { splitAt } from "../key-values.js";
 import { flattenMetrics, formatMetric, headlineMetric } from "../metric-format.js";
 import { printObject, printTable } from "../output.js";
 import { printMetricGroups } from "../run-view.js";
+import { downloadModel } from "./model-download.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
 
 /** Registers the models command group. */
@@ -71,17 +73,38 @@ export function registerModelsCommand(program: Command): void {
       const client = await resolveHubClient(options, process.env);
       const { name, version: fromAt } = splitAt(target);
       const base = `/api/v1/models/${encodeURIComponent(name)}`;
-      let version = positional ?? fromAt;
-      if (version === undefined) {
-        const { versions } = await client.get<{ versions: { version: number }[] }>(`${base}/versions`);
-        const latest = Math.max(0, ...versions.map((v) => v.version));
-        if (latest === 0) throw new CliError(`model ${name} has no versions`);
-        version = String(latest);
-      }
+      const version = positional ?? fromAt ?? (await latestVersion(client, name));
       const v = await client.get<ModelVersionView>(`${base}/versions/${encodeURIComponent(version)}`);
       if (options.json) return printObject(v);
       printVersion(name, v);
     });
+
+  withHubOptions(models.command("download <name[@version|@alias]> [version]"))
+    .description("save a model version's ONNX bytes (default the latest) to a file, checking its sha256")
+    .option("-o, --output <file>", "where to write it (default NAME-VERSION.onnx; - for stdout)")
+    .option("--force", "overwrite an existing file")
+    .action(
+      async (
+        target: string,
+        positional: string | undefined,
+        options: HubOptions & { output?: string; force?: boolean },
+      ) => {
+        const client = await resolveHubClient(options, process.env);
+        const { name, version: fromAt } = splitAt(target);
+        const ref = positional ?? fromAt ?? (await latestVersion(client, name));
+        const saved = await downloadModel(client, {
+          name,
+          ref,
+          output: options.output,
+          force: options.force,
+        });
+        if (options.output === "-") return;
+        if (options.json) return printObject(saved);
+        process.stderr.write(
+          `saved ${name} version ${saved.version} to ${saved.file} (${saved.size} bytes, sha256 ${saved.sha256})\n`,
+        );
+      },
+    );
 
   withHubOptions(models.command("alias <name> <alias> [version]"))
     .description("point an alias (e.g. champion) at a version, or remove it with --delete")
@@ -140,6 +163,16 @@ export function registerModelsCommand(program: Command): void {
         ]);
       printTable([...rows, lineage("recipe"), lineage("run")], ["metric", ...headers], false);
     });
+}
+
+/** The highest version number of a model, as a string; CliError when it has none. */
+async function latestVersion(client: HubClient, name: string): Promise<string> {
+  const { versions } = await client.get<{ versions: { version: number }[] }>(
+    `/api/v1/models/${encodeURIComponent(name)}/versions`,
+  );
+  const latest = Math.max(0, ...versions.map((v) => v.version));
+  if (latest === 0) throw new CliError(`model ${name} has no versions`);
+  return String(latest);
 }
 
 /** One model version in words. */

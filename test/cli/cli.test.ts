@@ -123,6 +123,23 @@ describe("operator commands", () => {
       await (await import("node:fs/promises")).writeFile(modelPath, buildDemoModel().bytes);
       const version = await json("models", "register", "iris", modelPath);
       expect(version.version).toBe(1);
+      // The registry round trip: the bytes come back identical, named after the version.
+      const downloadDir = await tempDir();
+      const saved = await json("models", "download", "iris@1", "--output", join(downloadDir, "iris.onnx"));
+      expect(saved).toMatchObject({ version: 1, sha256: version.sha256 });
+      const fsp = await import("node:fs/promises");
+      expect(
+        Buffer.compare(await fsp.readFile(join(downloadDir, "iris.onnx")), await fsp.readFile(modelPath)),
+      ).toBe(0);
+      const again = await run(
+        process.execPath,
+        [cli, "models", "download", "iris", "--output", join(downloadDir, "iris.onnx")],
+        { env },
+      ).then(
+        () => undefined,
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(again?.stderr).toMatch(/exists; pass --force/);
       const created = await json(
         "modules",
         "create",

@@ -5,6 +5,7 @@ import type { HubConfig } from "../../config.js";
 import { AliasNameSchema, type ModelVersion } from "../../repos/models.js";
 import { type RegistryDeps, registerModelVersion } from "../../services/registry.js";
 import { requireRole } from "../auth.js";
+import { blobBody } from "../blob-body.js";
 import { ApiError, found } from "../errors.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { ErrorResponses, jsonOk } from "./schemas.js";
@@ -41,6 +42,19 @@ const showVersion = createRoute({
   middleware: [requireRole("viewer")] as const,
   request: { params: z.object({ name: ModelNameSchema, version: VersionRef }) },
   responses: jsonOk(Any, "The model version"),
+});
+
+const downloadFile = createRoute({
+  method: "get",
+  path: "/api/v1/models/{name}/versions/{version}/file",
+  summary: "The ONNX bytes of a model version (a number or an alias); supports Range and If-None-Match",
+  middleware: [requireRole("viewer")] as const,
+  request: { params: z.object({ name: ModelNameSchema, version: VersionRef }) },
+  responses: {
+    200: { description: "The ONNX file", content: { "application/octet-stream": { schema: z.any() } } },
+    206: { description: "The requested range", content: { "application/octet-stream": { schema: z.any() } } },
+    ...ErrorResponses,
+  },
 });
 
 const AliasParam = z.object({ name: ModelNameSchema, alias: AliasNameSchema });
@@ -147,6 +161,20 @@ export function modelRoutes(deps: ModelRouteDeps): ApiApp {
       `model ${name} version ${version}`,
     );
     return c.json(withAliases(row, await aliasesOf(name)) as Record<string, unknown>, 200);
+  });
+
+  app.openapi(downloadFile, async (c) => {
+    const { name, version } = c.req.valid("param");
+    const row = found(
+      await deps.repos.models.resolveVersion(name, version),
+      `model ${name} version ${version}`,
+    );
+    // The registered bytes, named after the version; x-model-sha256 lets a client check them.
+    return (await blobBody(c, deps.blobs, row.blobSha256, {
+      "content-disposition": `attachment; filename="${name}-${row.version}.onnx"`,
+      "x-model-version": String(row.version),
+      "x-model-sha256": row.sha256,
+    })) as never;
   });
 
   app.openapi(listAliases, async (c) => {
