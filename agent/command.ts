@@ -19,6 +19,7 @@ interface AgentFlags {
   telemetryInterval?: string;
   profile?: string;
   logLevel?: string;
+  maxBodyBytes?: string;
 }
 
 /** Registers `edgefleet agent`. */
@@ -48,6 +49,10 @@ export function registerAgentCommand(program: Command): void {
     )
     .option("--profile <id>", "firmware profile (EDGEFLEET_PROFILE)")
     .option("--log-level <level>", "log level (EDGEFLEET_LOG_LEVEL, default info)")
+    .option(
+      "--max-body-bytes <n>",
+      "largest scoring request body (EDGEFLEET_MAX_BODY_BYTES, default 16777216; a module may set its own)",
+    )
     .action(async (flags: AgentFlags) => {
       const config = parseAgentConfig({
         file: flags.config,
@@ -65,6 +70,7 @@ export function registerAgentCommand(program: Command): void {
           telemetryIntervalMs: flags.telemetryInterval,
           profile: flags.profile,
           logLevel: flags.logLevel,
+          maxBodyBytes: flags.maxBodyBytes,
         },
       });
       const log = createLogger({ component: "agent", level: config.logLevel });

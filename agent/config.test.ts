@@ -31,8 +31,18 @@ describe("parseAgentConfig", () => {
       telemetryIntervalMs: 10_000,
       dataDir: resolve("./.edgefleet-agent"),
       logLevel: "info",
+      maxBodyBytes: 16 * 1024 * 1024,
     });
     expect(config.trustKey).toBeUndefined();
+  });
+
+  it("takes the body limit from EDGEFLEET_MAX_BODY_BYTES and refuses one too small to hold a request", () => {
+    expect(
+      parseAgentConfig({ env: { ...REQUIRED, EDGEFLEET_MAX_BODY_BYTES: "33554432" } }).maxBodyBytes,
+    ).toBe(32 * 1024 * 1024);
+    expect(() => parseAgentConfig({ env: { ...REQUIRED, EDGEFLEET_MAX_BODY_BYTES: "12" } })).toThrow(
+      /maxBodyBytes/,
+    );
   });
 
   it("lets flags beat the environment and the environment beat the config file", async () => {

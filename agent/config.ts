@@ -31,6 +31,8 @@ export const AGENT_DEFAULTS = {
   workerRecycleAfter: 0,
   /** Recycle an inference worker after a swap when the agent's RSS is above this many MiB (0: never). */
   workerRecycleRssMb: 0,
+  /** Largest scoring request body (16 MiB: a 3×640×640 FP32 image tensor with room); modules may set their own. */
+  maxBodyBytes: 16 * 1024 * 1024,
 } as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -81,6 +83,11 @@ export const AgentConfigSchema = z.object({
   inlineMaxMs: z.coerce.number().min(0).max(1000),
   workerRecycleAfter: z.coerce.number().int().min(0),
   workerRecycleRssMb: z.coerce.number().int().min(0),
+  maxBodyBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024),
   /** TEST-ONLY: SIGKILL the agent the first time a reconcile reaches this step (faults.ts). */
   faultKillAt: z.enum(FAULT_POINTS).optional(),
 });
@@ -111,6 +118,7 @@ export const AGENT_ENV = {
   EDGEFLEET_INLINE_MAX_MS: "inlineMaxMs",
   EDGEFLEET_WORKER_RECYCLE_AFTER: "workerRecycleAfter",
   EDGEFLEET_WORKER_RECYCLE_RSS_MB: "workerRecycleRssMb",
+  EDGEFLEET_MAX_BODY_BYTES: "maxBodyBytes",
   EDGEFLEET_FAULT_KILL_AT: "faultKillAt",
 } as const satisfies Record<string, AgentConfigKey>;
 

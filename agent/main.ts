@@ -96,6 +96,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
   const server = await startScoringServer({
     host: config.host,
     port: config.port,
+    maxBodyBytes: config.maxBodyBytes,
     table,
     recorder,
     drift,

@@ -172,6 +172,13 @@ export const RuntimeOptionsSchema = z.object({
   maxQueue: z.number().int().min(1).max(10_000).default(32),
   /** Per-request deadline in ms (queue wait plus run); absent: the agent's default (10 s). */
   timeoutMs: z.number().int().min(1).max(600_000).optional(),
+  /** Largest request body on this module's routes; absent: the agent's `maxBodyBytes` (16 MiB). */
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .optional(),
 });
 export type RuntimeOptions = z.infer<typeof RuntimeOptionsSchema>;
 

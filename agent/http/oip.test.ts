@@ -341,7 +341,7 @@ describe("OIP inference refusals", () => {
 
   it("refuses a body over the size limit with 413", async () => {
     const big = features(new Array(20_000).fill(1.2345), [5000, 4]);
-    expectOipError(await infer(big), 413, /exceeds the limit of 65536 bytes/);
+    expectOipError(await infer(big), 413, /exceeds the limit of 65536 bytes \(the agent.s maxBodyBytes\)/);
   });
 
   it("keeps serving after every refusal, and records them", async () => {

@@ -2,14 +2,15 @@ import { join } from "node:path";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postprocess } from "../../modules/index.js";
-import { classifierModule, identityModule, idsModule } from "../runtime/test-modules.js";
+import { classifierModule, identityModule, idsModule, slowModule } from "../runtime/test-modules.js";
 import { call, type Harness, startHarness } from "./test-harness.js";
 
 let h: Harness;
 let base: string;
 let direct: InferenceSession;
 beforeAll(async () => {
-  h = await startHarness([await classifierModule(), await idsModule(), await identityModule()], {
+  const roomy = await slowModule({ name: "roomy", depth: 1, runtime: { maxBodyBytes: 256 * 1024 } });
+  h = await startHarness([await classifierModule(), await idsModule(), await identityModule(), roomy], {
     maxBodyBytes: 16 * 1024,
   });
   base = h.server.url;
@@ -58,7 +59,7 @@ describe("GET /v1/modules", () => {
     const reply = await call(`${base}/v1/modules`);
     expect(reply.status).toBe(200);
     const modules = (reply.body as { modules: { name: string }[] }).modules;
-    expect(modules.map((m) => m.name)).toEqual(["classifier", "identity", "ids"]);
+    expect(modules.map((m) => m.name)).toEqual(["classifier", "identity", "ids", "roomy"]);
     expect(modules[0]).toEqual({
       name: "classifier",
       version: "1.0.0",
@@ -232,5 +233,29 @@ describe("POST /v1/modules/{name}/score refusals", () => {
       /exceeds the limit of 16384 bytes/,
     );
     expect((await score({ features: { temp: 1, humidity: 2, current: 3 } })).status).toBe(200);
+  });
+
+  it("lets a module's runtime.maxBodyBytes raise the agent's limit on its own routes only", async () => {
+    const rows = (n: number) => ({
+      inputs: { x: Array.from({ length: n }, () => new Array(256).fill(0.5)) },
+    });
+    // ~50 KB: over the agent's 16 KiB, under the module's 256 KiB.
+    const accepted = await score(rows(40), "roomy");
+    expect(accepted.status).toBe(200);
+    expect((accepted.body as { predictions: unknown[] }).predictions).toHaveLength(40);
+    expectError(
+      await score(rows(400), "roomy"),
+      413,
+      "payload_too_large",
+      /exceeds the limit of 262144 bytes \(module "roomy" runtime.maxBodyBytes\)/,
+    );
+    // The classifier keeps the agent's limit.
+    const big = Array.from({ length: 500 }, () => ({ temp: 1, humidity: 2, vibration: 3, current: 4 }));
+    expectError(
+      await score({ instances: big }),
+      413,
+      "payload_too_large",
+      /16384 bytes \(the agent's maxBodyBytes\)/,
+    );
   });
 });
