@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerAgentCommand } from "../agent/command.js";
 import { HubApiError } from "../hub-api/client.js";
 import { readPackageVersion } from "../lib/paths.js";
+import { registerAuditCommand } from "./commands/audit.js";
 import { registerDatasetsCommand } from "./commands/datasets.js";
 import { registerDeployCommands } from "./commands/deploy.js";
 import { registerDevicesCommand } from "./commands/devices.js";
@@ -38,6 +39,7 @@ registerTrainCommand(program);
 registerRunsCommands(program);
 registerModelPackageCommand(program);
 registerMonitorsCommands(program);
+registerAuditCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -104,6 +104,19 @@ export async function startHub(
         hubSecret,
         verifyDevice: (id, secret) => repos.devices.verifySecret(id, secret),
         log: log.child({ part: "broker" }),
+        onConnectRefused: (refusal) => {
+          void repos.audit
+            .record({
+              actorKind: "anonymous",
+              actor: refusal.username ?? null,
+              action: "mqtt.connect",
+              target: refusal.clientId,
+              outcome: "denied",
+              source: refusal.source,
+              details: { reason: refusal.reason },
+            })
+            .catch((error: unknown) => log.error({ event: "audit.write.failed", err: error }));
+        },
       });
       closers.push(() => broker!.close());
     }

@@ -29,6 +29,16 @@ export interface EmbeddedBrokerOptions {
   verifyDevice: VerifyDevice;
   log: Logger;
   limits?: Partial<BrokerLimits>;
+  /** Told of every refused CONNECT (the hub writes it to the audit trail); must not throw. */
+  onConnectRefused?: (refusal: ConnectRefusal) => void;
+}
+
+/** A CONNECT the policy refused: who it claimed to be, from where, and why. */
+export interface ConnectRefusal {
+  clientId: string;
+  username: string | undefined;
+  source: string | null;
+  reason: string;
 }
 
 export interface EmbeddedBroker {
@@ -106,6 +116,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
             return done(null, true);
           }
           log.warn({ event: "mqtt.connect.refused", clientId: client.id, username, reason: decision.reason });
+          const conn = client.conn as { remoteAddress?: string } | undefined;
+          options.onConnectRefused?.({
+            clientId: client.id,
+            username,
+            source: conn?.remoteAddress ?? null,
+            reason: decision.reason,
+          });
           const error = new Error(decision.reason) as AuthenticateError;
           error.returnCode = decision.returnCode as AuthenticateError["returnCode"];
           done(error, false);

@@ -6,9 +6,11 @@
  */
 import type { Logger } from "../../lib/log.js";
 import type { Repositories } from "../repos/index.js";
+import { auditTrail } from "./audit-trail.js";
 import { authenticate } from "./auth.js";
 import { errorResponse, handleError } from "./errors.js";
 import { type ApiApp, createRouter } from "./router.js";
+import { type AuditRouteDeps, auditRoutes } from "./routes/audit.js";
 import { type BlobRouteDeps, blobRoutes } from "./routes/blobs.js";
 import { type DatasetRouteDeps, datasetRoutes } from "./routes/datasets.js";
 import { type DeploymentRouteDeps, deploymentRoutes } from "./routes/deployments.js";
@@ -27,6 +29,7 @@ export type { ApiApp, ApiEnv } from "./router.js";
 
 /** Everything the API's route modules need together, plus the log and the credential checks. */
 export type ApiDeps = SystemRouteDeps &
+  AuditRouteDeps &
   TokenRouteDeps &
   DeviceRouteDeps &
   ModelRouteDeps &
@@ -38,12 +41,21 @@ export type ApiDeps = SystemRouteDeps &
   DatasetRouteDeps &
   RunRouteDeps &
   WorkerRouteDeps & {
-    repos: Pick<Repositories, "tokens" | "devices">;
+    repos: Pick<Repositories, "tokens" | "devices" | "audit">;
     log: Logger;
   };
 
 /** Routes that answer without credentials. */
 const PUBLIC_PATHS = new Set(["/api/v1/health", "/api/v1/openapi.json"]);
+
+/** A run's own data stream, kept with its attempt, and empty claim polls: audited only when refused. */
+const QUIET_ROUTES = new Set([
+  "POST /api/v1/workers/:id/heartbeat",
+  "POST /api/v1/runs/:id/attempts/:n/logs",
+  "POST /api/v1/runs/:id/attempts/:n/metrics",
+]);
+const quietCall = (action: string, status: number) =>
+  QUIET_ROUTES.has(action) || (action === "POST /api/v1/workers/:id/claim" && status === 204);
 
 /** Builds the Hono app of a hub from its parts. */
 export function createApiApp(deps: ApiDeps): ApiApp {
@@ -55,6 +67,7 @@ export function createApiApp(deps: ApiDeps): ApiApp {
     verifyToken: (token) => deps.repos.tokens.verify(token),
     verifyDevice: (id, secret) => deps.repos.devices.verifySecret(id, secret),
   });
+  app.use("/api/v1/*", auditTrail({ audit: deps.repos.audit, log: deps.log, quiet: quietCall }));
   app.use("/api/v1/*", async (c, next) => (PUBLIC_PATHS.has(c.req.path) ? next() : auth(c, next)));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
@@ -62,6 +75,7 @@ export function createApiApp(deps: ApiDeps): ApiApp {
 
   app.route("/", systemRoutes(deps));
   app.route("/", tokenRoutes(deps));
+  app.route("/", auditRoutes(deps));
   app.route("/", deviceRoutes(deps));
   app.route("/", profileRoutes());
   app.route("/", modelRoutes(deps));

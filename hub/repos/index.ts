@@ -1,5 +1,6 @@
 /** All repositories over one database, for the hub's composition root. */
 import type { Db } from "../db/database.js";
+import { type AuditRepo, auditRepo } from "./audit.js";
 import type { RepoOptions } from "./clock.js";
 import { type DatasetRepo, datasetRepo } from "./datasets.js";
 import { type DeploymentRepo, deploymentRepo } from "./deployments.js";
@@ -12,6 +13,7 @@ import { type TelemetryRepo, telemetryRepo } from "./telemetry.js";
 import { type TokenRepo, tokenRepo } from "./tokens.js";
 import { type WorkerRepo, workerRepo } from "./workers.js";
 
+export * from "./audit.js";
 export type { RepoOptions } from "./clock.js";
 export * from "./datasets.js";
 export * from "./deployments.js";
@@ -28,6 +30,7 @@ export * from "./tokens.js";
 export * from "./workers.js";
 
 export interface Repositories {
+  audit: AuditRepo;
   tokens: TokenRepo;
   devices: DeviceRepo;
   models: ModelRepo;
@@ -43,6 +46,7 @@ export interface Repositories {
 /** Every repository bound to `db` (the TelemetryWriter is separate: it owns a timer). */
 export function createRepositories(db: Db, options?: RepoOptions): Repositories {
   return {
+    audit: auditRepo(db, options),
     tokens: tokenRepo(db, options),
     devices: deviceRepo(db, options),
     models: modelRepo(db, options),

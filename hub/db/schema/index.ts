@@ -1,4 +1,5 @@
 /** The whole hub schema, one module per domain; drizzle-kit and openDatabase read it from here. */
+export * from "./audit.js";
 export * from "./deployments.js";
 export * from "./devices.js";
 export * from "./drift.js";
