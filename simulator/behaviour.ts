@@ -39,14 +39,34 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   headBlob: false,
 };
 
-/** A global behaviour plus overrides for particular module versions ("name@version" or "version"). */
+/** Overrides for particular module versions ("name@version" or "version"). */
+export type VersionBehaviour = Record<string, Partial<Behaviour>>;
+
+/**
+ * A global behaviour plus overrides for particular module versions, and per device (by id) on top:
+ * "exactly this one device fails to activate 2.0.0" is `devices: { "sim-0007": { versions: { "2.0.0": { failureRate: 1 } } } }`.
+ */
 export interface FleetBehaviour extends Behaviour {
-  versions: Record<string, Partial<Behaviour>>;
+  versions: VersionBehaviour;
+  devices?: Record<string, Partial<Behaviour> & { versions?: VersionBehaviour }>;
 }
 
-/** The behaviour that applies to one module version. */
-export function behaviourFor(fleet: FleetBehaviour, module: string, version: string): Behaviour {
-  return { ...fleet, ...fleet.versions[version], ...fleet.versions[`${module}@${version}`] };
+/** The behaviour that applies to one module version (on one device, when given). */
+export function behaviourFor(
+  fleet: FleetBehaviour,
+  module: string,
+  version: string,
+  deviceId?: string,
+): Behaviour {
+  const { versions: deviceVersions = {}, ...device } = (deviceId && fleet.devices?.[deviceId]) || {};
+  return {
+    ...fleet,
+    ...fleet.versions[version],
+    ...fleet.versions[`${module}@${version}`],
+    ...device,
+    ...deviceVersions[version],
+    ...deviceVersions[`${module}@${version}`],
+  };
 }
 
 /** Validates a behaviour patch: rates in 0..1, durations and counts non-negative. */

@@ -46,7 +46,12 @@ export interface SimulatedFleet {
   devices: SimCredentials[];
   mqttUrl: string;
   /** Changes behaviour for every device, or only for versions via `versions`. */
-  setBehaviour(patch: Partial<Behaviour> & { versions?: FleetBehaviour["versions"] }): void;
+  setBehaviour(
+    patch: Partial<Behaviour> & {
+      versions?: FleetBehaviour["versions"];
+      devices?: FleetBehaviour["devices"];
+    },
+  ): void;
   /** Devices whose MQTT session is up. */
   connected(): number;
   /** Per device, the state its agent reports for one module (undefined when none). */
@@ -163,10 +168,19 @@ export async function startSimulatedFleet(options: SimulatedFleetOptions): Promi
     devices: credentials,
     mqttUrl,
     setBehaviour(patch) {
-      const { versions: versionPatch, ...rest } = patch;
+      const { versions: versionPatch, devices: devicePatch, ...rest } = patch;
       checkBehaviour(rest);
       for (const value of Object.values(versionPatch ?? {})) checkBehaviour(value);
-      behaviour = { ...behaviour, ...rest, versions: { ...behaviour.versions, ...versionPatch } };
+      for (const { versions: perVersion, ...value } of Object.values(devicePatch ?? {})) {
+        checkBehaviour(value);
+        for (const v of Object.values(perVersion ?? {})) checkBehaviour(v);
+      }
+      behaviour = {
+        ...behaviour,
+        ...rest,
+        versions: { ...behaviour.versions, ...versionPatch },
+        devices: { ...behaviour.devices, ...devicePatch },
+      };
       for (const device of devices) device.reschedule();
     },
     connected: () => devices.filter((d) => d.connected).length,

@@ -204,7 +204,7 @@ export class SimulatedDevice {
   async #apply(module: DesiredModule, generation: number): Promise<void> {
     const previous = this.#modules.get(module.name);
     const serving = previous?.state === "active" ? previous.version : (previous?.servingVersion ?? null);
-    const behaviour = behaviourFor(this.#options.behaviour(), module.name, module.version);
+    const behaviour = behaviourFor(this.#options.behaviour(), module.name, module.version, this.id);
     for (const state of ["downloading", "verifying", "loading"] as const) {
       if (generation !== this.#generation) return;
       this.#set(module, state, serving);
@@ -275,7 +275,7 @@ export class SimulatedDevice {
       windowStart: this.#windowStart.toISOString(),
       windowEnd: windowEnd.toISOString(),
       modules: active.map((m) =>
-        simulatedWindow(m, behaviourFor(fleet, m.name, m.version), this.#options.random),
+        simulatedWindow(m, behaviourFor(fleet, m.name, m.version, this.id), this.#options.random),
       ),
     };
     this.#windowStart = windowEnd;

@@ -51,7 +51,18 @@ export function registerDeployCommands(program: Command): void {
       "--on-no-data <pass|wait|fail>",
       "a bake with fewer than --min-requests requests on the new version: pass (default), wait (bake again) or fail (roll back)",
     )
-    .option("--watch", "show the rollout's progress until it stops")
+    .option(
+      "--activation-timeout <time>",
+      "a released, online device that has not reported active or failed this long after its wave is out counts as failed (default 10m)",
+    )
+    .option(
+      "--on-offline <exclude|fail>",
+      "released devices that are offline: exclude (default: not waited for, not counted; they get it on reconnect) or fail (held to the activation deadline)",
+    )
+    .option(
+      "--watch",
+      "show the rollout's progress until it stops; exits 1 unless every targeted device ended active",
+    )
     .action(async (target: string, options: DeployOptions) => {
       const at = target.lastIndexOf("@");
       if (at <= 0) throw new CliError("give the module as name@version, e.g. demo-iris@1.0.0");
@@ -74,7 +85,7 @@ export function registerDeployCommands(program: Command): void {
       process.stdout.write(
         `deployment ${deployment.id}: ${target} to ${deployment.targetDeviceIds.length} device(s), ${deployment.strategy}\n`,
       );
-      if (options.watch) await finish(await watchDeployment(client, deployment.id));
+      if (options.watch) finish(await watchDeployment(client, deployment.id));
     });
 
   const deployments = program
@@ -94,7 +105,7 @@ export function registerDeployCommands(program: Command): void {
       );
       const view = rows.map((r) => ({
         ...r,
-        progress: `${r.released}/${(r.targetDeviceIds as unknown[]).length}`,
+        progress: progressText(r.progress as Progress),
         wave: Number(r.wave) + 1,
       }));
       printTable(
@@ -143,8 +154,42 @@ export function registerDeployCommands(program: Command): void {
   }
 }
 
-/** Prints how a watched rollout ended; a failed gate exits 1. */
-async function finish(d: { id: string; status: string; outcome: { message: string } | null }): Promise<void> {
+interface Progress {
+  active: number;
+  targeted: number;
+  released: number;
+  failed: number;
+}
+
+/** "3/4 active (4 released, 1 failed)": devices running the version, never just the released count. */
+function progressText(p: Progress): string {
+  const extra = [
+    ...(p.released !== p.targeted ? [`${p.released} released`] : []),
+    ...(p.failed > 0 ? [`${p.failed} failed`] : []),
+  ];
+  return `${p.active}/${p.targeted} active${extra.length > 0 ? ` (${extra.join(", ")})` : ""}`;
+}
+
+interface Finished {
+  id: string;
+  status: string;
+  outcome: { message: string } | null;
+  devices: { deviceId: string; state: string; error?: string; verdict?: string; reason?: string }[];
+}
+
+/**
+ * Prints how a watched rollout ended and every targeted device that did not end active, with why;
+ * anything but `completed` (every targeted, non-skipped device active) exits 1.
+ */
+function finish(d: Finished): void {
   process.stdout.write(`deployment ${d.id}: ${d.status}${d.outcome ? ` (${d.outcome.message})` : ""}\n`);
-  if (d.status === "rolled-back" || d.status === "aborted") process.exitCode = 1;
+  if (d.status === "completed") return;
+  const notActive = d.devices.filter((x) => x.state !== "active" || x.verdict !== undefined);
+  for (const x of notActive) {
+    const why = x.reason ?? x.error ?? x.state;
+    process.stdout.write(
+      `  ${x.deviceId}: ${x.verdict ?? x.state}${why !== (x.verdict ?? x.state) ? ` — ${why}` : ""}\n`,
+    );
+  }
+  process.exitCode = 1;
 }

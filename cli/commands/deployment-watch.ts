@@ -11,12 +11,27 @@ interface WatchedDeployment {
   moduleName: string;
   moduleVersion: string;
   counts: Record<string, number>;
-  waves: { index: number; devices: number; released: number; state: string; bakeEndsAt?: string }[];
+  waves: {
+    index: number;
+    devices: number;
+    released: number;
+    state: string;
+    bakeEndsAt?: string;
+    activationDeadlineAt?: string;
+  }[];
   outcome: { message: string } | null;
+  devices: { deviceId: string; state: string; error?: string; verdict?: string; reason?: string }[];
 }
 
 /** Statuses after which nothing moves without an operator. */
-const FINAL = new Set(["completed", "aborted", "rolled-back", "superseded", "cancelled"]);
+const FINAL = new Set([
+  "completed",
+  "partially-applied",
+  "aborted",
+  "rolled-back",
+  "superseded",
+  "cancelled",
+]);
 
 /** Polls a deployment and draws its waves until it stops; returns the last state. */
 export async function watchDeployment(
@@ -45,7 +60,12 @@ export async function watchDeployment(
   const draw = () => {
     for (const [i, w] of d.waves.entries()) {
       bars[i]?.update(w.released, {
-        state: w.bakeEndsAt && w.state === "baking" ? `baking until ${w.bakeEndsAt}` : w.state,
+        state:
+          w.bakeEndsAt && w.state === "baking"
+            ? `baking until ${w.bakeEndsAt}`
+            : w.state === "settling"
+              ? `waiting for devices to report (deadline ${w.activationDeadlineAt})`
+              : w.state,
       });
     }
     const counts = Object.entries(d.counts)

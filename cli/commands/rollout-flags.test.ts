@@ -47,5 +47,11 @@ describe("deploy strategy flags", () => {
     expect(() => rolloutRequest({ bake: "1m,2m" })).toThrow(/need --waves/);
     expect(() => rolloutRequest({ rate: "fast" })).toThrow(/--rate/);
     expect(() => rolloutRequest({ maxErrorRate: "lots" })).toThrow(/--max-error-rate/);
+    expect(rolloutRequest({ activationTimeout: "2m", onOffline: "fail" }).gates).toEqual({
+      activationTimeoutMs: 120_000,
+      onOffline: "fail",
+    });
+    expect(() => rolloutRequest({ activationTimeout: "soon" })).toThrow(/not a duration/);
+    expect(() => rolloutRequest({ onOffline: "ignore" })).toThrow(/--on-offline takes exclude or fail/);
   });
 });

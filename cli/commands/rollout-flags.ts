@@ -20,6 +20,8 @@ export interface RolloutFlags {
   maxMeanShift?: string;
   minRequests?: string;
   onNoData?: string;
+  activationTimeout?: string;
+  onOffline?: string;
 }
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -94,6 +96,13 @@ export function rolloutRequest(flags: RolloutFlags): Record<string, unknown> {
     if (!["pass", "wait", "fail"].includes(flags.onNoData))
       throw new CliError(`--on-no-data takes pass, wait or fail; got "${flags.onNoData}"`);
     gates.onNoData = flags.onNoData;
+  }
+  if (flags.activationTimeout !== undefined)
+    gates.activationTimeoutMs = parseDuration(flags.activationTimeout);
+  if (flags.onOffline !== undefined) {
+    if (!["exclude", "fail"].includes(flags.onOffline))
+      throw new CliError(`--on-offline takes exclude or fail; got "${flags.onOffline}"`);
+    gates.onOffline = flags.onOffline;
   }
   if (Object.keys(gates).length > 0) body.gates = gates;
   return body;

@@ -119,6 +119,8 @@ const CreateSchema = z.object({
         maxMeanShift: z.number().positive(),
         minRequests: z.number().int().min(1),
         onNoData: z.enum(["pass", "wait", "fail"]).optional(),
+        activationTimeoutMs: z.number().int().positive().optional(),
+        onOffline: z.enum(["exclude", "fail"]).optional(),
       }),
     })
     .optional(),

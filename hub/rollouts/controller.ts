@@ -10,8 +10,9 @@ import type { Clock, TimerHandle } from "../../lib/clock.js";
 import type { Logger } from "../../lib/log.js";
 import type { DeploymentStatus, RolloutOutcome } from "../db/schema/deployments.js";
 import { ConflictError, type Deployment, NotFoundError } from "../repos/index.js";
+import { activationRule, type DeviceStanding, type Settlement, settle } from "./activation.js";
 import { evaluateGates, type GateReport } from "./gates.js";
-import { type ObserveDeps, observe, observeDevices } from "./observe.js";
+import { type ObserveDeps, observe, observeDevices, releasedDevices } from "./observe.js";
 import { planStep } from "./planner.js";
 import { waveCounts } from "./spec.js";
 import { emptyAggregate } from "./stats.js";
@@ -33,12 +34,15 @@ export const ROLLOUT_CONTROLLER_DEFAULTS = {
 
 export type RolloutCommand = "pause" | "resume" | "abort" | "rollback";
 
+/** Statuses the controller keeps watching: rolling out, or waiting for stragglers to activate. */
+const WATCHED: readonly DeploymentStatus[] = ["active", "paused", "partially-applied"];
+
 /** Statuses each command accepts. */
 const COMMAND_FROM: Record<RolloutCommand, readonly DeploymentStatus[]> = {
   pause: ["active"],
   resume: ["paused"],
   abort: ["active", "paused"],
-  rollback: ["active", "paused", "completed", "aborted"],
+  rollback: ["active", "paused", "completed", "partially-applied", "aborted"],
 };
 
 export type RolloutControllerDeps = Omit<SyncDeps, "repos" | "now"> &
@@ -76,7 +80,7 @@ export class RolloutController {
   /** Repairs every device's desired state, then resumes every active or paused rollout. */
   async start(): Promise<void> {
     const repaired = await syncDevices(this.#deps, "all");
-    const open = await this.#deps.repos.deployments.listByStatus(["active", "paused"]);
+    const open = await this.#deps.repos.deployments.listByStatus(WATCHED);
     for (const d of open) this.#openTargets.set(d.id, new Set(d.targetDeviceIds));
     this.#deps.log.info({
       event: "rollout.controller.started",
@@ -85,6 +89,11 @@ export class RolloutController {
     });
     for (const d of open) this.enqueue(d.id);
     this.#armResync();
+  }
+
+  /** The controller's time (its injected clock), for views that show deadlines. */
+  now(): Date {
+    return this.#deps.clock.now();
   }
 
   /** Queues a deployment for reconciliation. */
@@ -172,10 +181,13 @@ export class RolloutController {
     for (let step = 0; step < ROLLOUT_CONTROLLER_DEFAULTS.maxStepsPerPass && !this.#closed; step++) {
       const d = await repos.deployments.get(id);
       if (!d) return;
-      if (d.status === "active" || d.status === "paused")
-        this.#openTargets.set(id, new Set(d.targetDeviceIds));
+      if (WATCHED.includes(d.status)) this.#openTargets.set(id, new Set(d.targetDeviceIds));
       else this.#openTargets.delete(id);
       const now = clock.now();
+      if (d.status === "partially-applied") {
+        await this.#recheck(d, now);
+        return;
+      }
       const counts = waveCounts(d.rollout, d.targetDeviceIds.length);
       const plan = planStep(
         {
@@ -221,9 +233,35 @@ export class RolloutController {
         this.#schedule(id, plan.at.getTime() - now.getTime());
         return;
       }
-      const report = evaluateGates(await observe(this.#deps, d), d.rollout.gates);
+      // Judge only once every released device has settled or the wave's activation deadline passed.
+      const settlement = await this.#settle(d, now);
+      if (!settlement.ready) {
+        const early = evaluateGates(
+          {
+            released: settlement.devices.length,
+            failed: settlement.devices.filter((x) => x.verdict === "failed").length,
+            next: emptyAggregate(),
+            previous: emptyAggregate(),
+          },
+          d.rollout.gates,
+          true,
+        );
+        if (!early.passed) {
+          await this.#fail(d, early, now, settlement.devices);
+          continue;
+        }
+        await this.#sync(d);
+        const deadline = this.#deadline(d);
+        // Device reports queue this deployment; the timer is for devices that never report.
+        if (deadline > now) this.#schedule(id, deadline.getTime() - now.getTime());
+        return;
+      }
+      const report = evaluateGates(
+        await observe(this.#deps, d, { released: settlement.judged, failed: settlement.failed }),
+        d.rollout.gates,
+      );
       if (!report.passed) {
-        await this.#fail(d, report, now);
+        await this.#fail(d, report, now, settlement.devices);
         continue;
       }
       if (report.waiting) {
@@ -235,36 +273,102 @@ export class RolloutController {
         if (next) log.info({ event: "rollout.gate.no_data", deploymentId: id, wave: d.wave });
         continue;
       }
-      const next = plan.last
-        ? await repos.deployments.advance(d.id, d.generation, {
-            status: "completed",
-            gateResults: report,
-            outcome: {
-              reason: "completed",
-              by: "controller",
-              at: now.toISOString(),
-              message: "every wave passed its gates",
-              wave: d.wave,
-            },
-          })
-        : await repos.deployments.advance(d.id, d.generation, {
-            wave: plan.nextWave,
-            waveStartedAt: now,
-            bakeStartedAt: null,
-            gateResults: report,
-          });
-      if (next)
-        log.info({
-          event: plan.last ? "rollout.completed" : "rollout.wave.passed",
-          deploymentId: id,
-          wave: d.wave,
-        });
+      if (plan.last) {
+        await this.#finish(d, report, settlement.devices, now);
+        continue;
+      }
+      const next = await repos.deployments.advance(d.id, d.generation, {
+        wave: plan.nextWave,
+        waveStartedAt: now,
+        bakeStartedAt: null,
+        gateResults: report,
+      });
+      if (next) log.info({ event: "rollout.wave.passed", deploymentId: id, wave: d.wave });
     }
   }
 
-  async #fail(d: Deployment, report: GateReport, now: Date): Promise<void> {
+  /** The current wave's activation deadline: its last device's release plus the activation timeout. */
+  #deadline(d: Deployment): Date {
+    const start = d.bakeStartedAt ?? d.waveStartedAt ?? d.createdAt;
+    return new Date(start.getTime() + activationRule(d.rollout.gates).activationTimeoutMs);
+  }
+
+  async #settle(d: Deployment, now: Date): Promise<Settlement> {
+    const devices = await releasedDevices(this.#deps, d);
+    return settle(devices, d.moduleVersion, activationRule(d.rollout.gates), now, this.#deadline(d));
+  }
+
+  /**
+   * The last wave passed its gates: `completed` only when every targeted device is active, else
+   * `partially-applied` with the devices that are not and why.
+   */
+  async #finish(d: Deployment, report: GateReport, devices: DeviceStanding[], now: Date): Promise<void> {
+    const missing = devices.filter((x) => x.verdict !== "active");
+    const complete = missing.length === 0;
+    const next = await this.#deps.repos.deployments.advance(d.id, d.generation, {
+      status: complete ? "completed" : "partially-applied",
+      gateResults: report,
+      outcome: {
+        reason: complete ? "completed" : "partially-applied",
+        by: "controller",
+        at: now.toISOString(),
+        message: complete
+          ? `every wave passed its gates and all ${devices.length} targeted device(s) are active`
+          : `every wave passed its gates, but ${missing.length} of ${devices.length} targeted device(s) are not active: ${describeDevices(missing)}`,
+        wave: d.wave,
+        ...(complete ? {} : { devices: missing }),
+      },
+    });
+    if (!next) return;
+    this.#deps.log.info({
+      event: complete ? "rollout.completed" : "rollout.partially_applied",
+      deploymentId: d.id,
+      wave: d.wave,
+      ...(complete ? {} : { notActive: missing.length }),
+    });
+    await this.#sync(next);
+  }
+
+  /** A partially applied deployment becomes completed once every targeted device reports it active. */
+  async #recheck(d: Deployment, now: Date): Promise<void> {
+    await this.#sync(d);
+    const devices = await releasedDevices(this.#deps, d);
+    // No deadline after the last wave: a device still on its way is in progress, not timed out.
+    const never = new Date(8.64e15);
+    const standings = settle(devices, d.moduleVersion, activationRule(d.rollout.gates), now, never).devices;
+    // A device that timed out stays timed out until it settles (being on its way is no news).
+    const earlier = new Map((d.outcome?.devices ?? []).map((x) => [x.deviceId, x]));
+    const missing = standings
+      .filter((x) => x.verdict !== "active")
+      .map((x) => {
+        const was = earlier.get(x.deviceId);
+        return x.verdict === "in-progress" && was?.verdict === "timed-out" ? (was as DeviceStanding) : x;
+      });
+    const before = (d.outcome?.devices ?? []).map((x) => `${x.deviceId}:${x.verdict}`).join(",");
+    const after = missing.map((x) => `${x.deviceId}:${x.verdict}`).join(",");
+    if (missing.length > 0 && before === after) return;
+    const complete = missing.length === 0;
+    const next = await this.#deps.repos.deployments.advance(d.id, d.generation, {
+      status: complete ? "completed" : "partially-applied",
+      outcome: {
+        reason: complete ? "completed" : "partially-applied",
+        by: "controller",
+        at: now.toISOString(),
+        message: complete
+          ? `all ${standings.length} targeted device(s) are active (the last ones after the final wave passed)`
+          : `every wave passed its gates, but ${missing.length} of ${standings.length} targeted device(s) are not active: ${describeDevices(missing)}`,
+        wave: d.wave,
+        ...(complete ? {} : { devices: missing }),
+      },
+    });
+    if (next && complete) this.#deps.log.info({ event: "rollout.completed", deploymentId: d.id, late: true });
+  }
+
+  async #fail(d: Deployment, report: GateReport, now: Date, devices?: DeviceStanding[]): Promise<void> {
     const failed = report.results.filter((r) => r.status === "fail");
-    const message = `wave ${d.wave + 1} failed its gates: ${failed.map((r) => `${r.gate} (${r.message})`).join("; ")}`;
+    const notActive = (devices ?? []).filter((x) => x.verdict !== "active");
+    const broken = notActive.filter((x) => x.verdict === "failed" || x.verdict === "timed-out");
+    const message = `wave ${d.wave + 1} failed its gates: ${failed.map((r) => `${r.gate} (${r.message})`).join("; ")}${broken.length > 0 ? `; ${describeDevices(broken)}` : ""}`;
     const next = await this.#deps.repos.deployments.advance(d.id, d.generation, {
       status: "rolled-back",
       gateResults: report,
@@ -275,6 +379,7 @@ export class RolloutController {
         message,
         wave: d.wave,
         details: failed,
+        ...(notActive.length > 0 ? { devices: notActive } : {}),
       },
     });
     if (!next) return;
@@ -327,6 +432,14 @@ function resumedTimes(d: Deployment, now: Date): { waveStartedAt?: Date; bakeSta
   const previous = d.wave === 0 ? 0 : (counts[d.wave - 1] ?? 0);
   const intervalMs = 60_000 / d.rollout.ratePerMinute;
   return { waveStartedAt: new Date(now.getTime() - (d.released - previous) * intervalMs) };
+}
+
+/** "d1 failed (warm-up: …); d2 timed-out (…)", at most 10 named. */
+function describeDevices(devices: readonly DeviceStanding[]): string {
+  const named = devices
+    .slice(0, 10)
+    .map((x) => `${x.deviceId} ${x.verdict}${x.reason ? ` (${x.reason})` : ""}`);
+  return devices.length > 10 ? `${named.join("; ")}; and ${devices.length - 10} more` : named.join("; ");
 }
 
 function describe(error: unknown): string {

@@ -7,9 +7,12 @@ import { type Aggregate, meanShift, p95, totalVariation } from "./stats.js";
 
 /** What the gates look at for one deployment at one moment. */
 export interface GateObservation {
-  /** Devices released so far. */
+  /**
+   * Released devices the failures gate divides by: when judging a wave, those that settled or
+   * timed out (overridden and excluded offline devices left out, hub/rollouts/activation.ts).
+   */
   released: number;
-  /** Released devices reporting the new version failed or rolled back. */
+  /** Of those, devices that reported the new version failed or rolled back, or timed out. */
   failed: number;
   /** Telemetry of the new version on released devices since the rollout began. */
   next: Aggregate;
@@ -58,7 +61,7 @@ function failureGate(obs: GateObservation, gates: RolloutGates): GateResult {
     status: fail ? "fail" : "pass",
     value: rate,
     threshold: gates.maxFailureRate,
-    message: `${obs.failed} of ${obs.released} released devices failed to activate`,
+    message: `${obs.failed} of ${obs.released} released devices failed to activate or timed out`,
   };
 }
 

@@ -6,6 +6,7 @@
 import type { Db } from "../db/database.js";
 import type { Deployment, Repositories } from "../repos/index.js";
 import { rolloutWindows } from "../repos/rollout-telemetry.js";
+import type { ReleasedDevice } from "./activation.js";
 import type { GateObservation } from "./gates.js";
 import { addWindow, emptyAggregate } from "./stats.js";
 
@@ -24,27 +25,53 @@ export function releasedIds(d: Deployment): string[] {
   return d.targetDeviceIds.slice(0, d.released);
 }
 
-/** Device-state part only (cheap): released count and failures. */
+/** Device-state part only (cheap): released count and failures, for the early failures gate. */
 export async function observeDevices(
   deps: ObserveDeps,
   d: Deployment,
 ): Promise<{ released: number; failed: number }> {
-  const ids = releasedIds(d);
-  const devices = await deps.repos.devices.list({ ids });
-  let failed = 0;
-  for (const device of devices) {
-    const entry = device.reported?.modules.find(
-      (m) => m.name === d.moduleName && m.version === d.moduleVersion,
-    );
-    if (entry && (entry.state === "failed" || entry.state === "rolled-back")) failed++;
-  }
-  return { released: ids.length, failed };
+  const devices = await releasedDevices(deps, d);
+  const failed = devices.filter(
+    (r) =>
+      r.reported?.version === d.moduleVersion &&
+      (r.reported.state === "failed" || r.reported.state === "rolled-back"),
+  ).length;
+  return { released: devices.length, failed };
 }
 
-/** Everything the gates look at. */
-export async function observe(deps: ObserveDeps, d: Deployment): Promise<GateObservation> {
+/** What the hub knows of each of these targets (default: the released ones), in release order. */
+export async function releasedDevices(
+  deps: ObserveDeps,
+  d: Deployment,
+  ids: readonly string[] = releasedIds(d),
+): Promise<ReleasedDevice[]> {
+  const rows = new Map((await deps.repos.devices.list({ ids: [...ids] })).map((row) => [row.id, row]));
+  return ids.map((deviceId) => {
+    const row = rows.get(deviceId);
+    const reported = row?.reported?.modules.find((m) => m.name === d.moduleName);
+    return {
+      deviceId,
+      online: row?.online ?? false,
+      desired:
+        row?.desired?.modules.some((m) => m.name === d.moduleName && m.version === d.moduleVersion) ?? false,
+      reported: reported
+        ? {
+            version: reported.version,
+            state: reported.state,
+            ...(reported.error ? { error: reported.error } : {}),
+          }
+        : undefined,
+    };
+  });
+}
+
+/** Everything the gates look at; `devices` are the settled device counts of the wave being judged. */
+export async function observe(
+  deps: ObserveDeps,
+  d: Deployment,
+  devices: { released: number; failed: number },
+): Promise<GateObservation> {
   await deps.flushTelemetry();
-  const devices = await observeDevices(deps, d);
   const nextWindows = await rolloutWindows(deps.db, {
     module: d.moduleName,
     version: d.moduleVersion,

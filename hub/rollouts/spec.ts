@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { ValidationError } from "../../lib/errors.js";
 import type { DeploymentStrategy, RolloutGates, RolloutSpec, RolloutWave } from "../db/schema/deployments.js";
+import { ACTIVATION_DEFAULTS } from "./activation.js";
 
 /** Gate defaults; each is explained in hub/rollouts/README.md. */
 export const DEFAULT_GATES: RolloutGates = {
@@ -22,6 +23,10 @@ export const DEFAULT_GATES: RolloutGates = {
   minRequests: 50,
   /** A bake without minRequests requests on the new version passes on the other gates. */
   onNoData: "pass",
+  /** A released, online device that has not activated or failed 10 minutes after its wave is out counts as failed. */
+  activationTimeoutMs: ACTIVATION_DEFAULTS.activationTimeoutMs,
+  /** Offline devices neither hold up a wave nor count in the failures gate; they get it on reconnect. */
+  onOffline: ACTIVATION_DEFAULTS.onOffline,
 };
 
 /** Bake time when a canary or wave rollout gives none: 5 minutes. */
@@ -36,6 +41,12 @@ const GatesInput = z
     maxMeanShift: z.number().positive(),
     minRequests: z.number().int().min(1),
     onNoData: z.enum(["pass", "wait", "fail"]),
+    activationTimeoutMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(7 * 24 * 3_600_000),
+    onOffline: z.enum(["exclude", "fail"]),
   })
   .partial()
   .strict();

@@ -7,11 +7,12 @@
 
 import { found, ValidationError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
-import type { DeploymentSelector } from "../db/schema/deployments.js";
+import type { DeploymentSelector, DeploymentStatus } from "../db/schema/deployments.js";
 import { preflightTargets } from "../fleet/preflight-targets.js";
 import { recordSkipped, skippedFor } from "../fleet/skipped.js";
 import type { HubLink } from "../mqtt/hub-link.js";
 import type { Deployment, Repositories } from "../repos/index.js";
+import { activationRule } from "../rollouts/activation.js";
 import type { RolloutCommand, RolloutController } from "../rollouts/controller.js";
 import { mergeLayers } from "../rollouts/merge.js";
 import { buildRolloutSpec, type RolloutRequest, waveCounts } from "../rollouts/spec.js";
@@ -28,12 +29,16 @@ export interface DeployRequest extends RolloutRequest {
 /** What deploying and steering deployments use: the repositories they read and write, the controller, a log. */
 export interface DeploymentDeps {
   repos: Pick<Repositories, "modules" | "devices" | "deployments" | "events">;
-  rollouts: Pick<RolloutController, "reconcileNow" | "command">;
+  rollouts: Pick<RolloutController, "reconcileNow" | "command" | "now">;
   log: Logger;
 }
 
 /** The part of DeploymentDeps that reading a deployment's status needs. */
-export type DeploymentReadDeps = { repos: Pick<Repositories, "devices" | "deployments" | "events"> };
+export type DeploymentReadDeps = {
+  repos: Pick<Repositories, "devices" | "deployments" | "events">;
+  /** The controller's clock, so deadlines read as the controller sees them; else the wall clock. */
+  rollouts?: Pick<RolloutController, "now">;
+};
 
 /** Creates a deployment and runs its first rollout step before answering. */
 export async function deployModule(deps: DeploymentDeps, request: DeployRequest) {
@@ -92,6 +97,40 @@ async function resolveTargets(
   return found.map((d) => d.id).sort();
 }
 
+/**
+ * Deployments newest first, each with `progress` (devices reporting its version active out of
+ * those targeted, released beside it): the list view tells the same truth as the detail view.
+ */
+export async function listDeployments(
+  deps: DeploymentReadDeps,
+  filter: { status?: DeploymentStatus; moduleName?: string },
+) {
+  const rows = await deps.repos.deployments.list(filter);
+  const ids = [...new Set(rows.flatMap((d) => d.targetDeviceIds))];
+  const devices = ids.length === 0 ? [] : await deps.repos.devices.list({ ids });
+  const running = new Map<string, Set<string>>();
+  for (const device of devices)
+    running.set(
+      device.id,
+      new Set(
+        (device.reported?.modules ?? [])
+          .filter((m) => m.state === "active")
+          .map((m) => `${m.name}@${m.version}`),
+      ),
+    );
+  return rows.map((d) => {
+    const key = `${d.moduleName}@${d.moduleVersion}`;
+    let active = 0;
+    let failed = 0;
+    for (const id of d.targetDeviceIds.slice(0, d.released)) {
+      if (running.get(id)?.has(key)) active++;
+    }
+    for (const x of d.outcome?.devices ?? [])
+      if (x.verdict === "failed" || x.verdict === "timed-out") failed++;
+    return { ...d, progress: { active, targeted: d.targetDeviceIds.length, released: d.released, failed } };
+  });
+}
+
 /** Applies pause, resume, abort or rollback; 404 for unknown ids, 409 from a state that forbids it. */
 export async function commandDeployment(
   deps: DeploymentDeps,
@@ -124,12 +163,15 @@ export async function deploymentStatus(deps: DeploymentReadDeps, id: string) {
     (await deps.repos.devices.list({ ids: deployment.targetDeviceIds })).map((d) => [d.id, d]),
   );
   const counts: Record<string, number> = { targeted: deployment.targetDeviceIds.length };
+  // Why each device named by the outcome did not end active (the controller's verdict).
+  const notActive = new Map((deployment.outcome?.devices ?? []).map((x) => [x.deviceId, x]));
   for (const state of DEVICE_STATES) counts[state] = 0;
   const perDevice = deployment.targetDeviceIds.map((deviceId, index) => {
     const device = devices.get(deviceId);
     const reported = device?.reported?.modules.find((m) => m.name === deployment.moduleName);
     const state = deviceState(deployment, index, deviceId, contributing, reported);
     counts[state] = (counts[state] ?? 0) + 1;
+    const why = notActive.get(deviceId);
     return {
       deviceId,
       online: device?.online ?? false,
@@ -137,11 +179,20 @@ export async function deploymentStatus(deps: DeploymentReadDeps, id: string) {
       reportedVersion: reported?.version,
       error: reported?.error,
       servingVersion: reported?.servingVersion,
+      ...(why ? { verdict: why.verdict, reason: why.reason } : {}),
     };
   });
   const skipped = await skippedFor(deps, deployment.id);
   counts.skipped = skipped.length;
-  return { ...deployment, counts, waves: waveView(deployment), devices: perDevice, skipped };
+  const now = deps.rollouts?.now() ?? new Date();
+  return {
+    ...deployment,
+    counts,
+    progress: progressOf(deployment, counts),
+    waves: waveView(deployment, now),
+    devices: perDevice,
+    skipped,
+  };
 }
 
 function deviceState(
@@ -160,22 +211,39 @@ function deviceState(
   return reported.state as (typeof DEVICE_STATES)[number];
 }
 
+/**
+ * "active/targeted" progress: devices that run the version out of those targeted (never the
+ * released count, which says nothing about whether a device took it), with the released count beside.
+ */
+export function progressOf(d: Deployment, counts: Record<string, number>) {
+  return {
+    active: counts.active ?? 0,
+    targeted: d.targetDeviceIds.length,
+    released: d.released,
+    failed: (counts.failed ?? 0) + (counts["rolled-back"] ?? 0),
+  };
+}
+
 /** Each wave: its cumulative size, bake, and whether it is done, in progress or waiting. */
-function waveView(d: Deployment) {
+function waveView(d: Deployment, now: Date) {
   const counts = waveCounts(d.rollout, d.targetDeviceIds.length);
+  const rule = activationRule(d.rollout.gates);
   return d.rollout.waves.map((wave, index) => {
+    const bakeEnds = d.bakeStartedAt ? d.bakeStartedAt.getTime() + wave.bakeMs : null;
     const state =
-      index < d.wave || (index === d.wave && d.status === "completed")
+      index < d.wave || (index === d.wave && (d.status === "completed" || d.status === "partially-applied"))
         ? "passed"
         : index > d.wave
           ? "waiting"
           : d.status === "rolled-back" && d.outcome?.reason === "gate-failed"
             ? "failed"
-            : d.bakeStartedAt
-              ? "baking"
-              : d.status === "active" || d.status === "paused"
-                ? "releasing"
-                : "stopped";
+            : bakeEnds !== null && d.status === "active" && now.getTime() >= bakeEnds
+              ? "settling"
+              : d.bakeStartedAt
+                ? "baking"
+                : d.status === "active" || d.status === "paused"
+                  ? "releasing"
+                  : "stopped";
     const previous = index === 0 ? 0 : counts[index - 1]!;
     const released = Math.max(0, Math.min(d.released, counts[index]!) - previous);
     return {
@@ -188,7 +256,13 @@ function waveView(d: Deployment) {
       bakeMs: wave.bakeMs,
       state,
       ...(index === d.wave && d.bakeStartedAt
-        ? { bakeEndsAt: new Date(d.bakeStartedAt.getTime() + wave.bakeMs).toISOString() }
+        ? {
+            bakeEndsAt: new Date(bakeEnds!).toISOString(),
+            // Past the bake, the gates wait for every released device to settle, until this time.
+            activationDeadlineAt: new Date(
+              d.bakeStartedAt.getTime() + rule.activationTimeoutMs,
+            ).toISOString(),
+          }
         : {}),
     };
   });

@@ -25,6 +25,7 @@ import {
   driveCycle,
   MODULE,
   moduleVersions,
+  reconnectDevice,
   rowsNear,
   sendSamples,
   setUpChampion,
@@ -230,6 +231,9 @@ describe("a retraining cycle's canary decides", () => {
     // The hub stops mid-canary; the new one resumes both the rollout and the cycle.
     await hub.close();
     hub = await startTestHub({ clock, trainer: true, dataDir: hub.dataDir });
+    // The canary's devices come back on the new broker; the rollout waits for their reports.
+    for (const [i, d] of devices.entries())
+      if (d.id.startsWith("ok-")) devices[i] = await reconnectDevice(hub, d);
     await hub.parts.drift.retraining.kick();
     expect((await cyclesOf(hub, monitorId))[0]!.status).toBe("canary");
     expect(await championVersion(hub)).toBe(champion);

@@ -153,6 +153,9 @@ describe("bad input gets a 4xx and changes nothing", () => {
       { ...base, priority: 1.5 },
       { ...base, selector: { deviceIds: ["BAD_ID"] } },
       { ...base, module: "" },
+      { ...base, gates: { activationTimeoutMs: 0 } },
+      { ...base, gates: { activationTimeoutMs: 1.5e3 + 0.5 } },
+      { ...base, gates: { onOffline: "ignore" } },
     ];
     for (const json of refused) {
       await expectApiError(await api.call("POST", "/api/v1/deployments", { json }), 400, "bad_request");

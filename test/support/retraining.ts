@@ -93,6 +93,8 @@ export interface TestDevice {
   /** Every message received on the device's command and desired topics. */
   received: ReceivedMessage[];
   seq: number;
+  /** The device's secret, to connect it again (to a restarted hub's broker). */
+  secret: string;
 }
 
 /** Registers a device with tags and connects it over MQTT, listening to its commands. */
@@ -102,10 +104,48 @@ export async function connectDevice(
   tags: Record<string, string>,
 ): Promise<TestDevice> {
   const { secret } = await hub.client.post<{ secret: string }>("/api/v1/devices", { id, tags });
+  return attachDevice(hub, id, secret);
+}
+
+/** Connects a provisioned device again (a restarted hub listens on new ports); the old client is closed. */
+export async function reconnectDevice(hub: TestHub, device: TestDevice): Promise<TestDevice> {
+  await device.client.endAsync(true).catch(() => undefined);
+  return { ...(await attachDevice(hub, device.id, device.secret)), seq: device.seq };
+}
+
+async function attachDevice(hub: TestHub, id: string, secret: string): Promise<TestDevice> {
   const client = await connectClient(hub.mqttUrl, { clientId: id, username: id, password: secret });
   const received = recordMessages(client);
+  // Online and reporting every desired module active, as an agent that loads them would: a
+  // rollout is judged only on what its devices report.
+  await client.publishAsync(
+    deviceTopic(id, "status"),
+    JSON.stringify({ protocol: 1, online: true, at: new Date().toISOString() }),
+    { qos: 1, retain: true },
+  );
+  client.on("message", (topic, payload) => {
+    if (topic !== deviceTopic(id, "desired") || payload.length === 0) return;
+    const desired = JSON.parse(payload.toString()) as {
+      revision: number;
+      modules: { name: string; version: string }[];
+    };
+    const at = new Date().toISOString();
+    const reported = {
+      protocol: 1,
+      revision: desired.revision,
+      modules: desired.modules.map((m) => ({
+        name: m.name,
+        version: m.version,
+        state: "active",
+        servingVersion: m.version,
+        since: at,
+      })),
+      at,
+    };
+    void client.publishAsync(deviceTopic(id, "reported"), JSON.stringify(reported), { qos: 1, retain: true });
+  });
   await client.subscribeAsync([commandTopic(id, "#"), deviceTopic(id, "desired")], { qos: 1 });
-  return { id, client, received, seq: 0 };
+  return { id, client, received, seq: 0, secret };
 }
 
 /** The collect-samples commands a device received. */

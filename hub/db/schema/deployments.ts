@@ -17,7 +17,10 @@ export const DEPLOYMENT_STRATEGIES = ["all-at-once", "canary", "waves"] as const
 export type DeploymentStrategy = (typeof DEPLOYMENT_STRATEGIES)[number];
 
 /**
- * active: rolling out; paused: stopped by an operator, resumable; completed: every wave passed;
+ * active: rolling out; paused: stopped by an operator, resumable; completed: every wave passed
+ * and every targeted (not skipped) device is active; partially-applied: every wave passed its gates
+ * but some targeted devices are not active (failed within the threshold, timed out, offline or won
+ * by another deployment; the outcome lists them, and it becomes completed if they all activate later);
  * aborted: stopped for good, released devices keep the version; rolled-back: released devices went
  * back to what the other deployments give them (a failed gate or an operator); superseded and
  * cancelled: kept from the backbone.
@@ -26,6 +29,7 @@ export const DEPLOYMENT_STATUSES = [
   "active",
   "paused",
   "completed",
+  "partially-applied",
   "aborted",
   "rolled-back",
   "superseded",
@@ -38,6 +42,7 @@ export const CONTRIBUTING_STATUSES = [
   "active",
   "paused",
   "completed",
+  "partially-applied",
   "aborted",
 ] as const satisfies readonly DeploymentStatus[];
 
@@ -71,6 +76,17 @@ export interface RolloutGates {
    * (roll back). Absent on deployments stored before it existed: `pass`.
    */
   onNoData?: "pass" | "wait" | "fail";
+  /**
+   * How long after its wave is out a released, online device may take to report this version
+   * active or failed before it counts as failed (ms). Absent on older rows: 10 minutes.
+   */
+  activationTimeoutMs?: number;
+  /**
+   * Released devices that are offline and have not settled: `exclude` (default) leaves them out of
+   * the failures gate and does not wait for them (they get the version when they reconnect);
+   * `fail` holds them to the activation deadline like any other device.
+   */
+  onOffline?: "exclude" | "fail";
 }
 
 /** The rollout plan stored with the deployment. */
@@ -83,12 +99,14 @@ export interface RolloutSpec {
 
 /** Why a rollout stopped, for the API and the CLI. */
 export interface RolloutOutcome {
-  reason: "gate-failed" | "paused" | "aborted" | "rolled-back" | "completed";
+  reason: "gate-failed" | "paused" | "aborted" | "rolled-back" | "completed" | "partially-applied";
   by: string;
   at: string;
   message: string;
   wave?: number;
   details?: unknown;
+  /** Targeted devices that did not end active, and why (completed, partially-applied, gate-failed). */
+  devices?: { deviceId: string; verdict: string; state?: string; reason?: string }[];
 }
 
 export const deployments = pgTable(

@@ -9,7 +9,12 @@ import { DEPLOYMENT_STATUSES } from "../../db/schema/deployments.js";
 import { SelectorSchema } from "../../fleet/selector.js";
 import { RolloutRequestSchema } from "../../rollouts/spec.js";
 import type { DeploymentDeps } from "../../services/deployments.js";
-import { commandDeployment, deployModule, deploymentStatus } from "../../services/deployments.js";
+import {
+  commandDeployment,
+  deployModule,
+  deploymentStatus,
+  listDeployments,
+} from "../../services/deployments.js";
 import { requireRole } from "../auth.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { jsonOk } from "./schemas.js";
@@ -28,7 +33,7 @@ const IdParams = z.object({ id: z.string().uuid() });
 const list = createRoute({
   method: "get",
   path: "/api/v1/deployments",
-  summary: "List deployments, newest first",
+  summary: "List deployments, newest first, each with progress (active of targeted devices)",
   middleware: [requireRole("viewer")] as const,
   request: {
     query: z.object({ status: z.enum(DEPLOYMENT_STATUSES).optional(), module: z.string().optional() }),
@@ -83,7 +88,7 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): ApiApp {
   app.openapi(list, async (c) => {
     const query = c.req.valid("query");
     return c.json(
-      { deployments: await deps.repos.deployments.list({ status: query.status, moduleName: query.module }) },
+      { deployments: await listDeployments(deps, { status: query.status, moduleName: query.module }) },
       200,
     );
   });
