@@ -56,6 +56,31 @@ describe("downloadTarball", () => {
     expect(sha256Hex(await readFile(join(dir, `${SHA}.tar.gz`)))).toBe(SHA);
   });
 
+  it("starts over from byte 0 when a resumed download fails its hash (zeroed blocks from a power cut)", async () => {
+    const url = server.put("zeroed", BYTES);
+    await mkdir(dir, { recursive: true });
+    const damaged = Buffer.from(BYTES.subarray(0, 70_000));
+    damaged.fill(0, 4096, 8192);
+    await writeFile(join(dir, `${SHA}.part`), damaged);
+    await downloadTarball(request(url));
+    expect(server.hits.map((h) => [h.range, h.status])).toEqual([
+      ["bytes=70000-", 206],
+      [undefined, 200],
+    ]);
+    expect(sha256Hex(await readFile(join(dir, `${SHA}.tar.gz`)))).toBe(SHA);
+  });
+
+  it("starts over when the part file was zero-extended to the full size", async () => {
+    const url = server.put("extended", BYTES);
+    await mkdir(dir, { recursive: true });
+    const extended = Buffer.alloc(BYTES.length);
+    BYTES.copy(extended, 0, 0, 70_000);
+    await writeFile(join(dir, `${SHA}.part`), extended);
+    await downloadTarball(request(url));
+    expect(server.hits.map((h) => h.status)).toEqual([200]);
+    expect(sha256Hex(await readFile(join(dir, `${SHA}.tar.gz`)))).toBe(SHA);
+  });
+
   it("gives up on a stalled connection (transient), keeps what arrived and resumes from there", async () => {
     const url = server.put("c", BYTES);
     server.stallNextAfter(50_000);

@@ -58,28 +58,50 @@ export async function downloadTarball(request: DownloadRequest): Promise<string>
   await mkdir(downloadsDir, { recursive: true });
   if ((await fileSize(finalPath)) === size && (await sha256File(finalPath)) === sha256) return finalPath;
 
-  let offset = (await fileSize(partPath)) ?? 0;
-  if (offset > size) {
+  const resumedFrom = Math.min((await fileSize(partPath)) ?? 0, size + 1);
+  let problem = await fetchAndCheck(request, partPath, resumedFrom);
+  if (problem !== null && resumedFrom > 0) {
+    // The bytes kept from before may be what is wrong: a power cut leaves zeroed or zero-extended
+    // blocks in a file that was being appended to. Only a download from byte 0 can say the
+    // tarball itself is bad, so start over once before calling the failure permanent.
+    log.warn({ event: "download.restart", sha256, resumedFrom, reason: problem.message });
+    problem = await fetchAndCheck(request, partPath, 0);
+  }
+  if (problem !== null) throw problem;
+  await rename(partPath, finalPath);
+  await fsyncFolder(downloadsDir);
+  log.info({ event: "download.complete", sha256, size, resumedFrom });
+  return finalPath;
+}
+
+/**
+ * Brings `partPath` to `size` bytes from `offset` and checks size and sha256; returns the integrity
+ * failure (the part file is removed then) or null when the part file is the tarball. Network and
+ * disk errors throw as they are.
+ */
+async function fetchAndCheck(
+  request: DownloadRequest,
+  partPath: string,
+  offset: number,
+): Promise<DownloadError | null> {
+  const { sha256, size, downloadsDir } = request;
+  if (offset > size || offset === 0) {
     await rm(partPath, { force: true });
     offset = 0;
   }
   await ensureFreeSpace(downloadsDir, size, offset, request.freeBytes ?? statfsFreeBytes);
   if (offset < size) await fetchInto(request, partPath, offset);
-
   const got = (await fileSize(partPath)) ?? 0;
   if (got !== size) {
     await rm(partPath, { force: true });
-    throw new DownloadError(`tarball is ${got} bytes, expected ${size}`, "size", false);
+    return new DownloadError(`tarball is ${got} bytes, expected ${size}`, "size", false);
   }
   const actual = await sha256File(partPath);
   if (actual !== sha256) {
     await rm(partPath, { force: true });
-    throw new DownloadError(`tarball sha256 is ${actual}, expected ${sha256}`, "hash", false);
+    return new DownloadError(`tarball sha256 is ${actual}, expected ${sha256}`, "hash", false);
   }
-  await rename(partPath, finalPath);
-  await fsyncFolder(downloadsDir);
-  log.info({ event: "download.complete", sha256, size, resumedFrom: offset });
-  return finalPath;
+  return null;
 }
 
 /** Appends the bytes after `offset` to `partPath`, or rewrites it when the server ignores Range. */

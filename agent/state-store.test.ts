@@ -28,6 +28,7 @@ describe("StateStore", () => {
       version: "1.2.0",
       sha256: "c".repeat(64),
       reason: "bad signature",
+      revision: 7,
       permanent: true,
       attempts: 1,
       retryAt: null,

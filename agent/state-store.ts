@@ -35,6 +35,7 @@ const FailedAttemptSchema = z.object({
   permanent: z.boolean(),
   attempts: z.number().int().nonnegative(),
   retryAt: z.number().nullable(),
+  revision: z.number().int().nonnegative().nullable().default(null),
 });
 
 export const AgentStateSchema = z.object({

@@ -129,16 +129,39 @@ describe("plan", () => {
     ]);
   });
 
-  it("does not retry a permanently failed version of the same tarball", () => {
+  it("does not retry a permanently failed version of the same tarball at the same revision", () => {
     const target = mod("a", "1.1.0");
     const state = current({
-      appliedRevision: 2,
+      appliedRevision: 3,
       active: [{ name: "a", version: "1.0.0" }],
-      failures: [{ ...target, reason: "signature mismatch", permanent: true, attempts: 1, retryAt: null }],
+      failures: [
+        { ...target, reason: "signature mismatch", permanent: true, attempts: 1, retryAt: null, revision: 3 },
+      ],
     });
     const result = plan(desired(3, [target]), state, { now: NOW + 86_400_000 });
     expect(result.commands).toEqual([]);
     expect(result.deferred).toEqual([{ module: target, reason: "signature mismatch", retryAt: null }]);
+  });
+
+  it("tries a permanently failed version again when the hub deploys it again (a newer revision)", () => {
+    const target = mod("a", "1.1.0");
+    const state = current({
+      appliedRevision: 3,
+      active: [{ name: "a", version: "1.0.0" }],
+      failures: [
+        {
+          ...target,
+          reason: "tarball sha256 is …",
+          permanent: true,
+          attempts: 1,
+          retryAt: null,
+          revision: 3,
+        },
+      ],
+    });
+    const result = plan(desired(4, [target]), state, { now: NOW });
+    expect(recorded(result.commands)[0]).toBe("download a@1.1.0");
+    expect(result.deferred).toEqual([]);
   });
 
   it("retries a transiently failed version only after its back-off", () => {
@@ -149,6 +172,7 @@ describe("plan", () => {
       permanent: false,
       attempts: 2,
       retryAt: NOW + 60_000,
+      revision: 1,
     };
     const state = current({ appliedRevision: 1, failures: [failure] });
     const early = plan(desired(1, [target]), state, { now: NOW + 59_999 });
@@ -162,7 +186,9 @@ describe("plan", () => {
   it("tries a new tarball at once even when an older one of the same module failed", () => {
     const failed = mod("a", "1.1.0");
     const state = current({
-      failures: [{ ...failed, reason: "hash mismatch", permanent: true, attempts: 1, retryAt: null }],
+      failures: [
+        { ...failed, reason: "hash mismatch", permanent: true, attempts: 1, retryAt: null, revision: 1 },
+      ],
     });
     const result = plan(desired(2, [mod("a", "1.2.0")]), state, { now: NOW });
     expect(recorded(result.commands)[0]).toBe("download a@1.2.0");

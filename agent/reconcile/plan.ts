@@ -30,6 +30,12 @@ export interface FailedAttempt {
   attempts: number;
   /** Epoch ms after which a transient failure may be retried; null for permanent ones. */
   retryAt: number | null;
+  /**
+   * Desired revision the failure was recorded at (null in state files from before it was kept). A
+   * permanent failure holds for redeliveries of that revision; a newer one (the operator deployed
+   * again) is a new attempt, so a device is never stranded on a version by one bad download.
+   */
+  revision: number | null;
 }
 
 /** What the device has now, as the state store and serving table know it. */
@@ -113,6 +119,7 @@ export function plan(desired: DesiredState, current: CurrentState, options: Plan
     );
     if (failure === undefined) return true;
     if (!failure.permanent && failure.retryAt !== null && failure.retryAt <= options.now) return true;
+    if (failure.permanent && failure.revision !== null && desired.revision > failure.revision) return true;
     deferred.push({ module, reason: failure.reason, retryAt: failure.permanent ? null : failure.retryAt });
     return false;
   });

@@ -188,6 +188,7 @@ export class Reconciler {
         permanent,
         attempts,
         retryAt,
+        revision: desired.revision,
       });
     }
     const wanted = new Set(desired.modules.map((m) => `${m.name}@${m.version}@${m.sha256}`));
