@@ -15,6 +15,7 @@ import { ensureAdminToken } from "./admin-token.js";
 import { BlobStore } from "./blobs/blob-store.js";
 import { type EmbeddedBroker, startEmbeddedBroker } from "./broker/embedded.js";
 import type { HubConfig } from "./config.js";
+import { LiveChanges } from "./console/index.js";
 import { openDatabase } from "./db/connect.js";
 import type { Database } from "./db/database.js";
 import { createApiApp } from "./http/app.js";
@@ -178,6 +179,14 @@ export async function startHub(
       log,
     });
     closers.push(() => drift.close());
+    // The console's live stream: device twins and runs announce themselves; the rest is found by
+    // change marks read while a console is connected.
+    const live = new LiveChanges({ marks: repos.changeMarks, clock, log: log.child({ part: "console" }) });
+    closers.push(async () => live.close());
+    deviceChanges.subscribe(async (deviceId) => live.publish("devices", deviceId));
+    jobs.events.subscribeAll((runId, event) => {
+      if (event.type !== "log") live.publish("runs", runId);
+    });
 
     // The API.
     const app = createApiApp({
@@ -194,6 +203,7 @@ export async function startHub(
       rollouts,
       jobs,
       drift,
+      live,
     });
     http.serve(app.fetch);
     // Stopped first on close, as before any other part, so no request reaches a closing part.

@@ -5,6 +5,7 @@
  * socket, so tests drive the app with `app.request()`.
  */
 import type { Logger } from "../../lib/log.js";
+import { fleetRoutes, type LiveChanges, staticConsoleRoutes, streamRoutes } from "../console/index.js";
 import type { Repositories } from "../repos/index.js";
 import { auditTrail } from "./audit-trail.js";
 import { authenticate } from "./auth.js";
@@ -41,7 +42,9 @@ export type ApiDeps = SystemRouteDeps &
   DatasetRouteDeps &
   RunRouteDeps &
   WorkerRouteDeps & {
-    repos: Pick<Repositories, "tokens" | "devices" | "audit">;
+    repos: Pick<Repositories, "tokens" | "devices" | "audit" | "fleetView">;
+    /** Change notices for the console's live stream. */
+    live: LiveChanges;
     log: Logger;
   };
 
@@ -87,6 +90,10 @@ export function createApiApp(deps: ApiDeps): ApiApp {
   app.route("/", datasetRoutes(deps));
   app.route("/", runRoutes(deps));
   app.route("/", workerRoutes(deps));
+  app.route("/", fleetRoutes({ fleetView: deps.repos.fleetView }));
+  app.route("/", streamRoutes(deps));
+  // The console's files under `/`, outside /api/v1 and its authentication: the page holds no data.
+  app.route("/", staticConsoleRoutes({ log: deps.log }));
 
   app.doc("/api/v1/openapi.json", {
     openapi: "3.0.3",

@@ -15,6 +15,7 @@ export interface RunEvent {
 /** Per-run publish/subscribe. */
 export class RunEvents {
   readonly #emitter = new EventEmitter();
+  readonly #any = new Set<(runId: string, event: RunEvent) => void>();
 
   constructor() {
     // One listener per open SSE stream; many clients may follow one run.
@@ -23,6 +24,13 @@ export class RunEvents {
 
   emit(runId: string, event: RunEvent): void {
     this.#emitter.emit(runId, event);
+    for (const listener of [...this.#any]) listener(runId, event);
+  }
+
+  /** Calls `listener` for each event of every run until the returned function is called (the console's stream). */
+  subscribeAll(listener: (runId: string, event: RunEvent) => void): () => void {
+    this.#any.add(listener);
+    return () => this.#any.delete(listener);
   }
 
   /** Calls `listener` for each event of the run until the returned function is called. */

@@ -1,11 +1,13 @@
 /** All repositories over one database, for the hub's composition root. */
 import type { Db } from "../db/database.js";
 import { type AuditRepo, auditRepo } from "./audit.js";
+import { type ChangeMarkRepo, changeMarkRepo } from "./change-marks.js";
 import type { RepoOptions } from "./clock.js";
 import { type DatasetRepo, datasetRepo } from "./datasets.js";
 import { type DeploymentRepo, deploymentRepo } from "./deployments.js";
 import { type DeviceRepo, deviceRepo } from "./devices.js";
 import { type EventRepo, eventRepo } from "./events.js";
+import { type FleetViewRepo, fleetViewRepo } from "./fleet-view.js";
 import { type ModelRepo, modelRepo } from "./models.js";
 import { type ModuleRepo, moduleRepo } from "./modules.js";
 import { type RunRepo, runRepo } from "./runs.js";
@@ -15,11 +17,13 @@ import { type WorkerRepo, workerRepo } from "./workers.js";
 
 export * from "./audit.js";
 export type { RepoOptions } from "./clock.js";
+export * from "./change-marks.js";
 export * from "./datasets.js";
 export * from "./deployments.js";
 export * from "./devices.js";
 export * from "./errors.js";
 export * from "./events.js";
+export * from "./fleet-view.js";
 export * from "./models.js";
 export * from "./modules.js";
 export * from "./paging.js";
@@ -41,6 +45,10 @@ export interface Repositories {
   datasets: DatasetRepo;
   runs: RunRepo;
   workers: WorkerRepo;
+  /** The console's paged, filtered fleet and its summary counts. */
+  fleetView: FleetViewRepo;
+  /** Fingerprints of what the console shows, for its live stream. */
+  changeMarks: ChangeMarkRepo;
 }
 
 /** Every repository bound to `db` (the TelemetryWriter is separate: it owns a timer). */
@@ -57,5 +65,7 @@ export function createRepositories(db: Db, options?: RepoOptions): Repositories 
     datasets: datasetRepo(db, options),
     runs: runRepo(db, options),
     workers: workerRepo(db, options),
+    fleetView: fleetViewRepo(db),
+    changeMarks: changeMarkRepo(db),
   };
 }

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BlobStore } from "../../hub/blobs/blob-store.js";
+import { LiveChanges } from "../../hub/console/index.js";
 import { parseHubConfig } from "../../hub/config.js";
 import { openDatabase } from "../../hub/db/connect.js";
 import type { Database } from "../../hub/db/database.js";
@@ -33,6 +34,8 @@ export interface ApiTestApp {
   signing: SigningKeys;
   link: RecordingLink;
   rollouts: RolloutController;
+  /** The console's change notices (its stream route reads them). */
+  live: LiveChanges;
   /** Bearer tokens of each role. */
   tokens: { admin: string; operator: string; viewer: string };
   /** Sends a request with a role's token (default admin) and a JSON body when given. */
@@ -78,6 +81,7 @@ export async function createApiTestApp(): Promise<ApiTestApp> {
     clock: systemClock,
     log,
   });
+  const live = new LiveChanges({ marks: repos.changeMarks, clock: systemClock, log });
   const app = createApiApp({
     version: "0.0.0-test",
     config,
@@ -92,6 +96,7 @@ export async function createApiTestApp(): Promise<ApiTestApp> {
     rollouts,
     jobs,
     drift,
+    live,
   });
   const tokens = {
     admin: (await repos.tokens.create("test-admin", "admin")).token,
@@ -106,6 +111,7 @@ export async function createApiTestApp(): Promise<ApiTestApp> {
     signing,
     link,
     rollouts,
+    live,
     tokens,
     call(method, path, options = {}) {
       const headers = new Headers(options.headers);
@@ -119,6 +125,7 @@ export async function createApiTestApp(): Promise<ApiTestApp> {
       return Promise.resolve(app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) }));
     },
     async close() {
+      live.close();
       await rollouts.close();
       await jobs.close();
       await telemetry.close();
