@@ -47,10 +47,33 @@ const siblings = [
   to: { path: source(to) },
 }));
 
+/**
+ * The console is a browser app beside the layers: it talks to the hub over HTTP only, so it imports
+ * no other folder, and nothing imports it (the hub serves its built files from dist/console).
+ */
+const ALL_FOLDERS = LAYERS.flat();
+const consoleRules = [
+  {
+    name: "no-console-to-repo",
+    comment: "the console talks to the hub over HTTP only",
+    severity: "error",
+    from: { path: "^console/" },
+    to: { path: source(ALL_FOLDERS) },
+  },
+  {
+    name: "no-import-of-console",
+    comment: "the hub serves the built console; no code imports its source",
+    severity: "error",
+    from: { pathNot: "^console/" },
+    to: { path: "^console/" },
+  },
+];
+
 module.exports = {
   forbidden: [
     ...upward,
     ...siblings,
+    ...consoleRules,
     {
       name: "no-cycles",
       comment: "no import cycle, type-only imports included",

@@ -21,7 +21,11 @@ const PageQuery = z.object({
   q: z.string().max(128).optional().describe("substring of the device id or name, any case"),
   selector: z.string().max(1024).optional().describe("tags, k=v,k2=v2: all must match"),
   online: z.enum(["true", "false"]).optional(),
-  profile: z.string().max(100).optional().describe('declared firmware profile; "none" for devices without one'),
+  profile: z
+    .string()
+    .max(100)
+    .optional()
+    .describe('declared firmware profile; "none" for devices without one'),
   module: z.string().max(128).optional().describe("devices that report this module"),
   version: z.string().max(64).optional().describe("with module: at this version"),
   limit: z.coerce.number().int().min(1).max(FLEET_PAGE_MAX).default(50),
@@ -31,7 +35,8 @@ const PageQuery = z.object({
 const summary = createRoute({
   method: "get",
   path: "/api/v1/fleet/summary",
-  summary: "Fleet counts: online/offline, by profile, module version and agent version; profile-check failures",
+  summary:
+    "Fleet counts: online/offline, by profile, module version and agent version; profile-check failures",
   middleware: [requireRole("viewer")] as const,
   responses: jsonOk(Any, "The summary"),
 });

@@ -6,8 +6,8 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { extname, join } from "node:path";
-import { Hono } from "hono";
 import type { Context } from "hono";
+import { Hono } from "hono";
 import type { Logger } from "../../lib/log.js";
 import { projectRoot } from "../../lib/paths.js";
 

@@ -22,7 +22,10 @@ const stream = createRoute({
   summary: "Server-sent events: which devices, deployments, runs, monitors and registry entries changed",
   middleware: [requireRole("viewer")] as const,
   responses: {
-    200: { description: "An event stream (text/event-stream)", content: { "text/event-stream": { schema: {} } } },
+    200: {
+      description: "An event stream (text/event-stream)",
+      content: { "text/event-stream": { schema: {} } },
+    },
     ...ErrorResponses,
   },
 });
@@ -34,45 +37,47 @@ export interface StreamRouteDeps {
 /** The console's change stream. */
 export function streamRoutes(deps: StreamRouteDeps): ApiApp {
   const app = createRouter();
-  app.openapi(stream, (c) =>
-    streamSSE(c, async (sse) => {
-      let queue: LiveMessage[] = [];
-      let wake: (() => void) | undefined;
-      let aborted = false;
-      const unsubscribe = deps.live.subscribe((message) => {
-        queue.push(message);
-        // A console that does not read falls behind; everything-changed is what it needs to know.
-        if (queue.length > MAX_QUEUED) queue = [everything()];
-        wake?.();
-      });
-      sse.onAbort(() => {
-        aborted = true;
-        wake?.();
-      });
-      try {
-        await sse.writeSSE({ event: "ready", data: "{}" });
-        while (!aborted) {
-          while (queue.length > 0 && !aborted) {
-            await sse.writeSSE({ event: "change", data: JSON.stringify(queue.shift()) });
+  app.openapi(
+    stream,
+    (c) =>
+      streamSSE(c, async (sse) => {
+        let queue: LiveMessage[] = [];
+        let wake: (() => void) | undefined;
+        let aborted = false;
+        const unsubscribe = deps.live.subscribe((message) => {
+          queue.push(message);
+          // A console that does not read falls behind; everything-changed is what it needs to know.
+          if (queue.length > MAX_QUEUED) queue = [everything()];
+          wake?.();
+        });
+        sse.onAbort(() => {
+          aborted = true;
+          wake?.();
+        });
+        try {
+          await sse.writeSSE({ event: "ready", data: "{}" });
+          while (!aborted) {
+            while (queue.length > 0 && !aborted) {
+              await sse.writeSSE({ event: "change", data: JSON.stringify(queue.shift()) });
+            }
+            const idle = await new Promise<boolean>((resolve) => {
+              const timer = setTimeout(() => resolve(true), KEEP_ALIVE_MS);
+              wake = () => {
+                clearTimeout(timer);
+                resolve(false);
+              };
+            });
+            wake = undefined;
+            if (idle && !aborted) await sse.write(": keep-alive\n\n");
           }
-          const idle = await new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(true), KEEP_ALIVE_MS);
-            wake = () => {
-              clearTimeout(timer);
-              resolve(false);
-            };
-          });
-          wake = undefined;
-          if (idle && !aborted) await sse.write(": keep-alive\n\n");
+        } finally {
+          unsubscribe();
         }
-      } finally {
-        unsubscribe();
-      }
-    }) as never,
+      }) as never,
   );
   return app;
 }
 
 function everything(): LiveMessage {
-  return { devices: "*", runs: "*", deployments: "*", monitors: "*", registry: "*" };
+  return { devices: "*", runs: "*", deployments: "*", monitors: "*", registry: "*", audit: "*" };
 }

@@ -9,7 +9,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../db/database.js";
 
 /** Topics whose changes are found by comparing marks (devices and runs are announced in process). */
-export const MARKED_TOPICS = ["deployments", "monitors", "registry"] as const;
+export const MARKED_TOPICS = ["deployments", "monitors", "registry", "audit"] as const;
 export type MarkedTopic = (typeof MARKED_TOPICS)[number];
 
 export type ChangeMarks = Record<MarkedTopic, string>;
@@ -39,12 +39,14 @@ export function changeMarkRepo(db: Db): ChangeMarkRepo {
             (select coalesce(max(id), 0) from model_versions),
             (select coalesce(max(updated_at)::text, '') || '/' || count(*) from model_aliases),
             (select coalesce(max(id), 0) from modules))`,
+          audit: sql<string>`(select coalesce(max(id), 0)::text from audit_log)`,
         })
         .from(sql`(select 1) as one`);
       return {
         deployments: String(row?.deployments ?? ""),
         monitors: String(row?.monitors ?? ""),
         registry: String(row?.registry ?? ""),
+        audit: String(row?.audit ?? ""),
       };
     },
   };

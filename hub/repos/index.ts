@@ -16,8 +16,8 @@ import { type TokenRepo, tokenRepo } from "./tokens.js";
 import { type WorkerRepo, workerRepo } from "./workers.js";
 
 export * from "./audit.js";
-export type { RepoOptions } from "./clock.js";
 export * from "./change-marks.js";
+export type { RepoOptions } from "./clock.js";
 export * from "./datasets.js";
 export * from "./deployments.js";
 export * from "./devices.js";

@@ -7,7 +7,12 @@ let api: ApiTestApp;
 const at = new Date("2026-01-01T00:00:00.000Z");
 
 type Page = {
-  devices: { id: string; online: boolean; modules: { name: string; version: string }[]; profileCheck: { ok: boolean } }[];
+  devices: {
+    id: string;
+    online: boolean;
+    modules: { name: string; version: string }[];
+    profileCheck: { ok: boolean };
+  }[];
   total: number;
   next: string | null;
 };
@@ -29,7 +34,13 @@ beforeAll(async () => {
         protocol: 1,
         online: i % 2 === 0,
         agentVersion: "0.1.0",
-        capabilities: { arch: "x64", platform: "linux", cpus: 4, memoryMb: 8192, executionProviders: ["cpu"] },
+        capabilities: {
+          arch: "x64",
+          platform: "linux",
+          cpus: 4,
+          memoryMb: 8192,
+          executionProviders: ["cpu"],
+        },
         at: at.toISOString(),
       } as never,
       at,
@@ -39,7 +50,9 @@ beforeAll(async () => {
       {
         protocol: 1,
         revision: 1,
-        modules: [{ name: "iris", version: i < 10 ? "1.0.0" : "2.0.0", state: "active", since: at.toISOString() }],
+        modules: [
+          { name: "iris", version: i < 10 ? "1.0.0" : "2.0.0", state: "active", since: at.toISOString() },
+        ],
         at: at.toISOString(),
       } as never,
       at,
@@ -56,7 +69,9 @@ describe("happy path", () => {
     let after: string | null = null;
     do {
       const page: Page = await expectJson<Page>(
-        await api.call("GET", `/api/v1/fleet/devices?limit=7${after ? `&after=${after}` : ""}`, { as: "viewer" }),
+        await api.call("GET", `/api/v1/fleet/devices?limit=7${after ? `&after=${after}` : ""}`, {
+          as: "viewer",
+        }),
       );
       expect(page.total).toBe(30);
       expect(page.devices.length).toBeLessThanOrEqual(7);
@@ -75,11 +90,21 @@ describe("happy path", () => {
     const combined = await expectJson<Page>(
       await api.call("GET", "/api/v1/fleet/devices?selector=site%3Da&online=true&module=iris&version=1.0.0"),
     );
-    expect(combined.devices.map((d) => d.id)).toEqual(["dev-000", "dev-002", "dev-004", "dev-006", "dev-008"]);
-    const profiled = await expectJson<Page>(await api.call("GET", "/api/v1/fleet/devices?profile=raspberry-pi-5"));
+    expect(combined.devices.map((d) => d.id)).toEqual([
+      "dev-000",
+      "dev-002",
+      "dev-004",
+      "dev-006",
+      "dev-008",
+    ]);
+    const profiled = await expectJson<Page>(
+      await api.call("GET", "/api/v1/fleet/devices?profile=raspberry-pi-5"),
+    );
     expect(profiled.total).toBe(10);
     expect(profiled.devices.every((d) => !d.profileCheck.ok)).toBe(true);
-    expect((await expectJson<Page>(await api.call("GET", "/api/v1/fleet/devices?profile=none"))).total).toBe(20);
+    expect((await expectJson<Page>(await api.call("GET", "/api/v1/fleet/devices?profile=none"))).total).toBe(
+      20,
+    );
   });
 
   it("sums the fleet: online, profiles, module versions and failing profile checks", async () => {
@@ -96,7 +121,9 @@ describe("happy path", () => {
       { module: "iris", version: "1.0.0", state: "active", devices: 10 },
       { module: "iris", version: "2.0.0", state: "active", devices: 20 },
     ]);
-    expect(summary.byProfile).toContainEqual(expect.objectContaining({ profile: "raspberry-pi-5", devices: 10 }));
+    expect(summary.byProfile).toContainEqual(
+      expect.objectContaining({ profile: "raspberry-pi-5", devices: 10 }),
+    );
     expect(summary.profileCheck.failing).toBe(10);
     expect(summary.profileCheck.problems[0]!.problems.join(" ")).toMatch(/arch/);
   });
