@@ -9,6 +9,7 @@ import { registerDeployCommands } from "./commands/deploy.js";
 import { registerDevicesCommand } from "./commands/devices.js";
 import { registerHubCommand } from "./commands/hub.js";
 import { registerModelPackageCommand } from "./commands/model-package.js";
+import { registerModelQuantizeCommand } from "./commands/model-quantize.js";
 import { registerModelsCommand } from "./commands/models.js";
 import { registerModulesCommand } from "./commands/modules.js";
 import { registerMonitorsCommands } from "./commands/monitors.js";
@@ -38,6 +39,7 @@ registerDatasetsCommand(program);
 registerTrainCommand(program);
 registerRunsCommands(program);
 registerModelPackageCommand(program);
+registerModelQuantizeCommand(program);
 registerMonitorsCommands(program);
 registerAuditCommand(program);
 

@@ -213,6 +213,28 @@ export const VariantRequiresSchema = z
   .strict();
 export type VariantRequires = z.infer<typeof VariantRequiresSchema>;
 
+/**
+ * A variant's measured cost against the base model, made by the hub on the model version's test
+ * split with both files in onnxruntime (`models quantize`). The preflight compares `relativeLoss`
+ * with the deployment's threshold; signed with the manifest, so a device's variant is attributable.
+ */
+export const VariantValidationSchema = z
+  .object({
+    /** The metric judged ("accuracy", "rmse") and whether higher is better. */
+    metric: z.string().min(1).max(64),
+    higherIsBetter: z.boolean(),
+    /** The base model's and this variant's value on the same rows. */
+    reference: z.number(),
+    value: z.number(),
+    /** (reference - value) / |reference| when higher is better, the other way round otherwise. */
+    relativeLoss: z.number(),
+    testRows: z.number().int().nonnegative(),
+    /** How the variant was made, e.g. "int8-dynamic". */
+    method: z.string().min(1).max(64),
+  })
+  .strict();
+export type VariantValidation = z.infer<typeof VariantValidationSchema>;
+
 /** Largest number of variants a module may carry (each adds a model file to the tarball). */
 export const MAX_VARIANTS = 7;
 
@@ -231,6 +253,7 @@ export const ModuleVariantSchema = z.object({
     .object({ executionProviders: z.array(z.string()).min(1) })
     .partial()
     .optional(),
+  validation: VariantValidationSchema.optional(),
 });
 export type ModuleVariant = z.infer<typeof ModuleVariantSchema>;
 

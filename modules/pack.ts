@@ -43,6 +43,8 @@ export interface PackVariantInput {
   requires?: VariantRequires;
   runtime?: ModuleVariant["runtime"];
   modelBytes: Uint8Array;
+  /** What this variant costs against the base model on a test split (int8 variants). */
+  validation?: ModuleVariant["validation"];
   /** File name inside the module; defaults to `variant-<name>.onnx`. */
   file?: string;
 }
@@ -111,6 +113,7 @@ export async function packModule(options: PackOptions): Promise<PackedModule> {
         name: variant.name,
         requires: variant.requires ?? {},
         ...(variant.runtime ? { runtime: variant.runtime } : {}),
+        ...(variant.validation ? { validation: variant.validation } : {}),
         model: {
           file: variant.file ?? `variant-${variant.name}.onnx`,
           sha256: sha256Hex(variant.modelBytes),

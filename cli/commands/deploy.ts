@@ -52,6 +52,10 @@ export function registerDeployCommands(program: Command): void {
       "a bake with fewer than --min-requests requests on the new version: pass (default), wait (bake again) or fail (roll back)",
     )
     .option(
+      "--max-int8-loss <r|N%>",
+      "an int8 variant reaches int8 profiles only if its test metric is at most this much worse than float (default 1%)",
+    )
+    .option(
       "--activation-timeout <time>",
       "a released, online device that has not reported active or failed this long after its wave is out counts as failed (default 10m)",
     )
@@ -63,7 +67,7 @@ export function registerDeployCommands(program: Command): void {
       "--watch",
       "show the rollout's progress until it stops; exits 1 unless every targeted device ended active",
     )
-    .action(async (target: string, options: DeployOptions) => {
+    .action(async (target: string, options: DeployOptions & { maxInt8Loss?: string }) => {
       const at = target.lastIndexOf("@");
       if (at <= 0) throw new CliError("give the module as name@version, e.g. demo-iris@1.0.0");
       if (!options.devices && !options.selector)
@@ -76,15 +80,20 @@ export function registerDeployCommands(program: Command): void {
           options.selector.split(",").map((p) => [p.split("=")[0], p.split("=").slice(1).join("=")]),
         );
       }
+      const maxVariantLoss = lossFraction(options.maxInt8Loss);
       const client = await resolveHubClient(options, process.env);
-      const deployment = await client.post<{ id: string; strategy: string; targetDeviceIds: string[] }>(
-        "/api/v1/deployments",
-        { module: target.slice(0, at), version: target.slice(at + 1), selector, ...rollout },
-      );
+      const deployment = await client.post<DeployAnswer>("/api/v1/deployments", {
+        module: target.slice(0, at),
+        version: target.slice(at + 1),
+        selector,
+        ...rollout,
+        ...(maxVariantLoss !== undefined ? { maxVariantLoss } : {}),
+      });
       if (options.json && !options.watch) return printObject(deployment);
       process.stdout.write(
         `deployment ${deployment.id}: ${target} to ${deployment.targetDeviceIds.length} device(s), ${deployment.strategy}\n`,
       );
+      for (const line of preflightLines(deployment)) process.stdout.write(`${line}\n`);
       if (options.watch) finish(await watchDeployment(client, deployment.id));
     });
 
@@ -152,6 +161,49 @@ export function registerDeployCommands(program: Command): void {
         process.stdout.write(`deployment ${id}: ${d.status}\n`);
       });
   }
+}
+
+interface DeployAnswer {
+  id: string;
+  strategy: string;
+  targetDeviceIds: string[];
+  skipped?: { deviceId: string; reasons: string[] }[];
+  variants?: {
+    variant: string | null;
+    devices: number;
+    trade?: {
+      metric: string;
+      reference: number;
+      value: number;
+      relativeLoss: number;
+      size: number;
+      baseSize: number;
+    };
+  }[];
+}
+
+/** `--max-int8-loss`: "1%" or 0.01 → 0.01; CliError outside 0…100 %. */
+export function lossFraction(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  const fraction = trimmed.endsWith("%") ? Number(trimmed.slice(0, -1)) / 100 : Number(trimmed);
+  if (!Number.isFinite(fraction) || fraction < 0 || fraction > 1 || trimmed === "" || trimmed === "%")
+    throw new CliError(`--max-int8-loss takes a fraction 0…1 or a percentage such as 1%, got "${value}"`);
+  return fraction;
+}
+
+/** The preflight's say: which file the devices load, what an int8 variant trades, who was skipped. */
+export function preflightLines(deployment: DeployAnswer): string[] {
+  const lines: string[] = [];
+  for (const v of deployment.variants ?? []) {
+    const file = v.variant ? `variant ${v.variant}` : "base model";
+    const trade = v.trade
+      ? `: ${v.trade.metric} ${v.trade.reference.toPrecision(4)} → ${v.trade.value.toPrecision(4)} (${(v.trade.relativeLoss * 100).toFixed(2)} % loss), ${v.trade.size} vs ${v.trade.baseSize} bytes`
+      : "";
+    lines.push(`  ${v.devices} device(s) load the ${file}${trade}`);
+  }
+  for (const s of deployment.skipped ?? []) lines.push(`  skipped ${s.deviceId}: ${s.reasons.join("; ")}`);
+  return lines;
 }
 
 interface Progress {

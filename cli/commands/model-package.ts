@@ -16,6 +16,7 @@ interface PackageOptions extends HubOptions {
   allowSamples?: boolean;
   maxSamples?: string;
   minRows?: string;
+  int8?: boolean;
 }
 
 const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
@@ -40,6 +41,7 @@ export function packageBody(options: PackageOptions): Record<string, unknown> {
   if (options.allowSamples) body.samples = { allowed: true, ...(maxPerWindow ? { maxPerWindow } : {}) };
   const minRows = positiveInt(options.minRows, "--min-rows");
   if (minRows !== undefined) body.minRows = minRows;
+  if (options.int8) body.int8 = true;
   return body;
 }
 
@@ -56,6 +58,10 @@ export function registerModelPackageCommand(program: Command): void {
     .option("--allow-samples", "devices may send raw sample rows when the hub asks (retraining needs it)")
     .option("--max-samples <n>", "most sample rows per device per window (with --allow-samples)")
     .option("--min-rows <n>", "devices hold back drift windows with fewer rows (default 20)")
+    .option(
+      "--int8",
+      "ship the version's validated int8 file (models quantize) as a variant for int8 profiles",
+    )
     .action(async (name: string, version: string, options: PackageOptions) => {
       const body = packageBody(options);
       const client = await resolveHubClient(options, process.env);
@@ -63,7 +69,10 @@ export function registerModelPackageCommand(program: Command): void {
         name: string;
         version: string;
         tarballSha256?: string;
-        manifest?: { monitoring?: { columns?: { name: string }[]; outputs?: { name: string }[] } };
+        manifest?: {
+          monitoring?: { columns?: { name: string }[]; outputs?: { name: string }[] };
+          variants?: { name: string; model: { size: number }; validation?: { relativeLoss: number } }[];
+        };
       }>(`/api/v1/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/package`, body);
       if (options.json) return printObject(module);
       const monitoring = module.manifest?.monitoring;
@@ -75,5 +84,9 @@ export function registerModelPackageCommand(program: Command): void {
           ? `monitoring: ${monitoring.columns?.length ?? 0} column(s), ${monitoring.outputs?.length ?? 0} output(s): ${(monitoring.columns ?? []).map((c) => c.name).join(", ")}\n`
           : "monitoring: none (the model version has no baseline)\n",
       );
+      for (const v of module.manifest?.variants ?? []) {
+        const loss = v.validation ? `, ${(v.validation.relativeLoss * 100).toFixed(2)} % metric loss` : "";
+        process.stdout.write(`variant ${v.name}: ${v.model.size} bytes${loss}\n`);
+      }
     });
 }

@@ -9,6 +9,7 @@ import { flattenMetrics, formatMetric, headlineMetric } from "../metric-format.j
 import { printObject, printTable } from "../output.js";
 import { printMetricGroups } from "../run-view.js";
 import { downloadModel } from "./model-download.js";
+import { type Int8View, int8Lines } from "./model-quantize.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
 
 /** Registers the models command group. */
@@ -195,6 +196,7 @@ function printVersion(name: string, v: ModelVersionView): void {
   const outputs = signature(v.outputs);
   if (inputs) out(`inputs: ${inputs}`);
   if (outputs) out(`outputs: ${outputs}`);
+  if (v.int8) for (const line of int8Lines(v.int8 as Int8View)) out(line);
   if (v.metrics && Object.keys(v.metrics).length > 0) {
     out("\nmetrics:");
     printMetricGroups(v.metrics);

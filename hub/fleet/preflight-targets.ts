@@ -36,6 +36,7 @@ export async function preflightTargets(
   deps: { repos: Pick<Repositories, "devices"> },
   deviceIds: readonly string[],
   moduleRecord: Pick<ModuleRecord, "manifest" | "tarballSize">,
+  options: { maxVariantLoss?: number } = {},
 ): Promise<PreflightTargets> {
   const devices = new Map((await deps.repos.devices.list({ ids: [...deviceIds] })).map((d) => [d.id, d]));
   const eligible: string[] = [];
@@ -50,6 +51,7 @@ export async function preflightTargets(
     const result = preflight(preflightDevice(device), {
       manifest: moduleRecord.manifest,
       tarballSize: moduleRecord.tarballSize,
+      ...(options.maxVariantLoss !== undefined ? { maxVariantLoss: options.maxVariantLoss } : {}),
     });
     results[id] = result;
     if (result.ok) eligible.push(id);

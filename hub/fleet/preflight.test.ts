@@ -109,6 +109,55 @@ describe("preflight", () => {
     expect(gateway).toMatchObject({ ok: true, variant: null });
   });
 
+  it("lets a validated int8 variant reach int8 profiles only within the threshold, and says what it trades", () => {
+    const m = manifest({}, 4 * MIB);
+    m.variants = [
+      {
+        name: "int8",
+        requires: { precision: ["int8"] },
+        model: { file: "variant-int8.onnx", sha256: sha("c"), size: MIB, opset: 17 },
+        validation: {
+          metric: "accuracy",
+          higherIsBetter: true,
+          reference: 0.96,
+          value: 0.95,
+          relativeLoss: 0.01 / 0.96,
+          testRows: 100,
+          method: "int8-dynamic",
+        },
+      },
+    ];
+    const pi5 = device("raspberry-pi-5");
+    const byDefault = preflight(pi5, { manifest: m, tarballSize: 5 * MIB });
+    expect(byDefault.ok).toBe(false);
+    expect(byDefault.reasons).toEqual([
+      'variant "int8": accuracy 0.9600 → 0.9500 on 100 test rows is 1.04 % worse than the base model, over the 1.00 % threshold',
+    ]);
+    const relaxed = preflight(pi5, { manifest: m, tarballSize: 5 * MIB, maxVariantLoss: 0.02 });
+    expect(relaxed).toMatchObject({
+      ok: true,
+      variant: "int8",
+      trade: {
+        variant: "int8",
+        metric: "accuracy",
+        relativeLoss: 0.01 / 0.96,
+        size: MIB,
+        baseSize: 4 * MIB,
+        maxLoss: 0.02,
+      },
+    });
+    // An fp32 profile loads the base model: the int8 figures do not concern it.
+    expect(preflight(device("raspberry-pi-4"), { manifest: m, tarballSize: 5 * MIB })).toMatchObject({
+      ok: true,
+      variant: null,
+    });
+    // An int8 variant nobody validated is a warning, not a silent pass.
+    delete m.variants[0]!.validation;
+    expect(preflight(pi5, { manifest: m, tarballSize: 5 * MIB }).warnings.join()).toMatch(
+      /carries no validation/,
+    );
+  });
+
   it("warns instead of refusing when nothing is known about the device", () => {
     const result = preflight(device(null, null), { manifest: manifest(), tarballSize: MIB });
     expect(result.ok).toBe(true);

@@ -8,7 +8,10 @@
  * - memory: estimated as model bytes × MEMORY_FACTOR + RUNTIME_OVERHEAD_MB (below), or the
  *   module's declared `resources.memoryMb` when larger, against the memory budget;
  * - opset and IR version: against what the device's onnxruntime implements (ort-opsets.ts);
- * - execution providers: each one the session asks for must be available on the device.
+ * - execution providers: each one the session asks for must be available on the device;
+ * - accuracy: a variant validated against the base model (an int8 file from `models quantize`)
+ *   may lose at most `maxVariantLoss` (default 1 % relative) of its metric on the test split; an
+ *   int8 variant without a validation is a warning.
  * Facts nobody knows (a device that never connected, a device without a profile) produce
  * warnings, not refusals: the device is not known to be incompatible.
  */
@@ -44,6 +47,28 @@ export interface PreflightDevice {
 export interface PreflightModule {
   manifest: Manifest;
   tarballSize: number;
+  /**
+   * Largest relative metric loss a validated variant (an int8 file made by `models quantize`) may
+   * have against the base model and still be deployed; default DEFAULT_MAX_VARIANT_LOSS.
+   */
+  maxVariantLoss?: number;
+}
+
+/** The operator's default threshold for a variant's metric loss: 1 % relative. */
+export const DEFAULT_MAX_VARIANT_LOSS = 0.01;
+
+/** What the chosen variant trades against the base model, as validated on a test split. */
+export interface VariantTrade {
+  variant: string;
+  metric: string;
+  reference: number;
+  value: number;
+  relativeLoss: number;
+  testRows: number;
+  /** Model file bytes: the variant's and the base model's. */
+  size: number;
+  baseSize: number;
+  maxLoss: number;
 }
 
 export interface PreflightResult {
@@ -54,7 +79,47 @@ export interface PreflightResult {
   warnings: string[];
   /** The variant the device would load, or null for the base model. */
   variant: string | null;
+  /** Set when the chosen variant carries a validation (an int8 file): what it costs. */
+  trade?: VariantTrade;
   estimate: { memoryMb: number; diskMb: number };
+}
+
+const percent = (fraction: number) => `${(fraction * 100).toFixed(2)} %`;
+
+/** The accuracy rule for the chosen variant: refused past the threshold, warned when unvalidated int8. */
+function variantQuality(
+  choice: ReturnType<typeof selectVariant>,
+  manifest: Manifest,
+  maxLoss: number,
+  reasons: string[],
+  warnings: string[],
+): VariantTrade | undefined {
+  const variant = choice.variant;
+  if (!variant) return undefined;
+  const validation = variant.validation;
+  if (!validation) {
+    if (variant.requires.precision?.includes("int8"))
+      warnings.push(
+        `variant "${variant.name}" is for int8 profiles but carries no validation against the base model (package it with int8 from \`models quantize\` to have one)`,
+      );
+    return undefined;
+  }
+  const trade: VariantTrade = {
+    variant: variant.name,
+    metric: validation.metric,
+    reference: validation.reference,
+    value: validation.value,
+    relativeLoss: validation.relativeLoss,
+    testRows: validation.testRows,
+    size: variant.model.size,
+    baseSize: manifest.model.size,
+    maxLoss,
+  };
+  if (!(validation.relativeLoss <= maxLoss))
+    reasons.push(
+      `variant "${variant.name}": ${validation.metric} ${validation.reference.toPrecision(4)} → ${validation.value.toPrecision(4)} on ${validation.testRows} test rows is ${percent(validation.relativeLoss)} worse than the base model, over the ${percent(maxLoss)} threshold`,
+    );
+  return trade;
 }
 
 /** Estimated resident memory (MiB) of a session for a model file of `bytes`. */
@@ -120,11 +185,20 @@ export function preflight(device: PreflightDevice, module: PreflightModule): Pre
       );
   }
 
+  const trade = variantQuality(
+    choice,
+    manifest,
+    module.maxVariantLoss ?? DEFAULT_MAX_VARIANT_LOSS,
+    reasons,
+    warnings,
+  );
+
   return {
     ok: reasons.length === 0,
     reasons,
     warnings,
     variant: choice.variant?.name ?? null,
+    ...(trade ? { trade } : {}),
     estimate: { memoryMb, diskMb },
   };
 }

@@ -20,6 +20,7 @@ import { type ModelRouteDeps, modelRoutes } from "./routes/models.js";
 import { type ModuleRouteDeps, moduleRoutes } from "./routes/modules.js";
 import { type MonitorRouteDeps, monitorRoutes } from "./routes/monitors.js";
 import { profileRoutes } from "./routes/profiles.js";
+import { type QuantizeRouteDeps, quantizeRoutes } from "./routes/quantize.js";
 import { type RunRouteDeps, runRoutes } from "./routes/runs.js";
 import { type SystemRouteDeps, systemRoutes } from "./routes/system.js";
 import { type TelemetryRouteDeps, telemetryRoutes } from "./routes/telemetry.js";
@@ -34,6 +35,7 @@ export type ApiDeps = SystemRouteDeps &
   TokenRouteDeps &
   DeviceRouteDeps &
   ModelRouteDeps &
+  QuantizeRouteDeps &
   ModuleRouteDeps &
   DeploymentRouteDeps &
   TelemetryRouteDeps &
@@ -82,6 +84,7 @@ export function createApiApp(deps: ApiDeps): ApiApp {
   app.route("/", deviceRoutes(deps));
   app.route("/", profileRoutes());
   app.route("/", modelRoutes(deps));
+  app.route("/", quantizeRoutes(deps));
   app.route("/", moduleRoutes(deps));
   app.route("/", deploymentRoutes(deps));
   app.route("/", telemetryRoutes(deps));

@@ -6,6 +6,7 @@ import { ModuleNameSchema, type TensorSpec, TensorSpecSchema } from "../../modul
 import { Sha256HexSchema } from "../../wire/messages.js";
 import type { Db, Tx } from "../db/database.js";
 import {
+  type ModelInt8,
   type ModelLineage,
   type ModelMetrics,
   type ModelTraining,
@@ -76,6 +77,8 @@ export interface ModelRepo {
   listVersions(name: string): Promise<ModelVersion[]>;
   /** A version by number or alias, or null. */
   resolveVersion(name: string, ref: string | number): Promise<ModelVersion | null>;
+  /** Records (or replaces) a version's validated int8 variant; NotFoundError for an unknown version. */
+  setInt8(name: string, version: number, int8: ModelInt8): Promise<ModelVersion>;
   /** Points an alias at a version (creating or moving it); NotFoundError for an unknown version. */
   setAlias(name: string, alias: string, version: number): Promise<ModelAlias>;
   /** Removes an alias; false when it did not exist. */
@@ -242,6 +245,16 @@ export function modelRepo(db: Db, options?: RepoOptions): ModelRepo {
         )
         .where(and(eq(modelAliases.modelName, name), eq(modelAliases.alias, ref)));
       return row?.version ?? null;
+    },
+
+    async setInt8(name, version, int8) {
+      const [row] = await db
+        .update(modelVersions)
+        .set({ int8 })
+        .where(and(eq(modelVersions.modelName, name), eq(modelVersions.version, version)))
+        .returning();
+      if (!row) throw new NotFoundError("model version", `${name}@${version}`);
+      return row;
     },
 
     async setAlias(name, alias, version) {

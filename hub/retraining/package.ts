@@ -33,6 +33,8 @@ export const PackageTrainedBodySchema = z
       .optional(),
     /** Devices hold back drift windows with fewer rows (default 20). */
     minRows: z.number().int().min(1).max(1_000_000).optional(),
+    /** Ship the version's validated int8 file (`models quantize`) as a variant for int8 profiles. */
+    int8: z.boolean().optional(),
   })
   .strict();
 export type PackageTrainedBody = z.infer<typeof PackageTrainedBodySchema>;
@@ -94,5 +96,6 @@ export async function packageTrainedModel(
     postprocessing,
     ...(body.runtime ? { runtime: body.runtime } : {}),
     ...(monitoring ? { monitoring } : {}),
+    ...(body.int8 ? { int8: true } : {}),
   });
 }

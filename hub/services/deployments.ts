@@ -8,6 +8,7 @@
 import { found, ValidationError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { DeploymentSelector, DeploymentStatus } from "../db/schema/deployments.js";
+import type { PreflightResult, VariantTrade } from "../fleet/preflight.js";
 import { preflightTargets } from "../fleet/preflight-targets.js";
 import { recordSkipped, skippedFor } from "../fleet/skipped.js";
 import type { HubLink } from "../mqtt/hub-link.js";
@@ -23,6 +24,8 @@ export interface DeployRequest extends RolloutRequest {
   version: string;
   selector: DeploymentSelector;
   priority?: number;
+  /** Largest relative metric loss a validated (int8) variant may have; default 1 % (hub/fleet/preflight.ts). */
+  maxVariantLoss?: number;
   createdBy: string;
 }
 
@@ -42,12 +45,16 @@ export type DeploymentReadDeps = {
 
 /** Creates a deployment and runs its first rollout step before answering. */
 export async function deployModule(deps: DeploymentDeps, request: DeployRequest) {
-  const { module: name, version, selector, priority, createdBy, ...rollout } = request;
+  const { module: name, version, selector, priority, createdBy, maxVariantLoss, ...rollout } = request;
   const { strategy, spec } = buildRolloutSpec(rollout);
   const module = found(await deps.repos.modules.get(name, version), `module ${name}@${version}`);
   const resolved = await resolveTargets(deps, selector);
   // Preflight first: an incompatible device is skipped whole, before any desired state is written.
-  const { eligible: targets, skipped } = await preflightTargets(deps, resolved, module);
+  const {
+    eligible: targets,
+    skipped,
+    results,
+  } = await preflightTargets(deps, resolved, module, maxVariantLoss !== undefined ? { maxVariantLoss } : {});
   if (targets.length === 0) {
     throw new ValidationError("no targeted device passes preflight", { skipped });
   }
@@ -75,7 +82,29 @@ export async function deployModule(deps: DeploymentDeps, request: DeployRequest)
     skipped: skipped.length,
   });
   await deps.rollouts.reconcileNow(deployment.id);
-  return { ...((await deps.repos.deployments.get(deployment.id)) ?? deployment), skipped };
+  return {
+    ...((await deps.repos.deployments.get(deployment.id)) ?? deployment),
+    skipped,
+    variants: variantSummary(targets, results),
+  };
+}
+
+/** Which model file the eligible devices will load, and what each validated variant trades. */
+function variantSummary(targets: readonly string[], results: Record<string, PreflightResult>) {
+  const byVariant = new Map<string, { variant: string | null; devices: number; trade?: VariantTrade }>();
+  for (const id of targets) {
+    const result = results[id];
+    if (!result) continue;
+    const key = result.variant ?? "";
+    const entry = byVariant.get(key) ?? {
+      variant: result.variant,
+      devices: 0,
+      ...(result.trade ? { trade: result.trade } : {}),
+    };
+    entry.devices++;
+    byVariant.set(key, entry);
+  }
+  return [...byVariant.values()];
 }
 
 async function resolveTargets(

@@ -25,6 +25,11 @@ export const CreateModuleBodySchema = z.object({
   resources: ResourceNeedsSchema.optional(),
   /** Drift monitoring bins and training reference (modules/monitoring.ts); trained models get it from their baseline. */
   monitoring: MonitoringSchema.optional(),
+  /**
+   * Ship the model version's validated int8 variant (`models quantize`) for profiles that prefer
+   * int8, tried before any other variant; the version must have one.
+   */
+  int8: z.boolean().optional(),
   /** Per-profile variants, tried in order by each device; `model` serves devices no variant fits. */
   variants: z
     .array(

@@ -3,13 +3,14 @@
  * becomes a signed module tarball, stored as a blob and recorded in the registry.
  */
 
-import { ConflictError, found } from "../../lib/errors.js";
+import { ConflictError, found, ValidationError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { ManifestInput } from "../../modules/manifest.js";
-import { packModule } from "../../modules/pack.js";
+import { type PackVariantInput, packModule } from "../../modules/pack.js";
 import type { BlobStore } from "../blobs/blob-store.js";
 import type { SigningKeys } from "../keys.js";
 import type { Repositories } from "../repos/index.js";
+import type { ModelVersion } from "../repos/models.js";
 import type { CreateModuleRequest } from "./module-request.js";
 
 /** What packaging uses: the model and module repositories, the blob store, the signing key, a log. */
@@ -18,6 +19,33 @@ export interface PackagingDeps {
   blobs: BlobStore;
   signing: Pick<SigningKeys, "privateKeyPem">;
   log: Logger;
+}
+
+/** The variant name packaging gives a version's int8 file. */
+export const INT8_VARIANT = "int8";
+
+/** The version's validated int8 file as a variant for int8 profiles, with its figures. */
+async function int8Variant(deps: PackagingDeps, version: ModelVersion): Promise<PackVariantInput> {
+  const int8 = version.int8;
+  if (!int8) {
+    throw new ValidationError(
+      `model ${version.modelName} version ${version.version} has no int8 variant; run \`edgefleet models quantize ${version.modelName}@${version.version}\` first`,
+    );
+  }
+  return {
+    name: INT8_VARIANT,
+    requires: { precision: ["int8"] },
+    modelBytes: await deps.blobs.read(int8.sha256),
+    validation: {
+      metric: int8.metric,
+      higherIsBetter: int8.higherIsBetter,
+      reference: int8.float,
+      value: int8.int8,
+      relativeLoss: int8.relativeLoss,
+      testRows: int8.testRows,
+      method: `int8-${int8.mode}`,
+    },
+  };
 }
 
 /** Packages, signs and stores a module version; refuses duplicates before doing any work. */
@@ -57,7 +85,8 @@ export async function createModule(deps: PackagingDeps, request: CreateModuleReq
     source: { model: modelVersion.modelName, modelVersion: modelVersion.version },
     createdAt: new Date().toISOString(),
   };
-  const variants = [];
+  const variants: PackVariantInput[] = [];
+  if (request.int8) variants.push(await int8Variant(deps, modelVersion));
   for (const variant of request.variants ?? []) {
     const version = found(
       await deps.repos.models.getVersion(variant.model.name, variant.model.version),

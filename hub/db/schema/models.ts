@@ -42,6 +42,33 @@ export interface ModelTraining {
   target: string;
 }
 
+/**
+ * A version's int8 variant (hub/quantization/): the quantized file and what it costs on the
+ * version's own test split, measured by the hub on both ONNX files in the same run.
+ */
+export interface ModelInt8 {
+  mode: "dynamic";
+  sha256: string;
+  size: number;
+  floatSize: number;
+  /** Quantized nodes per operator, and candidates left in float. */
+  quantized: Record<string, number>;
+  skipped: number;
+  opset: { from: number; to: number };
+  /** The metric the threshold applies to (accuracy or rmse) and whether higher is better. */
+  metric: string;
+  higherIsBetter: boolean;
+  float: number;
+  int8: number;
+  /** The metric's loss relative to float (0.004 = 0.4 % worse; negative = int8 is better). */
+  relativeLoss: number;
+  testRows: number;
+  metrics: { float: Record<string, number | null>; int8: Record<string, number | null> };
+  createdAt: string;
+  /** Who asked for it (the token's name). */
+  by: string;
+}
+
 export const models = pgTable("models", {
   name: text("name").primaryKey(),
   description: text("description"),
@@ -75,6 +102,8 @@ export const modelVersions = pgTable(
     /** Training-rows profile for drift monitoring (training/baseline.ts). */
     baseline: jsonb("baseline").$type<BaselineProfile>(),
     training: jsonb("training").$type<ModelTraining>(),
+    /** The validated int8 variant, once `models quantize` ran; null before. */
+    int8: jsonb("int8").$type<ModelInt8>(),
   },
   (t) => [unique("model_versions_name_version_uq").on(t.modelName, t.version)],
 );

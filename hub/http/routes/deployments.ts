@@ -25,6 +25,8 @@ const CreateDeploymentBody = RolloutRequestSchema.extend({
   selector: SelectorSchema,
   /** Higher wins per module where deployments overlap on a device; ties go to the newest. */
   priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
+  /** Largest relative metric loss an int8 (validated) variant may have on its test split; default 0.01. */
+  maxVariantLoss: z.number().min(0).max(1).optional(),
 });
 
 const Any = z.record(z.string(), z.unknown());

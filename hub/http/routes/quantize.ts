@@ -1,0 +1,60 @@
+/** `POST /models/{name}/versions/{version}/quantize`: make and validate a version's int8 variant. */
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
+import { QUANTIZABLE_OPS } from "../../../modules/onnx/quantize/index.js";
+import { type QuantizationDeps, quantizeModelVersion } from "../../quantization/service.js";
+import { AliasNameSchema } from "../../repos/models.js";
+import { requireRole } from "../auth.js";
+import { type ApiApp, createRouter } from "../router.js";
+import { ModelNameSchema } from "./models.js";
+import { jsonOk } from "./schemas.js";
+
+const quantize = createRoute({
+  method: "post",
+  path: "/api/v1/models/{name}/versions/{version}/quantize",
+  summary:
+    "Quantize a trained version to int8 (dynamic, MatMul/Gemm/Conv weights), measure float and int8 on its test split, record both",
+  middleware: [requireRole("operator")] as const,
+  request: {
+    params: z.object({
+      name: ModelNameSchema,
+      version: z.union([z.string().regex(/^[1-9][0-9]{0,8}$/, "a version number"), AliasNameSchema]),
+    }),
+    body: {
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              mode: z.literal("dynamic").default("dynamic"),
+              ops: z.array(z.enum(QUANTIZABLE_OPS)).min(1).optional(),
+            })
+            .strict(),
+        },
+      },
+      required: false,
+    },
+  },
+  responses: jsonOk(z.record(z.string(), z.unknown()), "The model version with its `int8` record"),
+});
+
+/** What the route uses: the quantization service's dependencies. */
+export type QuantizeRouteDeps = QuantizationDeps;
+
+/** The quantize route, as a router to mount. */
+export function quantizeRoutes(deps: QuantizeRouteDeps): ApiApp {
+  const app = createRouter();
+  app.openapi(quantize, async (c) => {
+    const { name, version } = c.req.valid("param");
+    const body = c.req.valid("json") ?? { mode: "dynamic" as const };
+    const principal = c.get("principal");
+    const by = principal.kind === "operator" ? principal.name : principal.deviceId;
+    const updated = await quantizeModelVersion(deps, {
+      name,
+      version,
+      by,
+      ...(body.ops ? { ops: body.ops } : {}),
+    });
+    return c.json(updated as unknown as Record<string, unknown>, 200);
+  });
+  return app;
+}
