@@ -43,11 +43,20 @@ export class TrainerHubApi {
     return this.#json("POST", "/api/v1/workers", body);
   }
 
-  /** Long-polls for a job; undefined when none arrived within `waitMs`. */
-  async claim(workerId: string, waitMs: number, signal?: AbortSignal): Promise<Claim | undefined> {
+  /**
+   * Long-polls for a job; undefined when none arrived within `waitMs`. `freeGpus`: how many of the
+   * worker's GPUs no running job holds (the hub offers only runs that fit them); all when absent.
+   */
+  async claim(
+    workerId: string,
+    waitMs: number,
+    signal?: AbortSignal,
+    freeGpus?: number,
+  ): Promise<Claim | undefined> {
+    const gpus = freeGpus === undefined ? "" : `&freeGpus=${freeGpus}`;
     const answer = await this.#json<{ claim?: unknown } | undefined>(
       "POST",
-      `/api/v1/workers/${encodeURIComponent(workerId)}/claim?waitMs=${waitMs}`,
+      `/api/v1/workers/${encodeURIComponent(workerId)}/claim?waitMs=${waitMs}${gpus}`,
       {},
       signal,
     );

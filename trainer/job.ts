@@ -1,7 +1,7 @@
 /** What every job kind gets from the worker, and what it hands back. */
 
 import type { TrainerHubApi } from "../hub-api/trainer-api.js";
-import type { Claim } from "../hub-api/training.js";
+import type { Claim, GpuInfo } from "../hub-api/training.js";
 import type { Logger } from "../lib/log.js";
 import type { AttemptReporter } from "./reporter.js";
 
@@ -16,6 +16,8 @@ export interface JobContext {
   /** The hub URL and token the worker uses (script jobs pass them on). */
   hubUrl: string;
   token: string;
+  /** The GPUs this attempt holds (as many as its run asked for) and how many the worker has. */
+  gpus: { held: readonly GpuInfo[]; worker: number };
   log: Logger;
 }
 

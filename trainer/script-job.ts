@@ -14,6 +14,7 @@ import { createInterface } from "node:readline";
 import { z } from "zod";
 import { projectRoot } from "../lib/paths.js";
 import { ScriptError } from "./errors.js";
+import { cudaVisibleDevices, requestedGpus } from "./gpu-allocation.js";
 import type { JobContext, JobOutput } from "./job.js";
 import { throwIfStopped } from "./job.js";
 import { loadJobData } from "./job-data.js";
@@ -77,6 +78,12 @@ export function flattenPredictions(
   return flat;
 }
 
+/** CUDA_VISIBLE_DEVICES for the run's GPUs, when the worker has any (see gpu-allocation.ts). */
+function gpuEnvironment(compute: unknown, gpus: JobContext["gpus"]) {
+  const visible = cudaVisibleDevices(requestedGpus(compute), gpus.held, gpus.worker);
+  return visible === undefined ? {} : { CUDA_VISIBLE_DEVICES: visible };
+}
+
 /** Runs a script job to its model; throws ScriptError, DatasetError or JobStopped. */
 export async function runScriptJob(context: JobContext): Promise<JobOutput> {
   const { claim, api, reporter, signal, workDir, log } = context;
@@ -135,6 +142,7 @@ export async function runScriptJob(context: JobContext): Promise<JobOutput> {
       EDGEFLEET_TOKEN: context.token,
       EDGEFLEET_METRICS_URL: endpoint.url,
       EDGEFLEET_PACKAGE_ROOT: projectRoot(),
+      ...gpuEnvironment(claim.spec.compute, context.gpus),
     };
     const command = claim.spec.script.command;
     reporter.log("system", `$ ${command}`);

@@ -16,6 +16,7 @@ import type { Logger } from "../lib/log.js";
 import { runBuiltinJob } from "./builtin-job.js";
 import { detectCapabilities, type GpuInfo, type JobKind, type WorkerCapabilities } from "./capabilities.js";
 import { failureOf } from "./errors.js";
+import { requestedGpus } from "./gpu-allocation.js";
 import { JobStopped, type StopReason, throwIfStopped } from "./job.js";
 import { killLeftoverScripts } from "./leftovers.js";
 import { AttemptReporter } from "./reporter.js";
@@ -66,6 +67,8 @@ interface ActiveAttempt {
   claim: Claim;
   controller: AbortController;
   done: Promise<void>;
+  /** The GPUs this attempt holds (its run's `compute.gpus`, from the free ones). */
+  gpus: GpuInfo[];
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -108,6 +111,10 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
   await mkdir(workRoot, { recursive: true });
 
   const active = new Map<string, ActiveAttempt>();
+  const gpusInUse = new Set<number>();
+  /** GPUs no running attempt holds; the hub hands out only runs that fit them. */
+  const freeGpus = () =>
+    [...capabilities.gpus].sort((a, b) => a.index - b.index).filter((g) => !gpusInUse.has(g.index));
   const stopping = new AbortController();
   let registered = false;
   let heartbeatMs = DEFAULT_HEARTBEAT_MS;
@@ -194,6 +201,7 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
         workDir,
         hubUrl: api.url,
         token: options.token,
+        gpus: { held: active.get(runId)?.gpus ?? [], worker: capabilities.gpus.length },
         log: attemptLog,
       };
       const output = kind === "script" ? await runScriptJob(context) : await runBuiltinJob(context);
@@ -272,13 +280,17 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
       scheduleHeartbeat();
     }
     const controller = new AbortController();
-    const entry: ActiveAttempt = { claim, controller, done: Promise.resolve() };
+    // The claim fits the GPUs free when it was asked for: hold the lowest-numbered ones.
+    const held = freeGpus().slice(0, requestedGpus(claim.spec.compute));
+    for (const gpu of held) gpusInUse.add(gpu.index);
+    const entry: ActiveAttempt = { claim, controller, done: Promise.resolve(), gpus: held };
     active.set(claim.runId, entry);
     entry.done = runAttempt(claim, controller)
       .catch((error: unknown) =>
         log.error({ event: "trainer.attempt.crashed", runId: claim.runId, err: error }),
       )
       .finally(() => {
+        for (const gpu of held) gpusInUse.delete(gpu.index);
         active.delete(claim.runId);
         slotFreed();
       });
@@ -313,7 +325,7 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
         continue;
       }
       try {
-        const claim = await api.claim(id, claimWaitMs, stopping.signal);
+        const claim = await api.claim(id, claimWaitMs, stopping.signal, freeGpus().length);
         backoffMs = 500;
         if (!claim) continue;
         log.info({

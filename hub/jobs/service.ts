@@ -123,17 +123,29 @@ export class JobService {
     return runView(run);
   }
 
-  /** Long-polls for a run this worker can take; null when none came within `waitMs`. */
-  async claim(workerId: string, waitMs: number, signal?: AbortSignal): Promise<Claim | null> {
+  /**
+   * Long-polls for a run this worker can take; null when none came within `waitMs`. `freeGpus`
+   * (the worker's GPUs no running job holds) narrows the match for a worker running several jobs.
+   */
+  async claim(
+    workerId: string,
+    waitMs: number,
+    signal?: AbortSignal,
+    freeGpus?: number,
+  ): Promise<Claim | null> {
     const deadline = Date.now() + Math.min(Math.max(waitMs, 0), MAX_CLAIM_WAIT_MS);
     const worker = await this.#deps.repos.workers.get(workerId);
     if (!worker) throw new NotFoundError("worker", workerId);
     await this.#deps.repos.workers.touch(workerId);
+    const fitting =
+      freeGpus === undefined
+        ? worker.capabilities
+        : { ...worker.capabilities, gpus: worker.capabilities.gpus.slice(0, freeGpus) };
     // While waiting, one query a second (the queue); the worker's heartbeats keep it seen.
     for (;;) {
       for (const run of await this.#deps.repos.runs.queued(worker.capabilities.kinds)) {
         const spec = run.spec as unknown as RunSpec;
-        if (mismatch(run.kind, spec.compute, worker.capabilities) !== null) continue;
+        if (mismatch(run.kind, spec.compute, fitting) !== null) continue;
         const claimed = await this.#deps.repos.runs.claim(run.id, workerId, this.leaseMs);
         if (claimed) return this.#claimed(claimed, spec);
       }

@@ -320,6 +320,31 @@ describe("workers and claims", () => {
     expect(fail.json.status).toBe("cancelled");
   });
 
+  it("offers a worker running other jobs only runs that fit its free GPUs; a bad count is a 400", async () => {
+    await registerWorker("gpu-2", {
+      ...CPU_WORKER,
+      labels: { pool: "busy-gpu" },
+      gpus: [
+        { index: 0, name: "H100", memoryMb: 80_000 },
+        { index: 1, name: "H100", memoryMb: 80_000 },
+      ],
+    });
+    const run = await submit("free-gpus", { compute: { labels: { pool: "busy-gpu" }, gpus: 2 } });
+    const partly = await api("POST", "/api/v1/workers/gpu-2/claim?waitMs=0&freeGpus=1");
+    expect(partly.status).toBe(204);
+    for (const bad of ["-1", "1.5", "x", "65"]) {
+      const refused = await api("POST", `/api/v1/workers/gpu-2/claim?waitMs=0&freeGpus=${bad}`);
+      expect(refused.status, bad).toBe(400);
+    }
+    const all = await api("POST", "/api/v1/workers/gpu-2/claim?waitMs=0&freeGpus=2");
+    expect(all.status).toBe(200);
+    expect(all.json.claim).toMatchObject({ runId: run.id });
+    await api("POST", `/api/v1/runs/${run.id}/attempts/1/fail`, {
+      error: { code: "cancelled", message: "test done" },
+      retryable: false,
+    });
+  });
+
   it("gives a run to exactly one of two concurrent claims, then registers its model with lineage", async () => {
     await registerWorker("race-a");
     await registerWorker("race-b");

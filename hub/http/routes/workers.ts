@@ -70,7 +70,11 @@ const claim = createRoute({
   middleware: [requireRole("operator")] as const,
   request: {
     params: WorkerParam,
-    query: z.object({ waitMs: z.coerce.number().int().min(0).max(MAX_CLAIM_WAIT_MS).optional() }),
+    query: z.object({
+      waitMs: z.coerce.number().int().min(0).max(MAX_CLAIM_WAIT_MS).optional(),
+      /** GPUs of the worker that no running job holds; runs needing more are not offered. */
+      freeGpus: z.coerce.number().int().min(0).max(64).optional(),
+    }),
   },
   responses: {
     200: { description: "A claim", content: { "application/json": { schema: z.object({ claim: Any }) } } },
@@ -149,8 +153,8 @@ export function workerRoutes(deps: WorkerRouteDeps): ApiApp {
 
   app.openapi(claim, async (c) => {
     const { id } = c.req.valid("param");
-    const { waitMs } = c.req.valid("query");
-    const got = await deps.jobs.claim(id, waitMs ?? 0, c.req.raw.signal);
+    const { waitMs, freeGpus } = c.req.valid("query");
+    const got = await deps.jobs.claim(id, waitMs ?? 0, c.req.raw.signal, freeGpus);
     if (!got) return c.body(null, 204) as never;
     return c.json({ claim: got }, 200);
   });
