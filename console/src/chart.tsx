@@ -39,7 +39,7 @@ export function Chart(props: ChartProps) {
       title: props.title,
       width: Math.max(200, el.clientWidth),
       height: props.height ?? 220,
-      scales: { x: { time: !props.plainX }, y: props.log ? { distr: 3 } : {} },
+      scales: { x: { time: !props.plainX }, y: props.log ? { distr: 3, log: 10 } : {} },
       series: [
         {},
         ...props.lines.map((l) => ({
@@ -51,7 +51,19 @@ export function Chart(props: ChartProps) {
           points: { show: !l.dashed },
         })),
       ],
-      axes: [{}, { size: 60 }],
+      axes: [
+        {},
+        {
+          size: 60,
+          // Log axes of p-values span many decades: 1e-12 reads better than a column of zeros.
+          ...(props.log
+            ? {
+                values: (_u: uPlot, ticks: number[]) =>
+                  ticks.map((v) => (v >= 0.01 ? String(v) : v.toExponential(0))),
+              }
+            : {}),
+        },
+      ],
     };
     plot.current = new uPlot(opts, [props.x, ...props.lines.map((l) => l.values)] as uPlot.AlignedData, el);
     const resize = new ResizeObserver(() =>
