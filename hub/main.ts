@@ -16,9 +16,11 @@ import { BlobStore } from "./blobs/blob-store.js";
 import { type EmbeddedBroker, startEmbeddedBroker } from "./broker/embedded.js";
 import type { HubConfig } from "./config.js";
 import { LiveChanges } from "./console/index.js";
+import { AuthThrottle } from "./credentials/auth-throttle.js";
 import { openDatabase } from "./db/connect.js";
 import type { Database } from "./db/database.js";
 import { createApiApp } from "./http/app.js";
+import type { DeviceSessions } from "./http/routes/devices.js";
 import { bindHttpServer } from "./http/server.js";
 import { JobService } from "./jobs/service.js";
 import { loadOrCreateSigningKeys, type SigningKeys } from "./keys.js";
@@ -97,6 +99,8 @@ export async function startHub(
 
     // Sockets: the broker (unless external) and the HTTP port, so every address is known from here on.
     const hubSecret = randomBytes(24).toString("base64url");
+    // One failed-auth back-off for both doors devices and operators knock on (HTTP and MQTT).
+    const authThrottle = new AuthThrottle();
     let broker: EmbeddedBroker | undefined;
     if (!config.mqttUrl) {
       broker = await startEmbeddedBroker({
@@ -104,6 +108,8 @@ export async function startHub(
         port: config.mqttPort,
         hubSecret,
         verifyDevice: (id, secret) => repos.devices.verifySecret(id, secret),
+        recentlyVerified: (id, secret) => repos.devices.recentlyVerified(id, secret),
+        throttle: authThrottle,
         log: log.child({ part: "broker" }),
         onConnectRefused: (refusal) => {
           void repos.audit
@@ -189,7 +195,14 @@ export async function startHub(
     });
 
     // The API.
+    const sessions: DeviceSessions = broker
+      ? { disconnect: (deviceId) => broker!.disconnectDevice(deviceId) }
+      : // An external broker keeps its own sessions: the device is refused on its next HTTP call
+        // (and, where the broker asks the hub or reads a revocation list, on reconnect).
+        { disconnect: async () => false };
     const app = createApiApp({
+      authThrottle,
+      sessions,
       version,
       config,
       log,

@@ -1,4 +1,4 @@
-/** `edgefleet devices list|show|provision`. */
+/** `edgefleet devices list|show|provision|disable|enable|rotate-secret|delete`. */
 import type { Command } from "commander";
 import { resolveHubClient } from "../hub-target.js";
 import { printObject, printTable } from "../output.js";
@@ -32,6 +32,32 @@ export function registerDevicesCommand(program: Command): void {
       const client = await resolveHubClient(options, process.env);
       printObject(await client.get(`/api/v1/devices/${encodeURIComponent(id)}`));
     });
+
+  const lifecycle: [string, string, string, string][] = [
+    ["disable <id>", "refuse the device's credentials and close its live MQTT session", "POST", "disable"],
+    ["enable <id>", "accept a disabled device's credentials again", "POST", "enable"],
+    [
+      "rotate-secret <id>",
+      "issue a new secret (shown once); the old one stops working at once",
+      "POST",
+      "rotate-secret",
+    ],
+    [
+      "delete <id>",
+      "delete the device; its credentials stop working at once (history is kept)",
+      "DELETE",
+      "",
+    ],
+  ];
+  for (const [usage, description, method, action] of lifecycle) {
+    withHubOptions(devices.command(usage))
+      .description(description)
+      .action(async (id: string, options: HubOptions) => {
+        const client = await resolveHubClient(options, process.env);
+        const path = `/api/v1/devices/${encodeURIComponent(id)}${action ? `/${action}` : ""}`;
+        printObject(await client.request(method, path, method === "POST" ? {} : undefined));
+      });
+  }
 
   withHubOptions(devices.command("provision [id]"))
     .description("provision a device; prints its secret once and the command to start its agent")

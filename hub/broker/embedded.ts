@@ -6,6 +6,7 @@
 import { createServer, type Server } from "node:net";
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from "aedes";
 import type { Logger } from "../../lib/log.js";
+import type { AuthThrottle } from "../credentials/auth-throttle.js";
 import {
   authenticate,
   authorizePublish,
@@ -27,6 +28,10 @@ export interface EmbeddedBrokerOptions {
   /** Password of the hub principal (username "edgefleet-hub"). */
   hubSecret: string;
   verifyDevice: VerifyDevice;
+  /** A secret verified moments ago (no scrypt), admitted even while its id is throttled. */
+  recentlyVerified?: (deviceId: string, secret: string) => boolean;
+  /** Failed-auth back-off per source and device, shared with the HTTP API. */
+  throttle?: AuthThrottle;
   log: Logger;
   limits?: Partial<BrokerLimits>;
   /** Told of every refused CONNECT (the hub writes it to the audit trail); must not throw. */
@@ -50,6 +55,8 @@ export interface EmbeddedBroker {
    * hub link's drain) then sees every device message the broker ever acknowledged.
    */
   disconnectDevices(): Promise<void>;
+  /** Closes one device's live session now (disabled, deleted, credential rotated); false if none. */
+  disconnectDevice(deviceId: string): Promise<boolean>;
   close(): Promise<void>;
   connectedClients(): number;
 }
@@ -108,8 +115,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         will: wills.get(client) ?? null,
         connectedClients: broker.connectedClients,
         takesOverSession: clientIsConnected(broker, client.id),
+        source: remoteAddress(client),
       };
-      authenticate(request, { hubSecret, verifyDevice }, limits).then(
+      const deps = {
+        hubSecret,
+        verifyDevice,
+        ...(options.recentlyVerified ? { recentlyVerified: options.recentlyVerified } : {}),
+        ...(options.throttle ? { throttle: options.throttle } : {}),
+      };
+      authenticate(request, deps, limits).then(
         (decision) => {
           if (decision.ok) {
             principals.set(client, decision.principal);
@@ -213,6 +227,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       );
       log.info({ event: "mqtt.broker.devices_disconnected", count: devices.length });
     },
+    async disconnectDevice(deviceId) {
+      if (deviceId.startsWith(HUB_CLIENT_ID_PREFIX)) return false;
+      const client = (broker as unknown as { clients: Record<string, Client> }).clients[deviceId];
+      if (!client) return false;
+      await new Promise<void>((resolve) => client.close(() => resolve()));
+      log.info({ event: "mqtt.client.cut_off", clientId: deviceId });
+      return true;
+    },
     close() {
       closing ??= (async () => {
         const serverClosed = stopListening();
@@ -231,6 +253,12 @@ function clientIsConnected(broker: Aedes, clientId: string): boolean {
   // `clients` is aedes' id → client map; it is not in the typings.
   const clients = (broker as unknown as { clients: Record<string, unknown> }).clients;
   return clients[clientId] !== undefined;
+}
+
+/** The peer address of a client's connection ("unknown" when the stream has none). */
+function remoteAddress(client: Client): string {
+  const conn = (client as unknown as { conn?: { remoteAddress?: string } }).conn;
+  return conn?.remoteAddress ?? "unknown";
 }
 
 /** Stored wills carry the id of the client that left them. */

@@ -10,6 +10,7 @@ import {
   isValidDeviceId,
   parseDeviceTopic,
 } from "../../wire/topics.js";
+import type { AuthThrottle } from "../credentials/auth-throttle.js";
 
 /** Username the hub authenticates with; its password is the hub secret. */
 export const HUB_USERNAME = "edgefleet-hub";
@@ -43,10 +44,29 @@ export type Principal = { kind: "hub" } | { kind: "device"; deviceId: string };
 /** Checks a device's secret; resolves false for an unknown device or a wrong secret. */
 export type VerifyDevice = (deviceId: string, secret: string) => Promise<boolean>;
 
+/** Checks a verified client certificate against the device's record (enabled, not replaced). */
+export type VerifyDeviceCertificate = (deviceId: string, certificate: ClientCertificate) => Promise<boolean>;
+
+/** A client certificate the TLS layer verified against a CA the hub trusts. */
+export interface ClientCertificate {
+  /** The device id the certificate names (its subject CN). */
+  deviceId: string;
+  /** sha256 of the certificate's DER, lowercase hex. */
+  sha256: string;
+  /** True when an external CA signed it rather than the hub's own. */
+  external: boolean;
+}
+
 export interface PolicyDeps {
   /** Password of the hub principal. */
   hubSecret: string;
   verifyDevice: VerifyDevice;
+  /** Needed only when the listener asks for client certificates. */
+  verifyDeviceCertificate?: VerifyDeviceCertificate;
+  /** A secret verified moments ago (no scrypt): admitted even while its id is throttled. */
+  recentlyVerified?: (deviceId: string, secret: string) => boolean;
+  /** Failed attempts per source address and device id, with back-off (hub/credentials). */
+  throttle?: AuthThrottle;
 }
 
 /** The parts of a PUBLISH (or a will) the policy looks at. */
@@ -66,6 +86,10 @@ export interface ConnectRequest {
   connectedClients: number;
   /** True when a client with the same id is connected: the new one replaces it, so it adds none. */
   takesOverSession: boolean;
+  /** The peer's address, for the failed-auth throttle. */
+  source?: string;
+  /** The client certificate the TLS handshake verified, when the client sent one. */
+  certificate?: ClientCertificate | undefined;
 }
 
 /** MQTT 3.1.1 CONNACK return codes we refuse with (§3.2.2.3). */
@@ -117,8 +141,10 @@ export async function authenticate(
   deps: PolicyDeps,
   limits: BrokerLimits = BROKER_DEFAULTS,
 ): Promise<ConnectDecision> {
-  const { clientId, username } = request;
+  const { clientId } = request;
   const password = passwordText(request.password);
+  if (request.certificate) return authenticateCertificate(request, request.certificate, deps, limits);
+  const username = request.username;
   if (!username) return refuseConnect(CONNACK.badUsernameOrPassword, "no username");
   if (password === undefined || password.length === 0) {
     return refuseConnect(CONNACK.badUsernameOrPassword, "no password");
@@ -131,8 +157,10 @@ export async function authenticate(
         `hub client id must start with "${HUB_CLIENT_ID_PREFIX}"`,
       );
     }
-    if (!sameSecret(password, deps.hubSecret))
+    if (!sameSecret(password, deps.hubSecret)) {
+      deps.throttle?.failed({ source: request.source ?? "unknown" });
       return refuseConnect(CONNACK.badUsernameOrPassword, "wrong hub secret");
+    }
     return { ok: true, principal: { kind: "hub" } };
   }
 
@@ -150,14 +178,13 @@ export async function authenticate(
     return refuseConnect(CONNACK.identifierRejected, "client id must equal the device id");
 
   const principal: Principal = { kind: "device", deviceId: username };
-  if (request.will) {
-    const will = authorizePublish(principal, request.will, limits);
-    if (!will.ok) return refuseConnect(CONNACK.notAuthorized, `will refused: ${will.reason}`);
-  }
-  if (!request.takesOverSession && request.connectedClients >= limits.maxConnections) {
-    return refuseConnect(CONNACK.serverUnavailable, `connection limit reached (${limits.maxConnections})`);
-  }
+  const admissible = admitDevice(request, principal, limits);
+  if (admissible) return admissible;
 
+  if (deps.recentlyVerified?.(username, password)) return { ok: true, principal };
+  const attempt = { source: request.source ?? "unknown", deviceId: username };
+  const blocked = throttled(deps, attempt);
+  if (blocked) return blocked;
   let verified: boolean;
   try {
     verified = await deps.verifyDevice(username, password);
@@ -165,7 +192,76 @@ export async function authenticate(
     // The credential store failing is our problem, not a bad password: the device should retry.
     return refuseConnect(CONNACK.serverUnavailable, `device check failed: ${(error as Error).message}`);
   }
-  if (!verified) return refuseConnect(CONNACK.badUsernameOrPassword, "unknown device or wrong secret");
+  if (!verified) {
+    deps.throttle?.failed(attempt);
+    return refuseConnect(CONNACK.badUsernameOrPassword, "unknown or disabled device, or wrong secret");
+  }
+  deps.throttle?.succeeded(attempt);
+  return { ok: true, principal };
+}
+
+/** The checks every device CONNECT passes whatever its credential: its will and the connection limit. */
+function admitDevice(
+  request: ConnectRequest,
+  principal: Principal,
+  limits: BrokerLimits,
+): ConnectDecision | null {
+  if (request.will) {
+    const will = authorizePublish(principal, request.will, limits);
+    if (!will.ok) return refuseConnect(CONNACK.notAuthorized, `will refused: ${will.reason}`);
+  }
+  if (!request.takesOverSession && request.connectedClients >= limits.maxConnections) {
+    return refuseConnect(CONNACK.serverUnavailable, `connection limit reached (${limits.maxConnections})`);
+  }
+  return null;
+}
+
+/** A refusal while the throttle blocks this source or device ("server unavailable": try later). */
+function throttled(deps: PolicyDeps, attempt: { source: string; deviceId?: string }): ConnectDecision | null {
+  const verdict = deps.throttle?.check(attempt);
+  if (!verdict || verdict.ok) return null;
+  return refuseConnect(
+    CONNACK.serverUnavailable,
+    `too many failed authentications from this ${verdict.key === "device" ? "device id" : "address"}; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s`,
+  );
+}
+
+/**
+ * A CONNECT over a TLS session with a verified client certificate: the device id comes from the
+ * certificate; a username, when sent, must name the same device, and the client id must too.
+ */
+async function authenticateCertificate(
+  request: ConnectRequest,
+  certificate: ClientCertificate,
+  deps: PolicyDeps,
+  limits: BrokerLimits,
+): Promise<ConnectDecision> {
+  const { deviceId } = certificate;
+  if (!DEVICE_ID_PATTERN.test(deviceId) || isReservedDeviceId(deviceId))
+    return refuseConnect(CONNACK.notAuthorized, "the certificate does not name a valid device id");
+  if (request.username && request.username !== deviceId)
+    return refuseConnect(CONNACK.notAuthorized, "username differs from the certificate's device id");
+  if (request.clientId !== deviceId)
+    return refuseConnect(CONNACK.identifierRejected, "client id must equal the certificate's device id");
+  const principal: Principal = { kind: "device", deviceId };
+  const admissible = admitDevice(request, principal, limits);
+  if (admissible) return admissible;
+  if (!deps.verifyDeviceCertificate)
+    return refuseConnect(CONNACK.notAuthorized, "certificates are not accepted");
+  const attempt = { source: request.source ?? "unknown", deviceId };
+  const blocked = throttled(deps, attempt);
+  if (blocked) return blocked;
+  let verified: boolean;
+  try {
+    verified = await deps.verifyDeviceCertificate(deviceId, certificate);
+  } catch (error) {
+    return refuseConnect(CONNACK.serverUnavailable, `device check failed: ${(error as Error).message}`);
+  }
+  if (!verified) {
+    deps.throttle?.failed(attempt);
+    return refuseConnect(CONNACK.notAuthorized, "unknown or disabled device, or a replaced certificate");
+  }
+  deps.throttle?.succeeded(attempt);
   return { ok: true, principal };
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Logger } from "../../lib/log.js";
 import { fleetRoutes, type LiveChanges, staticConsoleRoutes, streamRoutes } from "../console/index.js";
+import type { AuthThrottle } from "../credentials/auth-throttle.js";
 import type { Repositories } from "../repos/index.js";
 import { auditTrail } from "./audit-trail.js";
 import { authenticate } from "./auth.js";
@@ -48,6 +49,8 @@ export type ApiDeps = SystemRouteDeps &
     /** Change notices for the console's live stream. */
     live: LiveChanges;
     log: Logger;
+    /** Failed-auth back-off shared with the embedded broker; none turns it off. */
+    authThrottle?: AuthThrottle;
   };
 
 /** Routes that answer without credentials. */
@@ -71,6 +74,8 @@ export function createApiApp(deps: ApiDeps): ApiApp {
   const auth = authenticate({
     verifyToken: (token) => deps.repos.tokens.verify(token),
     verifyDevice: (id, secret) => deps.repos.devices.verifySecret(id, secret),
+    recentlyVerified: (id, secret) => deps.repos.devices.recentlyVerified(id, secret),
+    ...(deps.authThrottle ? { throttle: deps.authThrottle } : {}),
   });
   app.use("/api/v1/*", auditTrail({ audit: deps.repos.audit, log: deps.log, quiet: quietCall }));
   app.use("/api/v1/*", async (c, next) => (PUBLIC_PATHS.has(c.req.path) ? next() : auth(c, next)));

@@ -3,7 +3,9 @@
  * (viewer < operator < admin) decides what it may do. Devices send HTTP Basic `deviceId:secret` and may
  * only read blobs and the signing key.
  */
-import type { MiddlewareHandler } from "hono";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import type { Context, MiddlewareHandler } from "hono";
+import type { AuthThrottle } from "../credentials/auth-throttle.js";
 import { ApiError } from "./errors.js";
 
 export const ROLES = ["viewer", "operator", "admin"] as const;
@@ -16,6 +18,35 @@ export type Principal =
 export interface AuthOptions {
   verifyToken(token: string): Promise<{ id: string; name: string; role: Role } | null>;
   verifyDevice(deviceId: string, secret: string): Promise<boolean>;
+  /** A device secret verified moments ago (no scrypt): let through even while its id is throttled. */
+  recentlyVerified?(deviceId: string, secret: string): boolean;
+  /** Failed attempts per source and device, with back-off; none means no limit (tests of other things). */
+  throttle?: AuthThrottle;
+}
+
+/** The peer address of a request; "unknown" in process (app.request() has no socket). */
+export function requestSource(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Refuses an attempt the throttle blocks, with Retry-After in whole seconds. */
+function refuseWhileBlocked(
+  c: Context,
+  throttle: AuthThrottle | undefined,
+  source: string,
+  deviceId?: string,
+) {
+  const verdict = throttle?.check({ source, deviceId });
+  if (!verdict || verdict.ok) return;
+  c.header("retry-after", String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))));
+  throw new ApiError(
+    "too_many_requests",
+    `too many failed authentications from this ${verdict.key === "device" ? "device id" : "address"}; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s`,
+  );
 }
 
 export type AuthVariables = { principal: Principal };
@@ -30,15 +61,23 @@ export function roleAtLeast(role: Role, needed: Role): boolean {
  * @example app.use("/api/v1/*", authenticate({ verifyToken, verifyDevice }))
  */
 export function authenticate(options: AuthOptions): MiddlewareHandler<{ Variables: AuthVariables }> {
+  const { throttle } = options;
   return async function authenticateRequest(c, next) {
     const header = c.req.header("authorization") ?? "";
     const [scheme, value] = [
       header.slice(0, header.indexOf(" ")).toLowerCase(),
       header.slice(header.indexOf(" ") + 1),
     ];
+    const source = requestSource(c);
     if (scheme === "bearer" && value) {
+      // A token check is one indexed sha256 lookup, so a valid token is never throttled; wrong
+      // ones from a blocked address get 429 instead of 401.
       const token = await options.verifyToken(value.trim());
-      if (!token) throw new ApiError("unauthorized", "unknown or revoked token");
+      if (!token) {
+        refuseWhileBlocked(c, throttle, source);
+        throttle?.failed({ source });
+        throw new ApiError("unauthorized", "unknown, expired or revoked token");
+      }
       c.set("principal", { kind: "operator", tokenId: token.id, name: token.name, role: token.role });
       return next();
     }
@@ -46,11 +85,20 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<{ Variable
       const decoded = Buffer.from(value.trim(), "base64").toString("utf8");
       const colon = decoded.indexOf(":");
       const deviceId = decoded.slice(0, colon);
-      if (colon > 0 && (await options.verifyDevice(deviceId, decoded.slice(colon + 1)))) {
+      const secret = decoded.slice(colon + 1);
+      if (colon > 0 && options.recentlyVerified?.(deviceId, secret)) {
         c.set("principal", { kind: "device", deviceId });
         return next();
       }
-      throw new ApiError("unauthorized", "wrong device id or secret");
+      const attempt = { source, deviceId: colon > 0 ? deviceId : undefined };
+      refuseWhileBlocked(c, throttle, source, attempt.deviceId);
+      if (colon > 0 && (await options.verifyDevice(deviceId, secret))) {
+        throttle?.succeeded(attempt);
+        c.set("principal", { kind: "device", deviceId });
+        return next();
+      }
+      throttle?.failed(attempt);
+      throw new ApiError("unauthorized", "wrong device id or secret, or the device is disabled");
     }
     throw new ApiError("unauthorized", "send Authorization: Bearer <token> (operators) or Basic (devices)");
   };

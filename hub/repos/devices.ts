@@ -64,8 +64,20 @@ export type DesiredOutcome =
 export interface DeviceRepo {
   /** Creates a device with a fresh secret (returned once); ConflictError when the id exists. */
   provision(input: ProvisionInput): Promise<{ device: Device; secret: string }>;
-  /** True when the secret belongs to the device; false for unknown ids (same cost). */
+  /** True when the secret belongs to an enabled device; false for unknown ids (same cost). */
   verifySecret(id: string, secret: string): Promise<boolean>;
+  /** True when this id and secret were verified moments ago (no scrypt); false says nothing. */
+  recentlyVerified(id: string, secret: string): boolean;
+  /**
+   * True when the device exists, is enabled and accepts this client certificate: the one the hub
+   * issued it (by sha256), or, when it has none on record and `external` is set, any certificate a
+   * registered external CA signed for its id.
+   */
+  verifyCertificate(id: string, certSha256: string, options?: { external?: boolean }): Promise<boolean>;
+  /** Disables (refuses its credentials from now on) or enables a device; NotFoundError if unknown. */
+  setDisabled(id: string, disabled: boolean): Promise<Device>;
+  /** Records the client certificate the hub issued (replacing any earlier one), or clears it (null). */
+  setCertificate(id: string, certificate: { sha256: string; notAfter: Date } | null): Promise<Device>;
   /** One device, or null. */
   get(id: string): Promise<Device | null>;
   /** Devices matching all given filters, ordered by id. */
@@ -249,13 +261,57 @@ export function deviceRepo(db: Db, options?: DeviceRepoOptions): DeviceRepo {
       if (cache?.has(id, secret)) return true;
       const epoch = cache?.epoch(id);
       const [row] = DEVICE_ID_PATTERN.test(id)
-        ? await db.select({ secretHash: devices.secretHash }).from(devices).where(eq(devices.id, id))
+        ? await db
+            .select({ secretHash: devices.secretHash, disabledAt: devices.disabledAt })
+            .from(devices)
+            .where(eq(devices.id, id))
         : [];
       // Hash even for unknown ids so response time does not reveal which ids exist.
-      const ok =
-        (await verifySecretHash(secret, row?.secretHash ?? (await dummyHash()))) && row !== undefined;
+      const matches = await verifySecretHash(secret, row?.secretHash ?? (await dummyHash()));
+      const ok = matches && row !== undefined && row.disabledAt === null;
       if (ok) cache?.remember(id, secret, epoch);
       return ok;
+    },
+
+    recentlyVerified(id, secret) {
+      return cache?.has(id, secret) ?? false;
+    },
+
+    async verifyCertificate(id, certSha256, { external = false } = {}) {
+      if (!DEVICE_ID_PATTERN.test(id)) return false;
+      const [row] = await db
+        .select({ certSha256: devices.certSha256, disabledAt: devices.disabledAt })
+        .from(devices)
+        .where(eq(devices.id, id));
+      if (!row || row.disabledAt !== null) return false;
+      if (row.certSha256 !== null) return row.certSha256 === certSha256.toLowerCase();
+      return external;
+    },
+
+    async setDisabled(id, disabled) {
+      // Forgotten first: a check racing this update cannot put the device back in the cache.
+      cache?.forget(id);
+      const rows = await db
+        .update(devices)
+        .set({
+          disabledAt: disabled
+            ? sql`coalesce(${devices.disabledAt}, ${now().toISOString()}::timestamptz)`
+            : null,
+        })
+        .where(eq(devices.id, id))
+        .returning(publicColumns);
+      if (!rows[0]) throw new NotFoundError("device", id);
+      return rows[0];
+    },
+
+    async setCertificate(id, certificate) {
+      const rows = await db
+        .update(devices)
+        .set({ certSha256: certificate?.sha256 ?? null, certNotAfter: certificate?.notAfter ?? null })
+        .where(eq(devices.id, id))
+        .returning(publicColumns);
+      if (!rows[0]) throw new NotFoundError("device", id);
+      return rows[0];
     },
 
     async get(id) {

@@ -19,6 +19,7 @@ export interface TokenInfo {
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  expiresAt: Date | null;
 }
 
 export interface CreatedToken {
@@ -26,12 +27,13 @@ export interface CreatedToken {
   /** The bearer secret; shown once, never stored. */
   token: string;
   role: TokenRole;
+  expiresAt: Date | null;
 }
 
 export interface TokenRepo {
   /** Creates a token; the returned `token` is the only copy of the secret. */
-  create(name: string, role: TokenRole): Promise<CreatedToken>;
-  /** The token's identity when it exists and is not revoked, else null. */
+  create(name: string, role: TokenRole, options?: { expiresAt?: Date | null }): Promise<CreatedToken>;
+  /** The token's identity when it exists, is not revoked and has not expired, else null. */
   verify(token: string): Promise<{ id: string; name: string; role: TokenRole } | null>;
   /** All tokens, newest first, without secrets. */
   list(): Promise<TokenInfo[]>;
@@ -49,16 +51,22 @@ export function tokenRepo(db: Db, options?: RepoOptions): TokenRepo {
     createdAt: apiTokens.createdAt,
     lastUsedAt: apiTokens.lastUsedAt,
     revokedAt: apiTokens.revokedAt,
+    expiresAt: apiTokens.expiresAt,
   };
   return {
-    async create(name, role) {
+    async create(name, role, { expiresAt = null } = {}) {
       if (name.trim().length === 0) throw new ValidationError("token name must not be empty");
       if (!TOKEN_ROLES.includes(role))
         throw new ValidationError(`role must be one of ${TOKEN_ROLES.join(", ")}`);
+      const createdAt = now();
+      if (expiresAt !== null && !(expiresAt.getTime() > createdAt.getTime()))
+        throw new ValidationError("a token's expiry must lie in the future");
       const id = randomUUID();
       const token = newSecret(TOKEN_PREFIX);
-      await db.insert(apiTokens).values({ id, name, role, tokenHash: sha256Hex(token), createdAt: now() });
-      return { id, token, role };
+      await db
+        .insert(apiTokens)
+        .values({ id, name, role, tokenHash: sha256Hex(token), createdAt, expiresAt });
+      return { id, token, role, expiresAt };
     },
 
     async verify(token) {
@@ -70,6 +78,7 @@ export function tokenRepo(db: Db, options?: RepoOptions): TokenRepo {
         .where(and(eq(apiTokens.tokenHash, sha256Hex(token)), isNull(apiTokens.revokedAt)));
       if (!row) return null;
       const at = now();
+      if (row.expiresAt !== null && row.expiresAt.getTime() <= at.getTime()) return null;
       if (!row.lastUsedAt || at.getTime() - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
         const stale = new Date(at.getTime() - LAST_USED_RESOLUTION_MS);
         await db

@@ -38,6 +38,8 @@ export interface ApiTestApp {
   live: LiveChanges;
   /** Bearer tokens of each role. */
   tokens: { admin: string; operator: string; viewer: string };
+  /** Device ids a route asked to cut off from the broker, in order. */
+  disconnected: string[];
   /** Sends a request with a role's token (default admin) and a JSON body when given. */
   call(
     method: string,
@@ -82,6 +84,7 @@ export async function createApiTestApp(): Promise<ApiTestApp> {
     log,
   });
   const live = new LiveChanges({ marks: repos.changeMarks, clock: systemClock, log });
+  const disconnected: string[] = [];
   const app = createApiApp({
     version: "0.0.0-test",
     config,
@@ -97,6 +100,13 @@ export async function createApiTestApp(): Promise<ApiTestApp> {
     jobs,
     drift,
     live,
+    // No broker in process: records which devices a route asked to cut off.
+    sessions: {
+      async disconnect(deviceId: string) {
+        disconnected.push(deviceId);
+        return false;
+      },
+    },
   });
   const tokens = {
     admin: (await repos.tokens.create("test-admin", "admin")).token,
@@ -113,6 +123,7 @@ export async function createApiTestApp(): Promise<ApiTestApp> {
     rollouts,
     live,
     tokens,
+    disconnected,
     call(method, path, options = {}) {
       const headers = new Headers(options.headers);
       const as = options.as === undefined ? "admin" : options.as;

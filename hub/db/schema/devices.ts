@@ -13,6 +13,15 @@ export const devices = pgTable(
     /** `scrypt$N$r$p$salt$hash` (base64 salt and hash); see hub/repos/secret-hash.ts. */
     secretHash: text("secret_hash").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
+    /** Set while an operator has disabled the device: its secret and certificate are refused. */
+    disabledAt: timestamp("disabled_at", { withTimezone: true }),
+    /**
+     * sha256 (hex, of the DER) of the one client certificate the hub issued and accepts for this
+     * device; null when it has none (a secret only, or a certificate from a registered external CA).
+     */
+    certSha256: text("cert_sha256"),
+    /** When that certificate expires. */
+    certNotAfter: timestamp("cert_not_after", { withTimezone: true }),
     online: boolean("online").notNull().default(false),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
     agentVersion: text("agent_version"),

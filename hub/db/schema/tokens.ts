@@ -16,6 +16,8 @@ export const apiTokens = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
     lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    /** Past this instant the token is refused; null never expires. */
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
   },
   (t) => [index("api_tokens_created_at_idx").on(t.createdAt)],
 );

@@ -7,7 +7,7 @@ import type { SigningKeys } from "../../keys.js";
 import type { Device, Repositories } from "../../repos/index.js";
 import { deviceMerge } from "../../services/deployments.js";
 import type { HubUrls } from "../../urls.js";
-import { requireRole } from "../auth.js";
+import { type Principal, requireRole } from "../auth.js";
 import { found } from "../errors.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { requireKnownProfile } from "./profiles.js";
@@ -58,11 +58,58 @@ const provision = createRoute({
   ),
 });
 
+const IdParam = { params: z.object({ id: DeviceIdSchema }) };
+
+const disable = createRoute({
+  method: "post",
+  path: "/api/v1/devices/{id}/disable",
+  summary: "Disable a device: its secret and certificate are refused and its live MQTT session is closed",
+  middleware: [requireRole("operator")] as const,
+  request: IdParam,
+  responses: jsonOk(z.object({ device: DeviceSchema, disconnected: z.boolean() }), "The disabled device"),
+});
+
+const enable = createRoute({
+  method: "post",
+  path: "/api/v1/devices/{id}/enable",
+  summary: "Enable a disabled device again",
+  middleware: [requireRole("operator")] as const,
+  request: IdParam,
+  responses: jsonOk(z.object({ device: DeviceSchema }), "The enabled device"),
+});
+
+const rotateSecret = createRoute({
+  method: "post",
+  path: "/api/v1/devices/{id}/rotate-secret",
+  summary: "Issue a new device secret (shown once); the old one stops working and its session is closed",
+  middleware: [requireRole("operator")] as const,
+  request: IdParam,
+  responses: jsonOk(
+    z.object({ deviceId: z.string(), secret: z.string(), disconnected: z.boolean() }),
+    "The new secret",
+  ),
+});
+
+const remove = createRoute({
+  method: "delete",
+  path: "/api/v1/devices/{id}",
+  summary: "Delete a device: its credentials stop working at once; its telemetry and events stay as history",
+  middleware: [requireRole("operator")] as const,
+  request: IdParam,
+  responses: jsonOk(z.object({ deleted: z.boolean(), disconnected: z.boolean() }), "Deleted"),
+});
+
+/** Closes a device's live broker session; an external broker cannot be told, so it answers false. */
+export interface DeviceSessions {
+  disconnect(deviceId: string): Promise<boolean>;
+}
+
 /** What the device routes use: devices and deployments (for the merge view), the addresses and trust key a new device needs. */
 export interface DeviceRouteDeps {
   repos: Pick<Repositories, "devices" | "deployments">;
   urls: HubUrls;
   signing: Pick<SigningKeys, "publicKeyPem">;
+  sessions: DeviceSessions;
   log: Logger;
 }
 
@@ -99,7 +146,45 @@ export function deviceRoutes(deps: DeviceRouteDeps): ApiApp {
       200,
     );
   });
+  app.openapi(disable, async (c) => {
+    const { id } = c.req.valid("param");
+    const device = await deps.repos.devices.setDisabled(id, true);
+    const disconnected = await deps.sessions.disconnect(id);
+    deps.log.info({ event: "device.disabled", deviceId: id, by: actorOf(c), disconnected });
+    return c.json({ device: withProfileCheck(device), disconnected }, 200);
+  });
+
+  app.openapi(enable, async (c) => {
+    const { id } = c.req.valid("param");
+    const device = await deps.repos.devices.setDisabled(id, false);
+    deps.log.info({ event: "device.enabled", deviceId: id, by: actorOf(c) });
+    return c.json({ device: withProfileCheck(device) }, 200);
+  });
+
+  app.openapi(rotateSecret, async (c) => {
+    const { id } = c.req.valid("param");
+    const secret = await deps.repos.devices.rotateSecret(id);
+    // The live session authenticated with the old secret: it must prove the new one.
+    const disconnected = await deps.sessions.disconnect(id);
+    deps.log.info({ event: "device.secret_rotated", deviceId: id, by: actorOf(c), disconnected });
+    return c.json({ deviceId: id, secret, disconnected }, 200);
+  });
+
+  app.openapi(remove, async (c) => {
+    const { id } = c.req.valid("param");
+    await deps.repos.devices.delete(id);
+    const disconnected = await deps.sessions.disconnect(id);
+    deps.log.info({ event: "device.deleted", deviceId: id, by: actorOf(c), disconnected });
+    return c.json({ deleted: true, disconnected }, 200);
+  });
   return app;
+}
+
+/** Who made a call, for the log line of a credential change. */
+function actorOf(c: { get(key: "principal"): Principal | undefined }): string {
+  const principal = c.get("principal");
+  if (!principal) return "unknown";
+  return principal.kind === "operator" ? `token:${principal.tokenId}` : `device:${principal.deviceId}`;
 }
 
 /** A device as the API shows it: stored columns plus its profile check, computed now. */

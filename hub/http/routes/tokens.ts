@@ -1,8 +1,9 @@
 /** API tokens (admin only): create with a role, list, revoke. */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import type { Logger } from "../../../lib/log.js";
 import type { Repositories } from "../../repos/index.js";
-import { ROLES, requireRole } from "../auth.js";
+import { type Principal, ROLES, requireRole } from "../auth.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { jsonOk } from "./schemas.js";
 
@@ -24,7 +25,24 @@ const create = createRoute({
   request: {
     body: {
       content: {
-        "application/json": { schema: z.object({ name: z.string().min(1).max(128), role: z.enum(ROLES) }) },
+        "application/json": {
+          schema: z
+            .object({
+              name: z.string().min(1).max(128),
+              role: z.enum(ROLES),
+              /** When it stops working; absent (and no expiresInSeconds) never expires. */
+              expiresAt: z.iso.datetime({ offset: true }).optional(),
+              expiresInSeconds: z
+                .number()
+                .int()
+                .positive()
+                .max(10 * 365 * 86_400)
+                .optional(),
+            })
+            .refine((body) => body.expiresAt === undefined || body.expiresInSeconds === undefined, {
+              message: "give expiresAt or expiresInSeconds, not both",
+            }),
+        },
       },
       required: true,
     },
@@ -41,21 +59,54 @@ const revoke = createRoute({
   responses: jsonOk(z.object({ revoked: z.boolean() }), "Revoked"),
 });
 
-/** What the token routes use: the tokens repository. */
+/** What the token routes use: the tokens repository and the log. */
 export interface TokenRouteDeps {
   repos: Pick<Repositories, "tokens">;
+  log: Logger;
+}
+
+function tokenActor(c: { get(key: "principal"): Principal | undefined }): string | null {
+  const principal = c.get("principal");
+  return principal?.kind === "operator" ? `token:${principal.tokenId}` : null;
 }
 
 /** The token routes, as a router to mount. */
 export function tokenRoutes(deps: TokenRouteDeps): ApiApp {
   const app = createRouter();
-  app.openapi(list, async (c) => c.json({ tokens: await deps.repos.tokens.list() }, 200));
+  app.openapi(list, async (c) => {
+    const now = Date.now();
+    const tokens = (await deps.repos.tokens.list()).map((token) => ({
+      ...token,
+      state: token.revokedAt
+        ? "revoked"
+        : token.expiresAt && token.expiresAt.getTime() <= now
+          ? "expired"
+          : "active",
+    }));
+    return c.json({ tokens }, 200);
+  });
   app.openapi(create, async (c) => {
-    const { name, role } = c.req.valid("json");
-    return c.json(await deps.repos.tokens.create(name, role), 200);
+    const { name, role, expiresAt, expiresInSeconds } = c.req.valid("json");
+    const expiry =
+      expiresAt !== undefined
+        ? new Date(expiresAt)
+        : expiresInSeconds !== undefined
+          ? new Date(Date.now() + expiresInSeconds * 1000)
+          : null;
+    const created = await deps.repos.tokens.create(name, role, { expiresAt: expiry });
+    deps.log.info({
+      event: "token.created",
+      tokenId: created.id,
+      role,
+      expiresAt: expiry,
+      by: tokenActor(c),
+    });
+    return c.json(created, 200);
   });
   app.openapi(revoke, async (c) => {
-    await deps.repos.tokens.revoke(c.req.valid("param").id);
+    const { id } = c.req.valid("param");
+    await deps.repos.tokens.revoke(id);
+    deps.log.info({ event: "token.revoked", tokenId: id, by: tokenActor(c) });
     return c.json({ revoked: true }, 200);
   });
   return app;
