@@ -11,3 +11,4 @@ export * from "./pack.js";
 export * from "./postprocess.js";
 export * from "./preprocess.js";
 export * from "./sign.js";
+export * from "./warmup.js";

@@ -114,8 +114,17 @@ export type Preprocessing = z.infer<typeof PreprocessingSchema>;
 
 const labels = z.array(z.string()).min(1).optional();
 export const PostprocessingSchema = z.discriminatedUnion("kind", [
-  /** Every requested output as a plain array. */
-  z.object({ kind: z.literal("raw") }),
+  /**
+   * Every requested output as a plain array, split into one value per row along each output's batch
+   * axis: `batchAxes[output]` is that axis, or null for an output returned whole to every row (a
+   * state `[layers, batch, 64]` has axis 1). The packer fills it in from the model's symbolic
+   * dimensions (modules/batch-axes.ts); an output it does not name is split along dimension 0 when
+   * that dimension has the batch's size, else returned whole.
+   */
+  z.object({
+    kind: z.literal("raw"),
+    batchAxes: z.record(z.string(), z.number().int().min(0).max(7).nullable()).optional(),
+  }),
   /** Probabilities per label (softmax over logits unless `fromProbabilities`). */
   z.object({
     kind: z.literal("softmax"),
@@ -149,6 +158,31 @@ export const PostprocessingSchema = z.discriminatedUnion("kind", [
 ]);
 export type Postprocessing = z.infer<typeof PostprocessingSchema>;
 
+/**
+ * One input's warm-up tensor: a concrete shape (no -1), zeros unless `data` gives the values (one
+ * value fills the tensor; otherwise one per element, row-major). For models that cannot run on
+ * zeros with every dynamic dimension 1 (a reflect pad needs length ≥ 2, a sample rate must be 16000).
+ */
+export const WarmupInputSchema = z
+  .object({
+    shape: z
+      .array(
+        z
+          .number()
+          .int()
+          .min(0)
+          .max(1 << 24),
+      )
+      .max(8),
+    data: z
+      .array(z.union([z.number(), z.string(), z.boolean()]))
+      .min(1)
+      .max(1 << 16)
+      .optional(),
+  })
+  .strict();
+export type WarmupInput = z.infer<typeof WarmupInputSchema>;
+
 export const RuntimeOptionsSchema = z.object({
   /** ORT intra-op threads; 1 suits small models on small devices (onnxruntime threading docs: more threads than cores only add contention). */
   intraOpNumThreads: z.number().int().min(0).max(64).default(1),
@@ -159,6 +193,11 @@ export const RuntimeOptionsSchema = z.object({
   executionProviders: z.array(z.string()).default(["cpu"]),
   /** Inference runs on a warm-up input this many times before the version takes traffic. */
   warmupRuns: z.number().int().min(0).max(100).default(1),
+  /**
+   * Warm-up tensors by input name (modules/warmup.ts); inputs left out get zeros with every dynamic
+   * dimension 1. The hub's packager fills this in when the defaults do not run.
+   */
+  warmupInputs: z.record(z.string(), WarmupInputSchema).optional(),
   /**
    * Where runs happen: "auto" times the warm-up in a worker thread and keeps models that run in
    * about a millisecond inline on the agent's main thread; "inline" or "worker" force one.
@@ -295,6 +334,19 @@ export function parseManifest(value: unknown): Manifest {
   if (post.kind !== "raw" && !outputNames.has(post.output)) {
     problems.push(`postprocessing.output "${post.output}" is not a model output`);
   }
+  if (post.kind === "raw") {
+    for (const [name, axis] of Object.entries(post.batchAxes ?? {})) {
+      const output = manifest.outputs.find((t) => t.name === name);
+      if (output === undefined)
+        problems.push(`postprocessing.batchAxes names "${name}", which is not a model output`);
+      else if (axis !== null && axis >= output.shape.length) {
+        problems.push(
+          `postprocessing.batchAxes.${name} is ${axis} but output "${name}" has rank ${output.shape.length}`,
+        );
+      }
+    }
+  }
+  problems.push(...warmupProblems(manifest));
   problems.push(...variantProblems(manifest));
   if (manifest.monitoring) problems.push(...monitoringProblems(manifest.monitoring, manifest));
   if (problems.length > 0) {
@@ -331,6 +383,39 @@ function imageProblems(manifest: Manifest, pre: ImagePreprocessing): string[] {
       `image input "${pre.input}" has shape [${input.shape}] but ${pre.layout} ${pre.channels} ` +
         `${pre.width}x${pre.height} needs [batch, ${expected}]`,
     );
+  }
+  return problems;
+}
+
+/** Largest warm-up tensor, in elements: a warm-up must not be what runs the device out of memory. */
+export const MAX_WARMUP_ELEMENTS = 1 << 26;
+
+/** Each warm-up input names a model input, has its rank and fixed dimensions, and data that fits. */
+function warmupProblems(manifest: Manifest): string[] {
+  const problems: string[] = [];
+  for (const [name, warmup] of Object.entries(manifest.runtime.warmupInputs ?? {})) {
+    const field = `runtime.warmupInputs.${name}`;
+    const input = manifest.inputs.find((t) => t.name === name);
+    if (input === undefined) {
+      problems.push(`${field}: "${name}" is not a model input`);
+      continue;
+    }
+    const fits =
+      warmup.shape.length === input.shape.length &&
+      warmup.shape.every((dim, i) => input.shape[i]! < 0 || input.shape[i] === dim);
+    if (!fits) problems.push(`${field}.shape [${warmup.shape}] does not fit input shape [${input.shape}]`);
+    const elements = warmup.shape.reduce((a, b) => a * b, 1);
+    if (elements > MAX_WARMUP_ELEMENTS)
+      problems.push(`${field}.shape has ${elements} elements, over ${MAX_WARMUP_ELEMENTS}`);
+    if (warmup.data === undefined) continue;
+    if (warmup.data.length !== 1 && warmup.data.length !== elements) {
+      problems.push(`${field}.data has ${warmup.data.length} values; give 1 (a fill) or ${elements}`);
+    }
+    const kind = input.datatype === "BYTES" ? "string" : input.datatype === "BOOL" ? "boolean" : "number";
+    if (warmup.data.some((v) => typeof v !== kind && !(kind === "boolean" && (v === 0 || v === 1)))) {
+      problems.push(`${field}.data must hold ${kind}s for a ${input.datatype} input`);
+    }
+    if (input.datatype === "FP16") problems.push(`${field}: FP16 inputs take a shape only (zeros)`);
   }
   return problems;
 }

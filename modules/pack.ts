@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { sha256Hex } from "../lib/files.js";
+import { batchAxesFromModel } from "./batch-axes.js";
 import { InvalidManifestError } from "./errors.js";
 import {
   MANIFEST_FILE,
@@ -146,6 +147,11 @@ export async function packModule(options: PackOptions): Promise<PackedModule> {
       mismatches.push(`variant "${variant.name}": ${problem}`);
   }
   if (mismatches.length > 0) throw new InvalidManifestError(mismatches);
+  // Raw outputs are split per row along each output's batch axis, read from the model's symbols.
+  if (manifest.postprocessing.kind === "raw" && manifest.postprocessing.batchAxes === undefined) {
+    const batchAxes = batchAxesFromModel(info);
+    if (batchAxes !== undefined) manifest = { ...manifest, postprocessing: { kind: "raw", batchAxes } };
+  }
   const variantFiles = (manifest.variants ?? []).map((variant, i) => {
     const bytes = variantInfos[i]?.variant.modelBytes;
     if (!bytes) throw new InvalidManifestError([`variant "${variant.name}" has no model bytes to pack`]);

@@ -90,20 +90,41 @@ function nest(values: (number | string | boolean)[], dims: readonly number[]): J
   );
 }
 
-function rawPredictions(outputs: Record<string, OutputTensor>, batchSize: number): RawPrediction[] {
+/** Row `row` of a row-major tensor along `axis`: the values with that axis index fixed. */
+function sliceAlong(
+  values: readonly (number | string | boolean)[],
+  shape: readonly number[],
+  axis: number,
+  row: number,
+) {
+  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const size = shape[axis]!;
+  const out: (number | string | boolean)[] = [];
+  for (let o = 0; o < outer; o++) {
+    const start = (o * size + row) * inner;
+    for (let i = 0; i < inner; i++) out.push(values[start + i]!);
+  }
+  return out;
+}
+
+function rawPredictions(
+  outputs: Record<string, OutputTensor>,
+  batchSize: number,
+  batchAxes: Record<string, number | null> | undefined,
+): RawPrediction[] {
   const perRow: RawPrediction[] = Array.from({ length: batchSize }, () => ({}));
   for (const [name, tensor] of Object.entries(outputs)) {
     const shape = shapeOf(tensor);
     const values = Array.from(tensor.data as ArrayLike<number | bigint | string | boolean>, jsonScalar);
-    const batched = shape.length > 0 && shape[0] === batchSize;
+    // The manifest's axis when it names one (null: no batch axis); else dimension 0.
+    const declared = batchAxes?.[name];
+    const axis = declared === undefined ? 0 : declared;
+    // An output without the batch dimension (a scalar, a constant, a summary) is the same for every row.
+    const batched = axis !== null && shape.length > axis && shape[axis] === batchSize;
+    const rowShape = axis === null ? shape : [...shape.slice(0, axis), ...shape.slice(axis + 1)];
     for (let r = 0; r < batchSize; r++) {
-      // An output without the batch dimension (a scalar, a constant) is the same for every row.
-      if (!batched) {
-        perRow[r]![name] = nest(values, shape);
-        continue;
-      }
-      const width = values.length / batchSize;
-      perRow[r]![name] = nest(values.slice(r * width, (r + 1) * width), shape.slice(1));
+      perRow[r]![name] = batched ? nest(sliceAlong(values, shape, axis, r), rowShape) : nest(values, shape);
     }
   }
   return perRow;
@@ -156,7 +177,7 @@ function predictions(
   outputs: Record<string, OutputTensor>,
   batchSize: number,
 ): Prediction[] {
-  if (spec.kind === "raw") return rawPredictions(outputs, batchSize);
+  if (spec.kind === "raw") return rawPredictions(outputs, batchSize, spec.batchAxes);
   const rows = scoreRows(outputs, spec.output, batchSize);
   const classes = rows[0]!.length;
   switch (spec.kind) {

@@ -1,5 +1,6 @@
 import { Tensor } from "onnxruntime-node";
 import { afterAll, describe, expect, it } from "vitest";
+import { waitFor } from "../../test/support/wait.js";
 import { type BatchEvent, InferenceRuntime } from "./inference-runtime.js";
 import { loadModule } from "./loaded-module.js";
 import { InferenceTimeoutError, OverloadedError } from "./runtime-errors.js";
@@ -91,6 +92,38 @@ describe("executor choice", () => {
       expect(inline.executorKind).toBe("inline");
       expect(worker.executorKind).toBe("worker");
       await Promise.all([inline.drainAndDispose(), worker.drainAndDispose()]);
+    } finally {
+      await choosing.close();
+    }
+  });
+});
+
+describe("executor choice without warm-up", () => {
+  it("measures the first requests: a tiny model moves inline, a slow one stays in the worker", async () => {
+    const choosing = new InferenceRuntime({ inlineMaxMs: 1 });
+    const tiny = await classifierModule();
+    const slow = await slowModule({ depth: 2000, runtime: { warmupRuns: 0 } });
+    dirs.push(tiny, slow);
+    const cold = { ...tiny.manifest, runtime: { ...tiny.manifest.runtime, warmupRuns: 0 } };
+    try {
+      const small = await loadModule({ dir: tiny.dir, manifest: cold, runtime: choosing });
+      const big = await loadModule({ dir: slow.dir, manifest: slow.manifest, runtime: choosing });
+      // Nothing timed yet: both start where a slow model is safe.
+      expect(small.executorKind).toBe("worker");
+      expect(big.executorKind).toBe("worker");
+      const feed = () => ({ features: new Tensor("float32", Float32Array.from(rowOf(3)), [1, 4]) });
+      const before = await small.run(feed());
+      for (let i = 0; i < 3; i++) {
+        await small.run(feed());
+        await big.run({ x: new Tensor("float32", new Float32Array(256), [1, 256]) });
+      }
+      await waitFor("the tiny model to move inline", async () => small.executorKind === "inline");
+      const after = await small.run(feed());
+      expect(Array.from(after.logits!.data as Float32Array)).toEqual(
+        Array.from(before.logits!.data as Float32Array),
+      );
+      expect(big.executorKind).toBe("worker");
+      await Promise.all([small.drainAndDispose(), big.drainAndDispose()]);
     } finally {
       await choosing.close();
     }

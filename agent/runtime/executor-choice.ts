@@ -4,15 +4,18 @@
  * times runs at the module's largest batch in the worker: if one takes at most the runtime's
  * `inlineMaxMs`, the model is tiny, the thread hop would cost more than it saves, and the session
  * is recreated inline and the worker copy released (an idle worker stops). Without warm-up runs
- * there is nothing to time, and auto keeps the worker.
+ * the first requests are timed instead (measuring-executor.ts). Warm-up feeds come from the
+ * manifest (`runtime.warmupInputs`) or are zeros (modules/warmup.ts).
  */
 import { InferenceSession, Tensor } from "onnxruntime-node";
-import type { Manifest, TensorSpec } from "../../modules/manifest.js";
-import { ortTypeOf, zeroData } from "./datatypes.js";
+import type { Logger } from "../../lib/log.js";
+import type { Manifest } from "../../modules/manifest.js";
+import { warmupTensors } from "../../modules/warmup.js";
+import { ortTypeOf } from "./datatypes.js";
 import { type Executor, InlineExecutor, WorkerExecutor } from "./executor.js";
 import type { InferenceRuntime } from "./inference-runtime.js";
+import { MeasuringExecutor } from "./measuring-executor.js";
 import { sessionOptions } from "./session-options.js";
-import { elementCount } from "./tensor-json.js";
 
 /** How many timed runs "auto" makes at most; it stops at the first one over the threshold. */
 const TIMED_RUNS = 3;
@@ -36,16 +39,14 @@ export class LoadStepError extends Error {
   }
 }
 
-/** Zero-filled feeds for every input; dimension 0, when dynamic, is `rows`, other dynamic ones 1. */
-export function zeroFeeds(inputs: readonly TensorSpec[], rows = 1): Record<string, Tensor> {
+/** The module's warm-up feeds as onnxruntime Tensors (modules/warmup.ts); fresh buffers each call. */
+export function warmupFeeds(
+  manifest: Pick<Manifest, "inputs" | "runtime">,
+  rows = 1,
+): Record<string, Tensor> {
   const feeds: Record<string, Tensor> = {};
-  for (const spec of inputs) {
-    const shape = spec.shape.map((dim, i) => (dim < 0 ? (i === 0 ? rows : 1) : dim));
-    feeds[spec.name] = new Tensor(
-      ortTypeOf(spec.datatype),
-      zeroData(spec.datatype, elementCount(shape)) as never,
-      shape,
-    );
+  for (const [name, t] of Object.entries(warmupTensors(manifest, rows))) {
+    feeds[name] = new Tensor(ortTypeOf(t.datatype), t.data as never, t.shape);
   }
   return feeds;
 }
@@ -61,9 +62,10 @@ export async function chooseExecutor(options: {
   /** Largest batch the module will run (1 without batching). */
   batchRows: number;
   check: (metadata: Pick<ExecutorChoice, "inputMetadata" | "outputMetadata">) => void;
+  log: Logger;
 }): Promise<ExecutorChoice> {
   const { path, manifest, runtime } = options;
-  const { runtime: opts, inputs } = manifest;
+  const { runtime: opts } = manifest;
   if (opts.executor === "inline") return inlineSession(options, opts.warmupRuns);
 
   const workerSession = await runtime.pool
@@ -73,13 +75,24 @@ export async function chooseExecutor(options: {
   try {
     options.check(workerSession.metadata);
     const names = manifest.outputs.map((spec) => spec.name);
-    await warmUp(executor, inputs, names, opts.warmupRuns, 1);
+    await warmUp(executor, manifest, names, opts.warmupRuns, 1);
+    if (opts.executor === "auto" && opts.warmupRuns === 0) {
+      const measuring = new MeasuringExecutor({
+        worker: executor,
+        createInline: async () =>
+          new InlineExecutor(await InferenceSession.create(path, sessionOptions(opts))),
+        inlineMaxMs: runtime.settings.inlineMaxMs,
+        timedRuns: TIMED_RUNS,
+        log: options.log,
+      });
+      return { executor: measuring, ...workerSession.metadata };
+    }
     let timedRunMs: number | undefined;
     if (opts.executor === "auto" && opts.warmupRuns > 0) {
       const times: number[] = [];
       for (let i = 0; i < TIMED_RUNS; i++) {
         const { runMs } = await executor
-          .run(zeroFeeds(inputs, options.batchRows), names)
+          .run(warmupFeeds(manifest, options.batchRows), names)
           .catch((error: unknown) => Promise.reject(new LoadStepError("warmup", error)));
         times.push(runMs);
         if (runMs > runtime.settings.inlineMaxMs) break;
@@ -113,7 +126,7 @@ async function inlineSession(
   try {
     options.check(session);
     const names = manifest.outputs.map((spec) => spec.name);
-    await warmUp(executor, manifest.inputs, names, warmupRuns, 1);
+    await warmUp(executor, manifest, names, warmupRuns, 1);
     return { executor, inputMetadata: session.inputMetadata, outputMetadata: session.outputMetadata };
   } catch (error) {
     await session.release().catch(() => undefined);
@@ -123,14 +136,14 @@ async function inlineSession(
 
 async function warmUp(
   executor: Executor,
-  inputs: readonly TensorSpec[],
+  manifest: Pick<Manifest, "inputs" | "runtime">,
   outputNames: readonly string[],
   runs: number,
   rows: number,
 ): Promise<void> {
   for (let i = 0; i < runs; i++) {
     try {
-      await executor.run(zeroFeeds(inputs, rows), outputNames);
+      await executor.run(warmupFeeds(manifest, rows), outputNames);
     } catch (error) {
       throw new LoadStepError("warmup", error);
     }

@@ -8,10 +8,11 @@ import type { Tensor } from "onnxruntime-node";
 import { type Logger, silentLogger } from "../../lib/log.js";
 import type { Manifest, TensorSpec } from "../../modules/manifest.js";
 import { type DeviceFacts, manifestForDevice, selectVariant } from "../../modules/select-variant.js";
+import { describeWarmup, WARMUP_FIX, warmupTensors } from "../../modules/warmup.js";
 import { deviceCapabilities } from "../capabilities.js";
 import { BatchScheduler } from "./batch-scheduler.js";
 import type { Executor } from "./executor.js";
-import { chooseExecutor, LoadStepError, zeroFeeds } from "./executor-choice.js";
+import { chooseExecutor, LoadStepError, warmupFeeds as manifestWarmupFeeds } from "./executor-choice.js";
 import { defaultInferenceRuntime, type InferenceRuntime } from "./inference-runtime.js";
 import { signatureProblems } from "./signature.js";
 
@@ -81,6 +82,7 @@ export async function loadModule(options: LoadModuleOptions): Promise<LoadedModu
       manifest,
       runtime,
       batchRows: maxBatch,
+      log,
       check: (metadata) => {
         const problems = [
           ...signatureProblems("input", manifest.inputs, metadata.inputMetadata),
@@ -94,7 +96,10 @@ export async function loadModule(options: LoadModuleOptions): Promise<LoadedModu
     const reason = error.reason as Error;
     throw error.step === "create"
       ? fail(`cannot create a session from ${manifest.model.file}: ${reason.message}`, reason)
-      : fail(`warm-up run failed: ${reason.message}`, reason);
+      : fail(
+          `warm-up run failed on ${describeWarmup(warmupTensors(manifest))}: ${reason.message.trim()}; ${WARMUP_FIX}`,
+          reason,
+        );
   }
   const loadMs = performance.now() - started;
   log.info({
@@ -116,9 +121,9 @@ export function batchable(manifest: Manifest): boolean {
   );
 }
 
-/** Zero-filled feeds for every input; dynamic dimensions become 1. */
-export function warmupFeeds(inputs: readonly TensorSpec[]): Feeds {
-  return zeroFeeds(inputs, 1);
+/** The module's warm-up feeds at batch 1: the manifest's warm-up inputs, zeros for the rest. */
+export function warmupFeeds(manifest: Pick<Manifest, "inputs" | "runtime">): Feeds {
+  return manifestWarmupFeeds(manifest, 1);
 }
 
 /** A warm session plus the manifest it was loaded for. Create with loadModule. */

@@ -2,14 +2,19 @@
  * Micro-batching arithmetic: requests are stacked along dimension 0 into one set of feeds, and the
  * outputs are cut back into per-request pieces by the same row counts, in the same order.
  */
+
 import { Tensor } from "onnxruntime-node";
+import type { TensorSpec } from "../../modules/manifest.js";
 
 type Tensors = Record<string, Tensor>;
 type TypedArray = Exclude<Tensor.DataType, string[]>;
 
 /** Rows in a request: dimension 0 of its first input (1 for a scalar input). */
-export function rowsOf(feeds: Tensors): number {
-  const first = Object.values(feeds)[0];
+export function rowsOf(feeds: Tensors, inputs?: readonly TensorSpec[]): number {
+  // The batch is dimension 0 of an input whose dimension 0 is dynamic: a state input such as
+  // [layers, batch, 64] has a fixed dimension 0 that is not the batch, and a scalar has none.
+  const batched = inputs?.find((spec) => spec.shape.length > 0 && spec.shape[0]! < 0 && feeds[spec.name]);
+  const first = batched === undefined ? (inputs ? undefined : Object.values(feeds)[0]) : feeds[batched.name];
   return first === undefined || first.dims.length === 0 ? 1 : Number(first.dims[0]);
 }
 

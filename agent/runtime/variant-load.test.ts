@@ -39,7 +39,7 @@ describe("loading a module with variants", () => {
     });
     try {
       expect(module.manifest.model.file).toBe("variant-int8-boards.onnx");
-      const outputs = await module.run(warmupFeeds(module.inputs));
+      const outputs = await module.run(warmupFeeds(module.manifest));
       expect(Object.keys(outputs)).toEqual(["logits"]);
     } finally {
       await module.drainAndDispose();

@@ -3,15 +3,18 @@
  * becomes a signed module tarball, stored as a blob and recorded in the registry.
  */
 
+import { z } from "zod";
 import { ConflictError, found, ValidationError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
-import type { ManifestInput } from "../../modules/manifest.js";
+import { InvalidManifestError } from "../../modules/errors.js";
+import { type Manifest, type ManifestInput, parseManifest } from "../../modules/manifest.js";
 import { type PackVariantInput, packModule } from "../../modules/pack.js";
 import type { BlobStore } from "../blobs/blob-store.js";
 import type { SigningKeys } from "../keys.js";
 import type { Repositories } from "../repos/index.js";
 import type { ModelVersion } from "../repos/models.js";
 import type { CreateModuleRequest } from "./module-request.js";
+import { probeWarmup } from "./warmup-probe.js";
 
 /** What packaging uses: the model and module repositories, the blob store, the signing key, a log. */
 export interface PackagingDeps {
@@ -99,8 +102,12 @@ export async function createModule(deps: PackagingDeps, request: CreateModuleReq
       modelBytes: await deps.blobs.read(version.sha256),
     });
   }
+  // A warm-up that cannot run fails here, once, naming the field, instead of on every device.
+  const probed = await probeWarmup(modelBytes, checkedManifest(manifest), deps.log);
   const packed = await packModule({
-    manifest,
+    manifest: probed.warmupInputs
+      ? { ...manifest, runtime: { ...manifest.runtime, warmupInputs: probed.warmupInputs } }
+      : manifest,
     modelBytes,
     privateKeyPem: deps.signing.privateKeyPem,
     ...(variants.length > 0 ? { variants } : {}),
@@ -121,4 +128,18 @@ export async function createModule(deps: PackagingDeps, request: CreateModuleReq
     sha256: packed.sha256,
   });
   return created;
+}
+
+/** The manifest as the packer will see it, so the probe never runs on a manifest the packer refuses. */
+function checkedManifest(manifest: ManifestInput): Manifest {
+  try {
+    return parseManifest(manifest);
+  } catch (error) {
+    if (error instanceof z.ZodError) {
+      throw new InvalidManifestError(
+        error.issues.map((i) => (i.path.length > 0 ? `${i.path.join(".")}: ${i.message}` : i.message)),
+      );
+    }
+    throw error;
+  }
 }

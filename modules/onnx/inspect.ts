@@ -20,6 +20,14 @@ export interface OnnxInfo {
   metadata: Record<string, string>;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+  /** Each input's and output's symbolic dimension names (dim_param), null where a dimension has none. */
+  symbols: { inputs: Record<string, (string | null)[]>; outputs: Record<string, (string | null)[]> };
+}
+
+function symbolsOf(values: readonly OnnxProto.IValueInfoProto[]): Record<string, (string | null)[]> {
+  return Object.fromEntries(
+    values.map((v) => [v.name ?? "", (v.type?.tensorType?.shape?.dim ?? []).map((d) => d.dimParam || null)]),
+  );
 }
 
 /** The bytes are not a model we can serve; the message says why. */
@@ -73,9 +81,8 @@ export function inspectOnnx(bytes: Uint8Array): OnnxInfo {
   if (!graph) throw new InvalidModelError("the model has no graph");
   // Before IR 4 initializers were also listed as inputs; they are weights, not things callers feed.
   const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
-  const inputs = (graph.input ?? [])
-    .filter((v) => !initializers.has(v.name ?? ""))
-    .map((v) => tensorSpec(v, "input"));
+  const inputValues = (graph.input ?? []).filter((v) => !initializers.has(v.name ?? ""));
+  const inputs = inputValues.map((v) => tensorSpec(v, "input"));
   const outputs = (graph.output ?? []).map((v) => tensorSpec(v, "output"));
   if (inputs.length === 0) throw new InvalidModelError("the graph has no inputs");
   if (outputs.length === 0) throw new InvalidModelError("the graph has no outputs");
@@ -94,6 +101,7 @@ export function inspectOnnx(bytes: Uint8Array): OnnxInfo {
     metadata,
     inputs,
     outputs,
+    symbols: { inputs: symbolsOf(inputValues), outputs: symbolsOf(graph.output ?? []) },
   };
 }
 

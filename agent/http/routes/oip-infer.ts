@@ -96,7 +96,7 @@ export async function infer(
     module.outputs,
     request.outputs?.map((output) => output.name),
   );
-  const rows = rowsOf(feeds);
+  const rows = rowsOf(feeds, module.inputs);
   // Before the run: a worker executor takes ownership of the feeds' buffers.
   const captured = drift?.capture(feeds, rows);
   let results: Awaited<ReturnType<LoadedModule["run"]>>;

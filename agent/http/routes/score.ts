@@ -34,7 +34,7 @@ export function prepare(module: LoadedModule, body: ScoreRequest): PreparedReque
       Array.isArray(value) ? { name, shape: inferShape(name, value), data: value } : { name, ...value },
     );
     const feeds = feedsFromJson(module.inputs, tensors);
-    return { feeds, batchSize: rowsOf(feeds) };
+    return { feeds, batchSize: rowsOf(feeds, module.inputs) };
   }
   if (pre.kind !== "tabular") {
     throw new ScoringError(
