@@ -116,9 +116,7 @@ function* candidates(
   );
   if (resizable) {
     for (const size of PROBE_SIZES) {
-      yield Object.fromEntries(
-        manifest.inputs.map((spec) => [spec.name, { shape: shapeOf(spec, size) }]),
-      );
+      yield Object.fromEntries(manifest.inputs.map((spec) => [spec.name, { shape: shapeOf(spec, size) }]));
     }
   }
   yield Object.fromEntries(
