@@ -12,7 +12,10 @@ export const HUB_DEFAULTS = {
   port: 8470,
   /** Embedded MQTT broker (plain TCP). */
   mqttPort: 1883,
-  mqttHost: "0.0.0.0",
+  /** Plaintext listeners stay on loopback unless the operator says `insecure`. */
+  mqttHost: "127.0.0.1",
+  /** Allow plaintext HTTP and MQTT listeners on addresses other than loopback. */
+  insecure: false,
   /** Largest ONNX file the hub accepts, in bytes (512 MiB). */
   maxModelBytes: 512 * 1024 * 1024,
   /** Largest dataset (and script snapshot) upload, in bytes (256 MiB). */
@@ -58,6 +61,7 @@ export const HubConfigSchema = z.object({
   trainerLeaseMs: z.coerce.number().int().min(100),
   trainer: booleanish,
   retentionDays: z.coerce.number().min(0).max(36_500),
+  insecure: booleanish,
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
 });
 export type HubConfig = z.infer<typeof HubConfigSchema>;
@@ -79,6 +83,7 @@ export const HUB_ENV = {
   EDGEFLEET_TRAINER_LEASE_MS: "trainerLeaseMs",
   EDGEFLEET_TRAINER: "trainer",
   EDGEFLEET_RETENTION_DAYS: "retentionDays",
+  EDGEFLEET_INSECURE: "insecure",
   EDGEFLEET_LOG_LEVEL: "logLevel",
 } as const satisfies Record<string, keyof HubConfig>;
 
@@ -92,5 +97,28 @@ export function parseHubConfig(options: HubConfigInput = {}, env: NodeJS.Process
   const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const result = HubConfigSchema.safeParse({ ...HUB_DEFAULTS, logLevel: "info", ...fromEnv, ...defined });
   if (!result.success) throw new Error(`invalid hub configuration:\n${z.prettifyError(result.error)}`);
+  const exposed = plaintextBeyondLoopback(result.data);
+  if (exposed.length > 0 && !result.data.insecure) {
+    throw new Error(
+      `invalid hub configuration:\n${exposed.join("; ")} would speak plaintext beyond this machine (device secrets and tokens in the clear); bind to 127.0.0.1, or pass --insecure (EDGEFLEET_INSECURE=1) on a network you trust`,
+    );
+  }
   return result.data;
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return (
+    bare === "localhost" || bare === "::1" || /^127(\.\d{1,3}){3}$/.test(bare) || bare === "::ffff:127.0.0.1"
+  );
+}
+
+/** The plaintext listeners this config opens on a non-loopback address (TLS is not built in yet). */
+function plaintextBeyondLoopback(config: HubConfig): string[] {
+  const exposed: string[] = [];
+  if (!isLoopbackHost(config.host)) exposed.push(`HTTP on ${config.host}:${config.port}`);
+  if (!config.mqttUrl && !isLoopbackHost(config.mqttHost))
+    exposed.push(`the embedded MQTT broker on ${config.mqttHost}:${config.mqttPort}`);
+  return exposed;
 }

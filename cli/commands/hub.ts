@@ -11,6 +11,7 @@ interface HubFlags {
   port?: string;
   mqttPort?: string;
   mqttHost?: string;
+  insecure?: boolean;
   mqttUrl?: string;
   databaseUrl?: string;
   publicUrl?: string;
@@ -27,7 +28,11 @@ export function registerHubCommand(program: Command): void {
     .option("--data <dir>", "data folder (EDGEFLEET_DATA, default ./.edgefleet)")
     .option("--host <host>", "HTTP listen address (EDGEFLEET_HOST, default 127.0.0.1)")
     .option("--port <port>", "HTTP port (EDGEFLEET_PORT, default 8470)")
-    .option("--mqtt-host <host>", "embedded broker listen address (EDGEFLEET_MQTT_HOST, default 0.0.0.0)")
+    .option("--mqtt-host <host>", "embedded broker listen address (EDGEFLEET_MQTT_HOST, default 127.0.0.1)")
+    .option(
+      "--insecure",
+      "allow plaintext HTTP/MQTT on addresses beyond loopback, for a network you trust (EDGEFLEET_INSECURE=1)",
+    )
     .option("--mqtt-port <port>", "embedded broker port (EDGEFLEET_MQTT_PORT, default 1883)")
     .option("--mqtt-url <url>", "use an external broker instead of the embedded one (MQTT_URL)")
     .option("--database-url <url>", "use PostgreSQL instead of PGlite (DATABASE_URL)")
@@ -47,6 +52,7 @@ export function registerHubCommand(program: Command): void {
           publicUrl: flags.publicUrl,
           logLevel: flags.logLevel as never,
           trainer: flags.trainer === false ? false : undefined,
+          insecure: flags.insecure,
         },
         process.env,
       );

@@ -1,0 +1,36 @@
+/** Hub config: plaintext listeners stay on loopback unless the operator says --insecure (issue 12). */
+import { describe, expect, it } from "vitest";
+import { HUB_DEFAULTS, isLoopbackHost, parseHubConfig } from "./config.js";
+
+describe("parseHubConfig: plaintext only on loopback by default", () => {
+  it("binds HTTP and the embedded broker to loopback by default", () => {
+    const config = parseHubConfig({ dataDir: "/tmp/x" });
+    expect(config.host).toBe("127.0.0.1");
+    expect(config.mqttHost).toBe("127.0.0.1");
+    expect(HUB_DEFAULTS.insecure).toBe(false);
+  });
+
+  it("refuses a plaintext listener on a wildcard or LAN address, naming each and the way out", () => {
+    expect(() => parseHubConfig({ mqttHost: "0.0.0.0" })).toThrow(
+      /embedded MQTT broker on 0\.0\.0\.0:1883.*--insecure/s,
+    );
+    expect(() => parseHubConfig({}, { EDGEFLEET_HOST: "192.168.1.10" })).toThrow(
+      /HTTP on 192\.168\.1\.10:8470/,
+    );
+    expect(() => parseHubConfig({ host: "::" })).toThrow(/plaintext beyond this machine/);
+  });
+
+  it("allows them with --insecure or EDGEFLEET_INSECURE=1, and an external broker's address is not ours to judge", () => {
+    expect(parseHubConfig({ mqttHost: "0.0.0.0", insecure: true }).mqttHost).toBe("0.0.0.0");
+    expect(parseHubConfig({ host: "0.0.0.0" }, { EDGEFLEET_INSECURE: "1" }).host).toBe("0.0.0.0");
+    expect(parseHubConfig({ mqttHost: "0.0.0.0", mqttUrl: "mqtts://broker.lan:8883" }).mqttUrl).toBe(
+      "mqtts://broker.lan:8883",
+    );
+  });
+
+  it("knows loopback names", () => {
+    for (const host of ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"])
+      expect(isLoopbackHost(host)).toBe(true);
+    for (const host of ["0.0.0.0", "::", "10.0.0.1", "hub.local"]) expect(isLoopbackHost(host)).toBe(false);
+  });
+});
