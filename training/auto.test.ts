@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { AUTO_GRID } from "./auto.js";
 import { datasetFromRows } from "./dataset/dataset.js";
 import type { ClassificationMetrics } from "./evaluate/metrics.js";
 import { linearRegression, rings } from "./synthetic.js";
@@ -29,6 +30,21 @@ describe("recipe: auto", () => {
     expect((result.metrics.test as ClassificationMetrics).accuracy).toBeGreaterThan(0.9);
     expect(result.history).toHaveLength(result.iterations >= 1 ? result.history.length : 0);
     expect(result.history.every((e) => e.recipe === "gbt")).toBe(true);
+  });
+
+  it("sweeps the random forest too, by default", async () => {
+    const result = await train({
+      dataset: ring,
+      task: "classification",
+      target: "label",
+      recipe: "auto",
+      params: { recipes: ["logistic", "forest"] },
+      seed: 1,
+    });
+    expect(result.leaderboard!.map((e) => e.recipe).sort()).toEqual(["forest", "logistic", "logistic"]);
+    expect(result.recipe).toBe("forest");
+    expect(result.predictionsCheck.ok).toBe(true);
+    expect(AUTO_GRID.forest.length).toBeGreaterThan(0);
   });
 
   it("stops starting candidates when the injected clock passes the budget (the first always runs)", async () => {

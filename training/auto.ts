@@ -17,7 +17,7 @@ export const AutoParamsSchema = z
     budgetMs: z.number().int().positive().default(120_000),
     /** Restrict the sweep to these recipes. */
     recipes: z
-      .array(z.enum(["logistic", "ridge", "mlp", "gbt"]))
+      .array(z.enum(RECIPE_NAMES as [RecipeName, ...RecipeName[]]))
       .min(1)
       .optional(),
     maxCandidates: z.number().int().min(1).max(100).optional(),
@@ -34,6 +34,7 @@ export const AUTO_GRID: Record<RecipeName, Record<string, unknown>[]> = {
     { maxDepth: 5, learningRate: 0.1, nEstimators: 200 },
     { maxDepth: 3, learningRate: 0.3, nEstimators: 100 },
   ],
+  forest: [{}],
   mlp: [
     { hidden: [32], learningRate: 0.01 },
     { hidden: [64, 32], learningRate: 0.003 },

@@ -2,7 +2,7 @@
 import { GraphBuilder } from "../modules/onnx/builder.js";
 import type { FeatureEncoder } from "./features/encoder.js";
 import { addPreprocessing, type InputMode } from "./features/inputs.js";
-import { ML_OPSET } from "./trainers/gbt.js";
+import { ML_OPSET } from "./trainers/tree-export.js";
 import type { TrainedModel } from "./trainers/types.js";
 
 export interface ExportOptions {

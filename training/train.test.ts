@@ -74,7 +74,7 @@ describe("train", () => {
   });
 
   it("refuses unknown recipes, recipes for the other task, bad parameters and a missing target", async () => {
-    await expect(train({ ...base, recipe: "forest" as never })).rejects.toThrow(/unknown recipe "forest"/);
+    await expect(train({ ...base, recipe: "svm" as never })).rejects.toThrow(/unknown recipe "svm"/);
     await expect(train({ ...base, recipe: "ridge" })).rejects.toThrow(/does not do classification/);
     await expect(train({ ...base, recipe: "gbt", params: { maxDepth: 0 } })).rejects.toThrow(
       expect.objectContaining({ code: "bad_params" }),

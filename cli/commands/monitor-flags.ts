@@ -37,7 +37,7 @@ export interface MonitorFlags {
   retrainBake?: string;
 }
 
-const RECIPES = ["logistic", "ridge", "mlp", "gbt", "auto"];
+const RECIPES = ["logistic", "ridge", "mlp", "gbt", "forest", "auto"];
 const MAX_INTERVAL_MS = 7 * 24 * 3_600_000;
 const MAX_RETRAIN_WAIT_MS = 30 * 24 * 3_600_000;
 

@@ -105,7 +105,7 @@ export function registerMonitorsCommands(program: Command): void {
     .option("--retrain-dataset <name>", "retrain: the dataset the challenger trains on")
     .option(
       "--retrain-recipe <recipe>",
-      "retrain: logistic, ridge, mlp, gbt or auto (default the champion's)",
+      "retrain: logistic, ridge, mlp, gbt, forest or auto (default the champion's)",
     )
     .option("--retrain-param <k=v>", "retrain: a training parameter (repeatable)", collect)
     .option("--retrain-model <name>", "retrain: the registered model whose champion is compared and moved")

@@ -13,7 +13,7 @@ import { followAndReport } from "../run-view.js";
 import { uploadScriptSnapshot } from "../script-snapshot.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
 
-const RECIPES = ["logistic", "ridge", "mlp", "gbt", "auto"];
+const RECIPES = ["logistic", "ridge", "mlp", "gbt", "forest", "auto"];
 const TASKS = ["classification", "regression"];
 /** Recipes that fit one task only, so `--task` can be left out. */
 const RECIPE_TASK: Record<string, string> = { logistic: "classification", ridge: "regression" };
@@ -45,7 +45,7 @@ export function registerTrainCommand(program: Command): void {
     .requiredOption("--dataset <name[@version]>", "dataset and version (default latest)")
     .option("--target <column>", "column to predict (default: the dataset version's target)")
     .option("--task <task>", "classification | regression (default: the dataset's, or the recipe's)")
-    .option("--recipe <recipe>", "logistic | ridge | mlp | gbt | auto (default auto)")
+    .option("--recipe <recipe>", "logistic | ridge | mlp | gbt | forest | auto (default auto)")
     .option("--param <k=v>", "a recipe parameter; values are JSON when they parse (repeatable)", collect)
     .option("--params <json>", "recipe parameters as a JSON object (--param wins per key)")
     .option("--seed <n>", "seed for the split and the trainer (default 1)")

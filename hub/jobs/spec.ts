@@ -18,7 +18,7 @@ import type { BlobStore } from "../blobs/blob-store.js";
 import type { Repositories } from "../repos/index.js";
 import { AliasNameSchema } from "../repos/models.js";
 
-export const RECIPES = ["logistic", "ridge", "mlp", "gbt", "auto", "script"] as const;
+export const RECIPES = ["logistic", "ridge", "mlp", "gbt", "forest", "auto", "script"] as const;
 
 export const ComputeSchema = z
   .object({

@@ -42,7 +42,7 @@ const Canary = z
 export const RetrainSchema = z
   .object({
     dataset: ModuleNameSchema,
-    recipe: z.enum(["logistic", "ridge", "mlp", "gbt", "auto"]).optional(),
+    recipe: z.enum(["logistic", "ridge", "mlp", "gbt", "forest", "auto"]).optional(),
     params: z.record(z.string(), z.unknown()).optional(),
     model: ModuleNameSchema.optional(),
     margin: z.number().min(0).max(1).default(MONITOR_DEFAULTS.margin),

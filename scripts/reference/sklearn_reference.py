@@ -17,6 +17,8 @@ the training vocabulary with a missing category as all zeros (as ours).
 Variants per recipe: "matched" (our default hyperparameters and method; early-stopping variants
 fit on the training + validation rows and hold out the same share for validation as ours, since
 scikit-learn draws its own holdout) and scikit-learn's defaults (fitted on the training rows).
+"peers": scikit-learn's linear model, RandomForest(500), GradientBoosting and HistGradientBoosting
+at their defaults on the training rows, and the best of them (the T1 yardstick).
 """
 
 import csv
@@ -31,7 +33,14 @@ import numpy as np
 import sklearn
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import (
@@ -53,21 +62,22 @@ MISSING = {"", "NA", "N/A", "NaN", "nan", "null", "NULL"}
 # MLPs with a fixed epoch budget (ours: 200) stop before scikit-learn calls them converged; expected.
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 MISSING_MARK = "\u0000missing"
-# Random references (the MLPs) are averaged over these random_state values on every split.
-MLP_STATES = [0, 1, 2, 3, 4]
+# Random references (MLPs, forests) are averaged over these random_state values on every split.
+STATES = [0, 1, 2, 3, 4]
 
 # Our defaults (training/trainers/*.ts), so the "matched" references use the same settings.
 OURS = {
     "logistic": {"l2": 1e-3},
     "mlp": {"hidden": (32,), "learningRate": 0.01, "epochs": 200, "batchSize": 32, "l2": 1e-5, "patience": 15},
+    "forest": {"nEstimators": 100, "minSamplesLeaf": 1, "maxBins": 255},
     "gbt": {
-        "nEstimators": 100,
+        "nEstimators": 300,
         "learningRate": 0.1,
         "maxDepth": 3,
-        "minSamplesLeaf": 5,
-        "lambda": 1.0,
-        "maxBins": 64,
-        "patience": 20,
+        "minSamplesLeaf": 1,
+        "lambda": 0.5,
+        "maxBins": 128,
+        "patience": 30,
     },
 }
 
@@ -111,13 +121,17 @@ def preprocessing(case, x_train):
 
 
 def references(task, n_train, holdout):
-    """(recipe, name, fit rows, factory(random_state)) for the task. Fit rows: "train" (ours'
-    training rows) or "train+validation" (early stopping draws `holdout` of them for validation)."""
+    """(recipe, name, fit rows, factory(random_state), random) for the task. Fit rows: "train" (ours'
+    training rows) or "train+validation" (early stopping draws `holdout` of them for validation).
+    Random references are averaged over STATES. Recipe "peer" marks scikit-learn's own models at
+    their defaults (linear, random forest, gradient boosting): the T1 yardstick for our best recipe."""
     gbt = OURS["gbt"]
     mlp = OURS["mlp"]
     classification = task == "classification"
     hist = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
     perceptron = MLPClassifier if classification else MLPRegressor
+    boosting = GradientBoostingClassifier if classification else GradientBoostingRegressor
+    forest = RandomForestClassifier if classification else RandomForestRegressor
     # Our MLP regressor learns a standardised target; this is scikit-learn's standard way to do that.
     wrap = (lambda m: m) if classification else (lambda m: TransformedTargetRegressor(regressor=m, transformer=StandardScaler()))
     hist_matched = dict(
@@ -152,9 +166,13 @@ def references(task, n_train, holdout):
         found += [
             ("logistic", f"matched: LogisticRegression(C=1/(l2*n)={c:.3g})", "train", lambda s: LogisticRegression(C=c, max_iter=100_000)),
             ("logistic", "defaults: LogisticRegression() (C=1)", "train", lambda s: LogisticRegression(max_iter=10_000)),
+            ("peer", "LogisticRegression()", "train", lambda s: LogisticRegression(max_iter=10_000)),
         ]
     else:
-        found += [("ridge", "matched = defaults: Ridge(alpha=1)", "train", lambda s: Ridge(alpha=1.0))]
+        found += [
+            ("ridge", "matched = defaults: Ridge(alpha=1)", "train", lambda s: Ridge(alpha=1.0)),
+            ("peer", "Ridge()", "train", lambda s: Ridge(alpha=1.0)),
+        ]
     name = "Classifier" if classification else "Regressor"
     found += [
         (
@@ -166,11 +184,21 @@ def references(task, n_train, holdout):
         ("mlp", f"defaults: MLP{name}() (100 ReLU, adam 0.001, batch 200)", "train", lambda s: wrap(perceptron(random_state=s, max_iter=1000))),
         (
             "gbt",
-            f"matched: HistGradientBoosting{name}(100 rounds, lr 0.1, depth 3, leaf 5, l2 1, 64 bins, early stopping, patience 20)",
+            f"matched: HistGradientBoosting{name}(300 rounds, lr 0.1, depth 3, leaf 1, l2 0.5, 128 bins, early stopping, patience 30; no row subsampling)",
             both,
             lambda s: hist(random_state=s, **hist_matched),
         ),
         ("gbt", f"defaults: HistGradientBoosting{name}()", "train", lambda s: hist(random_state=s)),
+        ("gbt", f"defaults: GradientBoosting{name}()", "train", lambda s: boosting(random_state=s)),
+        (
+            "forest",
+            f"matched: RandomForest{name}(100 trees, {'sqrt' if classification else 'all'} features per split, leaf 1, bootstrap)",
+            "train",
+            lambda s: forest(random_state=s, n_estimators=OURS["forest"]["nEstimators"], min_samples_leaf=OURS["forest"]["minSamplesLeaf"]),
+        ),
+        ("peer", f"RandomForest{name}(n_estimators=500)", "train", lambda s: forest(random_state=s, n_estimators=500)),
+        ("peer", f"GradientBoosting{name}()", "train", lambda s: boosting(random_state=s)),
+        ("peer", f"HistGradientBoosting{name}()", "train", lambda s: hist(random_state=s)),
     ]
     return found
 
@@ -209,7 +237,7 @@ def main():
         "date": datetime.date.today().isoformat(),
         "seeds": recorded["seeds"],
         "note": "Fitted on each seed's training rows (70%; early-stopping variants: training + validation rows), scored on its test rows (15%); mean over the seeds "
-        "(MLPs: also over random_state 0-4). Per recipe, 'mean' is the matched variant's (our method and settings).",
+        "(MLPs and forests: also over random_state 0-4). Per recipe, 'mean' is the matched variant's (our method and settings).",
         "cases": {},
     }
     for case in recorded["cases"]:
@@ -224,7 +252,8 @@ def main():
                 fit = np.array(split["train"] + (split["validation"] if rows != "train" else []))
                 test = np.array(split["test"])
                 runs = []
-                for state in MLP_STATES if recipe == "mlp" else [0]:
+                random = recipe in ("mlp", "forest") or name.startswith("RandomForest")
+                for state in STATES if random else [0]:
                     pipeline = Pipeline([("features", preprocessing(case, x[fit])), ("model", factory(state))])
                     pipeline.fit(x[fit], y[fit])
                     runs.append(metrics(task, pipeline, x[test], y[test], case["classes"]))
@@ -233,11 +262,18 @@ def main():
             variant = {"name": name, "fitRows": rows, "mean": mean, "perSeed": per_split}
             per_recipe.setdefault(recipe, {"variants": []})["variants"].append(variant)
             print(f"{case['id']:17s} {recipe:8s} {name[:58]:58s} " + " ".join(f"{k}={v:.4f}" for k, v in mean.items()))
-        for entry in per_recipe.values():
+        for recipe, entry in per_recipe.items():
+            if recipe == "peer":
+                continue
             # The test holds each trainer to the matched reference: the same method and settings.
             matched = next(v for v in entry["variants"] if v["name"].startswith("matched"))
             entry["reference"] = matched["name"]
             entry["mean"] = matched["mean"]
+        # T1: the best of scikit-learn's own linear, forest and boosting models, by mean test metric.
+        peers = per_recipe.pop("peer")["variants"]
+        key = (lambda v: -v["mean"]["accuracy"]) if task == "classification" else (lambda v: v["mean"]["rmse"])
+        best = sorted(peers, key=key)[0]
+        per_recipe["peers"] = {"variants": peers, "best": best["name"], "mean": best["mean"]}
         out["cases"][case["id"]] = per_recipe
     with open(os.path.join(DATASETS, "reference-metrics.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, indent=2)

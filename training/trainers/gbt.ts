@@ -5,28 +5,33 @@
  * onnxruntime 1.30 runs natively.
  */
 import { z } from "zod";
-import type { AttributeValue, GraphBuilder } from "../../modules/onnx/builder.js";
-import { binaryProbabilities, OUTPUTS, regressionOutput, softmaxInPlace, taskLoss } from "./heads.js";
+import type { GraphBuilder } from "../../modules/onnx/builder.js";
+import { seededRandom } from "../../modules/onnx/random.js";
+import { binaryProbabilities, softmaxInPlace, taskLoss } from "./heads.js";
 import { binFeatures, fitTree, type TreeNode, treeValue } from "./tree.js";
+import { exportEnsemble, ML_OPSET } from "./tree-export.js";
 import type { FitOptions, TrainedModel, TrainingData } from "./types.js";
 
 export const GbtParamsSchema = z
   .object({
-    nEstimators: z.number().int().min(1).max(5000).default(100),
+    nEstimators: z.number().int().min(1).max(5000).default(300),
     learningRate: z.number().positive().max(1).default(0.1),
     maxDepth: z.number().int().min(1).max(12).default(3),
-    minSamplesLeaf: z.number().int().min(1).default(5),
+    minSamplesLeaf: z.number().int().min(1).default(1),
     /** L2 penalty on leaf values. */
-    lambda: z.number().min(0).default(1),
+    lambda: z.number().min(0).default(0.5),
     /** Histogram bins per feature (at most 255). */
-    maxBins: z.number().int().min(2).max(255).default(64),
+    maxBins: z.number().int().min(2).max(255).default(128),
+    /**
+     * Share of the training rows each round's trees see, drawn without replacement from the seed
+     * (Friedman's stochastic gradient boosting); 1 uses every row.
+     */
+    subsample: z.number().positive().max(1).default(0.8),
     /** Rounds without a better validation loss before stopping; 0 turns early stopping off. */
-    patience: z.number().int().min(0).default(20),
+    patience: z.number().int().min(0).default(30),
   })
   .strict();
 export type GbtParams = z.infer<typeof GbtParamsSchema>;
-
-export const ML_OPSET = { domain: "ai.onnx.ml", version: 3 };
 
 /** Fits boosted trees; `trees[round * outputs + k]` belongs to output k. */
 export function fitGbt(data: TrainingData, params: GbtParams, options: FitOptions): TrainedModel {
@@ -36,6 +41,8 @@ export function fitGbt(data: TrainingData, params: GbtParams, options: FitOption
   const base = initialScores(train.y, classes).map(Math.fround);
   const binned = binFeatures(train.x, train.rows, width, params.maxBins);
   const all = Uint32Array.from({ length: train.rows }, (_, i) => i);
+  const random = seededRandom(options.seed * 0x85ebca6b + 11);
+  const sampleSize = Math.max(1, Math.round(params.subsample * train.rows));
   const treeOptions = {
     maxDepth: params.maxDepth,
     minSamplesLeaf: params.minSamplesLeaf,
@@ -51,11 +58,13 @@ export function fitGbt(data: TrainingData, params: GbtParams, options: FitOption
   const trees: TreeNode[][] = [];
   const gradients = new Float64Array(train.rows);
   const hessians = new Float64Array(train.rows);
+  const targets = { outputs: 1, gradients, hessians };
   let best = { loss: Number.POSITIVE_INFINITY, round: 0 };
   let round = 0;
   while (round < params.nEstimators) {
     round++;
     const probabilities = toOutputs(margins, train.rows, classes);
+    const rows = sampleSize < train.rows ? sampleRows(all, sampleSize, random) : all;
     for (let k = 0; k < outputs; k++) {
       for (let i = 0; i < train.rows; i++) {
         const yi = train.y[i]!;
@@ -69,7 +78,7 @@ export function fitGbt(data: TrainingData, params: GbtParams, options: FitOption
           hessians[i] = Math.max(p * (1 - p), 1e-6);
         }
       }
-      const tree = fitTree(binned, all, gradients, hessians, treeOptions);
+      const tree = fitTree(binned, rows, targets, treeOptions);
       trees.push(tree);
       for (let i = 0; i < train.rows; i++) margins[i * outputs + k]! += treeValue(tree, train.x, i * width);
       for (let i = 0; i < data.validation.rows; i++) {
@@ -91,7 +100,9 @@ export function fitGbt(data: TrainingData, params: GbtParams, options: FitOption
     options.onProgress?.({ recipe: "gbt", iteration: round, of: params.nEstimators, metrics });
     if (params.patience > 0 && round - best.round >= params.patience) break;
   }
-  const kept = trees.slice(0, best.round * outputs);
+  // With early stopping the best validation round's prefix is kept; without it, every round.
+  const rounds = params.patience > 0 ? best.round : round;
+  const kept = trees.slice(0, rounds * outputs);
   const predict = (x: Float32Array, rows: number) => {
     const m = new Float64Array(rows * outputs);
     for (let i = 0; i < rows; i++) {
@@ -106,11 +117,23 @@ export function fitGbt(data: TrainingData, params: GbtParams, options: FitOption
   return {
     recipe: "gbt",
     params: { ...params },
-    iterations: best.round,
+    iterations: rounds,
     opsets: [ML_OPSET],
     predict,
-    exportHead: (g, design) => exportTrees(g, design, kept, base, outputs, classes),
+    exportHead: (g, design) => exportBoosted(g, design, kept, base, outputs, classes),
   };
+}
+
+/** `size` of `all` without replacement (partial Fisher–Yates on a copy). */
+function sampleRows(all: Uint32Array, size: number, random: () => number): Uint32Array {
+  const pool = Uint32Array.from(all);
+  for (let i = 0; i < size; i++) {
+    const j = i + Math.floor(random() * (pool.length - i));
+    const v = pool[j]!;
+    pool[j] = pool[i]!;
+    pool[i] = v;
+  }
+  return pool.subarray(0, size);
 }
 
 /** Starting scores: the target mean, the prior log-odds, or the log class priors. */
@@ -132,8 +155,8 @@ function toOutputs(margins: Float64Array, rows: number, classes: number): Float6
   return p;
 }
 
-/** Writes the ensemble as one TreeEnsembleRegressor or TreeEnsembleClassifier node. */
-function exportTrees(
+/** The boosted trees as one ONNX-ML ensemble node: margins, then LOGISTIC (binary) or SOFTMAX. */
+function exportBoosted(
   g: GraphBuilder,
   design: string,
   trees: TreeNode[][],
@@ -141,91 +164,18 @@ function exportTrees(
   outputs: number,
   classes: number,
 ): void {
-  const ensemble = trees.length > 0 ? [...trees] : [[{ leaf: true, value: 0 } as TreeNode]];
+  const ensemble = trees.map((nodes, t) => ({ nodes, output: t % outputs }));
+  if (ensemble.length === 0) ensemble.push({ nodes: [{ leaf: true, values: [0] }], output: 0 });
   // onnxruntime treats a binary ensemble whose leaf weights are all >= 0 as already holding
   // probabilities; one leaf worth -1e-30 (no effect on any margin) keeps it on the logit path.
-  if (classes === 2 && ensemble.every((t) => t.every((n) => !n.leaf || n.value >= 0))) {
-    ensemble.push([{ leaf: true, value: -1e-30 }]);
+  if (classes === 2 && ensemble.every((t) => t.nodes.every((n) => !n.leaf || n.values[0]! >= 0))) {
+    ensemble.push({ nodes: [{ leaf: true, values: [-1e-30] }], output: 0 });
   }
-  const nodes = {
-    treeids: [] as number[],
-    nodeids: [] as number[],
-    featureids: [] as number[],
-    modes: [] as string[],
-  };
-  const values: number[] = [];
-  const trueIds: number[] = [];
-  const falseIds: number[] = [];
-  const leaves = {
-    treeids: [] as number[],
-    nodeids: [] as number[],
-    ids: [] as number[],
-    weights: [] as number[],
-  };
-  ensemble.forEach((tree, t) => {
-    const output = t < trees.length ? t % outputs : 0;
-    tree.forEach((node, id) => {
-      nodes.treeids.push(t);
-      nodes.nodeids.push(id);
-      nodes.featureids.push(node.leaf ? 0 : node.feature);
-      nodes.modes.push(node.leaf ? "LEAF" : "BRANCH_LEQ");
-      values.push(node.leaf ? 0 : node.threshold);
-      trueIds.push(node.leaf ? 0 : node.left);
-      falseIds.push(node.leaf ? 0 : node.right);
-      if (node.leaf) {
-        leaves.treeids.push(t);
-        leaves.nodeids.push(id);
-        leaves.ids.push(output);
-        leaves.weights.push(node.value);
-      }
-    });
+  exportEnsemble(g, design, {
+    trees: ensemble,
+    classes,
+    base,
+    scale: 1,
+    postTransform: classes === 0 ? "NONE" : classes === 2 ? "LOGISTIC" : "SOFTMAX",
   });
-  const common: Record<string, AttributeValue> = {
-    nodes_treeids: nodes.treeids,
-    nodes_nodeids: nodes.nodeids,
-    nodes_featureids: nodes.featureids,
-    nodes_modes: nodes.modes,
-    nodes_values: { floats: values },
-    nodes_truenodeids: trueIds,
-    nodes_falsenodeids: falseIds,
-    nodes_missing_value_tracks_true: nodes.treeids.map(() => 0),
-    base_values: { floats: base },
-  };
-  if (classes === 0) {
-    g.node(
-      "TreeEnsembleRegressor",
-      [design],
-      [OUTPUTS.prediction],
-      {
-        ...common,
-        n_targets: 1,
-        aggregate_function: "SUM",
-        post_transform: "NONE",
-        target_treeids: leaves.treeids,
-        target_nodeids: leaves.nodeids,
-        target_ids: leaves.ids,
-        target_weights: { floats: leaves.weights },
-      },
-      ML_OPSET.domain,
-    );
-    regressionOutput(g);
-    return;
-  }
-  g.node(
-    "TreeEnsembleClassifier",
-    [design],
-    [OUTPUTS.label, OUTPUTS.probabilities],
-    {
-      ...common,
-      classlabels_int64s: Array.from({ length: classes }, (_, k) => k),
-      post_transform: classes === 2 ? "LOGISTIC" : "SOFTMAX",
-      class_treeids: leaves.treeids,
-      class_nodeids: leaves.nodeids,
-      class_ids: leaves.ids,
-      class_weights: { floats: leaves.weights },
-    },
-    ML_OPSET.domain,
-  );
-  g.output(OUTPUTS.label, "INT64", ["batch"]);
-  g.output(OUTPUTS.probabilities, "FP32", ["batch", classes]);
 }

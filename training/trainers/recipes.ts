@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { Task } from "../dataset/schema.js";
 import { TrainingError } from "../errors.js";
+import { ForestParamsSchema, fitForest } from "./forest.js";
 import { fitGbt, GbtParamsSchema } from "./gbt.js";
 import { fitLogistic, LogisticParamsSchema } from "./logistic.js";
 import { fitMlp, MlpParamsSchema } from "./mlp.js";
@@ -19,6 +20,7 @@ export const RECIPES: Record<RecipeName, Recipe> = {
   ridge: { tasks: ["regression"], schema: RidgeParamsSchema, fit: fitRidge },
   mlp: { tasks: ["classification", "regression"], schema: MlpParamsSchema, fit: fitMlp },
   gbt: { tasks: ["classification", "regression"], schema: GbtParamsSchema, fit: fitGbt },
+  forest: { tasks: ["classification", "regression"], schema: ForestParamsSchema, fit: fitForest },
 };
 
 export const RECIPE_NAMES = Object.keys(RECIPES) as RecipeName[];

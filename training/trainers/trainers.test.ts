@@ -16,7 +16,7 @@ const linear = datasetFromRows(linearRegression(600, 4), { target: "y", task: "r
 
 const classify = async (
   dataset: typeof binary,
-  recipe: "logistic" | "mlp" | "gbt",
+  recipe: "logistic" | "mlp" | "gbt" | "forest",
   inputMode: "vector" | "columns" = "vector",
 ) => {
   const result = await train({
@@ -33,7 +33,7 @@ const classify = async (
 };
 
 describe("classification recipes", () => {
-  it.each(["logistic", "mlp", "gbt"] as const)(
+  it.each(["logistic", "mlp", "gbt", "forest"] as const)(
     "%s: accuracy > 0.9 and AUC > 0.95 on separable binary data",
     async (recipe) => {
       const { result, test } = await classify(binary, recipe);
@@ -43,8 +43,8 @@ describe("classification recipes", () => {
     },
   );
 
-  it.each(["logistic", "mlp", "gbt"] as const)(
-    "%s: macro F1 > 0.95 on three blobs (softmax / one tree per class)",
+  it.each(["logistic", "mlp", "gbt", "forest"] as const)(
+    "%s: macro F1 > 0.95 on three blobs (softmax / one tree per class / class frequencies)",
     async (recipe) => {
       const { test } = await classify(three, recipe);
       expect(test.macroF1).toBeGreaterThan(0.95);
@@ -52,7 +52,7 @@ describe("classification recipes", () => {
     },
   );
 
-  it.each(["mlp", "gbt"] as const)(
+  it.each(["mlp", "gbt", "forest"] as const)(
     "%s: accuracy > 0.9 on rings, which a linear model cannot separate",
     async (recipe) => {
       const { test } = await classify(ring, recipe);
@@ -65,7 +65,7 @@ describe("classification recipes", () => {
     expect(test.accuracy).toBeLessThan(0.7);
   });
 
-  it.each(["logistic", "gbt"] as const)(
+  it.each(["logistic", "gbt", "forest"] as const)(
     "%s: the per-column input convention (BYTES categoricals) gives the same answers",
     async (recipe) => {
       const vector = await classify(binary, recipe, "vector");
@@ -80,6 +80,7 @@ describe("regression recipes", () => {
     ["ridge", 0.99],
     ["mlp", 0.98],
     ["gbt", 0.95],
+    ["forest", 0.9],
   ] as const)("%s: R² > %s on linear data", async (recipe, r2) => {
     const result = await train({ dataset: linear, task: "regression", target: "y", recipe, seed: 1 });
     expect(result.predictionsCheck.ok).toBe(true);
@@ -119,7 +120,7 @@ describe("regression recipes", () => {
 });
 
 describe("determinism", () => {
-  it.each(["logistic", "mlp", "gbt"] as const)(
+  it.each(["logistic", "mlp", "gbt", "forest"] as const)(
     "%s: the same seed gives the same model bytes",
     async (recipe) => {
       const a = await train({ dataset: binary, task: "classification", target: "label", recipe, seed: 5 });
@@ -127,4 +128,71 @@ describe("determinism", () => {
       expect(Buffer.from(a.onnx).equals(Buffer.from(b.onnx))).toBe(true);
     },
   );
+});
+
+describe("random forest", () => {
+  it("different seeds draw different forests; the ensemble averages every tree", async () => {
+    const a = await train({
+      dataset: three,
+      task: "classification",
+      target: "label",
+      recipe: "forest",
+      seed: 1,
+    });
+    const b = await train({
+      dataset: three,
+      task: "classification",
+      target: "label",
+      recipe: "forest",
+      seed: 2,
+    });
+    expect(Buffer.from(a.onnx).equals(Buffer.from(b.onnx))).toBe(false);
+    expect(a.iterations).toBe(100);
+    const session = await ort.InferenceSession.create(a.onnx);
+    const out = await session.run({
+      features: new ort.Tensor("float32", Float32Array.from([0, 0, -1]), [1, 3]),
+    });
+    const p = Array.from(out.probabilities!.data as Float32Array);
+    // Averaged class frequencies: a distribution, not softmaxed margins.
+    expect(p.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 5);
+    expect(p.every((v) => v >= 0 && v <= 1)).toBe(true);
+    await session.release();
+  });
+
+  it("refuses bad parameters with the parameter named", async () => {
+    for (const params of [
+      { maxFeatures: 0 },
+      { maxFeatures: "half" },
+      { nEstimators: 0 },
+      { minSamplesLeaf: 0 },
+      { trees: 5 },
+    ]) {
+      await expect(
+        train({
+          dataset: binary,
+          task: "classification",
+          target: "label",
+          recipe: "forest",
+          params,
+          seed: 1,
+        }),
+      ).rejects.toThrow(/recipe "forest" parameters/);
+    }
+  });
+
+  it("a depth limit and a larger leaf make smaller trees; every setting keeps ONNX parity", async () => {
+    const full = await train({ dataset: linear, task: "regression", target: "y", recipe: "forest", seed: 1 });
+    const small = await train({
+      dataset: linear,
+      task: "regression",
+      target: "y",
+      recipe: "forest",
+      params: { maxDepth: 4, minSamplesLeaf: 5, maxFeatures: 0.5, bootstrap: false, nEstimators: 20 },
+      seed: 1,
+    });
+    expect(full.predictionsCheck.ok && small.predictionsCheck.ok).toBe(true);
+    expect(small.onnx.byteLength).toBeLessThan(full.onnx.byteLength / 5);
+    expect(small.params).toMatchObject({ maxDepth: 4, maxFeatures: 0.5, bootstrap: false });
+    expect(full.params).toMatchObject({ maxFeatures: "all" });
+  });
 });

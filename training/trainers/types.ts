@@ -2,7 +2,7 @@
 import type { GraphBuilder } from "../../modules/onnx/builder.js";
 import type { Task } from "../dataset/schema.js";
 
-export type RecipeName = "logistic" | "ridge" | "mlp" | "gbt";
+export type RecipeName = "logistic" | "ridge" | "mlp" | "gbt" | "forest";
 
 /** One split's design matrix (row-major float32) and targets. */
 export interface DesignSet {
@@ -22,7 +22,7 @@ export interface TrainingData {
   validation: DesignSet;
 }
 
-/** One epoch (MLP, logistic) or boosting round (trees), for progress bars and metric series. */
+/** One epoch (MLP, logistic), boosting round, or tenth of a forest, for progress bars and metric series. */
 export interface ProgressEvent {
   recipe: RecipeName;
   iteration: number;
