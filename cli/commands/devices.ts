@@ -1,4 +1,6 @@
 /** `edgefleet devices list|show|provision|disable|enable|rotate-secret|delete`. */
+import { writeFile } from "node:fs/promises";
+import { basename, resolve } from "node:path";
 import type { Command } from "commander";
 import { resolveHubClient } from "../hub-target.js";
 import { printObject, printTable } from "../output.js";
@@ -60,35 +62,59 @@ export function registerDevicesCommand(program: Command): void {
   }
 
   withHubOptions(devices.command("provision [id]"))
-    .description("provision a device; prints its secret once and the command to start its agent")
+    .description(
+      "provision a device; writes its agent bundle (hub and broker URLs, id, secret, trust key) and prints how to start it",
+    )
     .option("--name <name>", "display name")
     .option("--tag <key=value...>", "tags (repeatable)")
     .option("--profile <profile>", "firmware profile id")
+    .option("--bundle <file>", "where to write the agent bundle (default ./<id>.agent.json, mode 0600)")
     .action(
       async (
         id: string | undefined,
-        options: HubOptions & { name?: string; tag?: string[]; profile?: string },
+        options: HubOptions & { name?: string; tag?: string[]; profile?: string; bundle?: string },
       ) => {
         const client = await resolveHubClient(options, process.env);
         const tags = Object.fromEntries(
           (options.tag ?? []).map((pair) => [pair.split("=")[0], pair.split("=").slice(1).join("=")]),
         );
-        const result = await client.post<{ device: Device; secret: string; hubUrl: string; mqttUrl: string }>(
-          "/api/v1/devices",
-          {
-            id,
-            name: options.name,
-            tags,
-            profile: options.profile,
-          },
-        );
+        const result = await client.post<{
+          device: Device;
+          secret: string;
+          hubUrl: string;
+          mqttUrl: string;
+          trustKey: string;
+        }>("/api/v1/devices", {
+          id,
+          name: options.name,
+          tags,
+          profile: options.profile,
+        });
         if (options.json) return printObject(result);
+        const bundlePath = resolve(options.bundle ?? `${result.device.id}.agent.json`);
+        await writeAgentBundle(bundlePath, {
+          hubUrl: result.hubUrl,
+          mqttUrl: result.mqttUrl,
+          deviceId: result.device.id,
+          deviceSecret: result.secret,
+          trustKey: result.trustKey,
+          ...(result.device.profile ? { profile: String(result.device.profile) } : {}),
+        });
         process.stdout.write(
-          `device ${result.device.id} provisioned. Its secret is shown only now.\n\n` +
-            `start its agent with:\n  edgefleet agent --hub ${result.hubUrl} --mqtt ${result.mqttUrl} --device ${result.device.id} --secret ${result.secret}\n`,
+          `device ${result.device.id} provisioned. Its secret is shown only now, in its agent bundle:\n  ${bundlePath}\n\n` +
+            `copy it to the device (it holds the secret) and start the agent with:\n  edgefleet agent --config ${basename(bundlePath)}\n`,
         );
       },
     );
+}
+
+/**
+ * The agent's JSON config file with everything a device needs: where the hub and broker are, its
+ * id and secret, and the key its modules must be signed with (so it never trusts a first answer).
+ * Written 0600 and never over an existing file: it holds the device secret.
+ */
+async function writeAgentBundle(path: string, bundle: Record<string, string>): Promise<void> {
+  await writeFile(path, `${JSON.stringify(bundle, null, 2)}\n`, { mode: 0o600, flag: "wx" });
 }
 
 function activeModules(device: Device): string {

@@ -4,9 +4,12 @@
  * flags exit non-zero and create nothing.
  */
 import { execFile } from "node:child_process";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAgentConfig } from "../../agent/config.js";
 import { projectRoot } from "../../lib/paths.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 
@@ -75,6 +78,28 @@ describe("edgefleet tokens", () => {
     expect((await edgefleet("tokens", "create", "x", "--role", "root")).code).not.toBe(0);
     expect((await json<unknown[]>("tokens", "list")).length).toBe(before);
   });
+});
+
+describe("edgefleet devices provision", () => {
+  it("writes an agent bundle (0600) that the agent config reads whole, trust key included, and never overwrites it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "edgefleet-bundle-"));
+    try {
+      const bundle = join(dir, "pump.agent.json");
+      const result = await edgefleet("devices", "provision", "cli-bundle", "--bundle", bundle);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain(`edgefleet agent --config pump.agent.json`);
+      expect((await stat(bundle)).mode & 0o777).toBe(0o600);
+      const config = parseAgentConfig({ file: bundle });
+      expect(config).toMatchObject({ hubUrl: hub.url, mqttUrl: hub.mqttUrl, deviceId: "cli-bundle" });
+      expect(config.trustKey).toBe(hub.parts.signing.publicKeyPem);
+      expect(await hub.parts.repos.devices.verifySecret("cli-bundle", config.deviceSecret)).toBe(true);
+      // A second provision must not clobber the first device's secret file.
+      expect((await edgefleet("devices", "provision", "cli-bundle-2", "--bundle", bundle)).code).not.toBe(0);
+      expect(parseAgentConfig({ file: bundle }).deviceId).toBe("cli-bundle");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe("edgefleet devices lifecycle", () => {

@@ -70,7 +70,7 @@ beforeAll(async () => {
     ["pi5", "raspberry-pi-5"],
     ["pi4", "raspberry-pi-4"],
   ]) {
-    const provisioned = await edgefleet("devices", "provision", id!, "--profile", profile!);
+    const provisioned = await edgefleet("devices", "provision", id!, "--profile", profile!, "--json");
     expect(provisioned.code, provisioned.stderr).toBe(0);
   }
 }, 300_000);
