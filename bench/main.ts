@@ -22,6 +22,7 @@ import {
 import { benchH1, benchH2 } from "./h1-h2-fleet.js";
 import { benchH3 } from "./h3-telemetry.js";
 import { type BenchResult, machineFacts, printResult } from "./stats.js";
+import { benchT1 } from "./t1-accuracy.js";
 
 const BENCHES: Record<string, (options: { agentCpus?: string }) => Promise<BenchResult[]>> = {
   A1: benchScoreVsSessionRun,
@@ -41,6 +42,7 @@ const BENCHES: Record<string, (options: { agentCpus?: string }) => Promise<Bench
   D4: benchDriftPower,
   D5: benchDriftDelay,
   D6: benchDriftEvidently,
+  T1: benchT1,
 };
 
 const wanted = process.argv.slice(2).map((id) => id.toUpperCase());
