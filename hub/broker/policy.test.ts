@@ -273,3 +273,70 @@ describe("reserved ids and orphan wills", () => {
     expect(principalForOrphanWill("not a device")).toBeNull();
   });
 });
+
+describe("authenticate: throttle and client certificates", () => {
+  it("refuses a blocked source with CONNACK 3 before checking the secret, and admits a recently verified one", async () => {
+    const { AuthThrottle } = await import("../credentials/auth-throttle.js");
+    const throttle = new AuthThrottle({ freeFailuresPerSource: 1, freeFailuresPerDevice: 100 });
+    let checks = 0;
+    const counting: PolicyDeps = {
+      ...deps,
+      throttle,
+      verifyDevice: async (id, secret) => {
+        checks += 1;
+        return SECRETS.get(id) === secret;
+      },
+      recentlyVerified: (id, secret) => id === "dev-1" && secret === "s3cret-1",
+    };
+    const wrong = connect({
+      clientId: "dev-2",
+      username: "dev-2",
+      password: Buffer.from("x"),
+      source: "10.0.0.9",
+    });
+    expect(await authenticate(wrong, counting)).toMatchObject({
+      ok: false,
+      returnCode: CONNACK.badUsernameOrPassword,
+    });
+    expect(await authenticate(wrong, counting)).toMatchObject({
+      ok: false,
+      returnCode: CONNACK.badUsernameOrPassword,
+    });
+    const checked = checks;
+    expect(await authenticate(wrong, counting)).toMatchObject({
+      ok: false,
+      returnCode: CONNACK.serverUnavailable,
+    });
+    expect(checks).toBe(checked);
+    expect(await authenticate(connect({ source: "10.0.0.9" }), counting)).toMatchObject({ ok: true });
+  });
+
+  it("takes the device id from a verified certificate and checks it is the device's current one", async () => {
+    const withCerts: PolicyDeps = {
+      ...deps,
+      verifyDeviceCertificate: async (id, cert) => id === "dev-1" && cert.sha256 === "aa",
+    };
+    const cert = { deviceId: "dev-1", sha256: "aa", external: false };
+    const noPassword = { username: undefined, password: undefined, certificate: cert };
+    expect(await authenticate(connect(noPassword), withCerts)).toEqual({ ok: true, principal: device });
+    expect(
+      await authenticate(connect({ ...noPassword, certificate: { ...cert, sha256: "bb" } }), withCerts),
+    ).toMatchObject({
+      ok: false,
+      returnCode: CONNACK.notAuthorized,
+    });
+    // A username or client id naming another device than the certificate is refused.
+    expect(await authenticate(connect({ ...noPassword, username: "dev-2" }), withCerts)).toMatchObject({
+      ok: false,
+    });
+    expect(await authenticate(connect({ ...noPassword, clientId: "dev-2" }), withCerts)).toMatchObject({
+      ok: false,
+      returnCode: CONNACK.identifierRejected,
+    });
+    // Without a certificate check configured, certificates are not accepted at all.
+    expect(await authenticate(connect(noPassword), deps)).toMatchObject({
+      ok: false,
+      returnCode: CONNACK.notAuthorized,
+    });
+  });
+});
