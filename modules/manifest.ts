@@ -211,6 +211,11 @@ export const RuntimeOptionsSchema = z.object({
   maxQueue: z.number().int().min(1).max(10_000).default(32),
   /** Per-request deadline in ms (queue wait plus run); absent: the agent's default (10 s). */
   timeoutMs: z.number().int().min(1).max(600_000).optional(),
+  /**
+   * Inputs whose missing values are NaN (models trained to read NaN as missing, such as boosted
+   * trees): OIP JSON has no NaN, so a `null` element in these inputs becomes NaN. Float inputs only.
+   */
+  missingAsNaN: z.array(z.string().min(1)).max(64).optional(),
   /** Largest request body on this module's routes; absent: the agent's `maxBodyBytes` (16 MiB). */
   maxBodyBytes: z
     .number()
@@ -347,6 +352,14 @@ export function parseManifest(value: unknown): Manifest {
     }
   }
   problems.push(...warmupProblems(manifest));
+  for (const name of manifest.runtime.missingAsNaN ?? []) {
+    const input = manifest.inputs.find((t) => t.name === name);
+    if (input === undefined)
+      problems.push(`runtime.missingAsNaN names "${name}", which is not a model input`);
+    else if (!["FP32", "FP64", "FP16"].includes(input.datatype)) {
+      problems.push(`runtime.missingAsNaN: input "${name}" is ${input.datatype}; only float inputs have NaN`);
+    }
+  }
   problems.push(...variantProblems(manifest));
   if (manifest.monitoring) problems.push(...monitoringProblems(manifest.monitoring, manifest));
   if (problems.length > 0) {

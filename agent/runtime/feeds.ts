@@ -19,7 +19,12 @@ export interface RequestTensor {
 }
 
 /** Builds feeds for `specs` from request tensors; throws TensorInputError on the first problem. */
-export function feedsFromJson(specs: readonly TensorSpec[], tensors: readonly RequestTensor[]): Feeds {
+export function feedsFromJson(
+  specs: readonly TensorSpec[],
+  tensors: readonly RequestTensor[],
+  /** Inputs whose JSON `null` elements become NaN (manifest runtime.missingAsNaN). */
+  missingAsNaN: readonly string[] = [],
+): Feeds {
   const byName = new Map(specs.map((spec) => [spec.name, spec]));
   const feeds: Feeds = {};
   const seen = new Set<string>();
@@ -41,12 +46,15 @@ export function feedsFromJson(specs: readonly TensorSpec[], tensors: readonly Re
     feeds[tensor.name] =
       tensor.bytes !== undefined
         ? tensorFromBinary(tensor.name, spec.datatype, tensor.shape, tensor.bytes)
-        : tensorFromJson({
-            name: tensor.name,
-            datatype: spec.datatype as TensorDatatype,
-            shape: tensor.shape,
-            data: tensor.data,
-          });
+        : tensorFromJson(
+            {
+              name: tensor.name,
+              datatype: spec.datatype as TensorDatatype,
+              shape: tensor.shape,
+              data: tensor.data,
+            },
+            { nullAsNaN: missingAsNaN.includes(tensor.name) },
+          );
   }
   const missing = specs.filter((spec) => !seen.has(spec.name)).map((spec) => spec.name);
   if (missing.length > 0) throw new TensorInputError(`missing input ${quoted(missing)}`);

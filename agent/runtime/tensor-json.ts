@@ -42,7 +42,7 @@ export function elementCount(shape: readonly number[]): number {
 }
 
 /** Builds an onnxruntime tensor from JSON data, checking element count and every element's type. */
-export function tensorFromJson(input: JsonTensor): Tensor {
+export function tensorFromJson(input: JsonTensor, options: { nullAsNaN?: boolean } = {}): Tensor {
   const { name, datatype, shape } = input;
   const count = elementCount(shape);
   if (!Number.isSafeInteger(count))
@@ -51,7 +51,7 @@ export function tensorFromJson(input: JsonTensor): Tensor {
     throw new TensorInputError(`input "${name}": data must be an array (nested or flat, row-major)`);
   }
   const target = zeroData(datatype, count);
-  const write = elementWriter(name, datatype, target);
+  const write = elementWriter(name, datatype, target, options.nullAsNaN === true);
   let index = 0;
   const visit = (value: unknown, depth: number): void => {
     if (Array.isArray(value)) {
@@ -99,7 +99,12 @@ export function inferShape(name: string, data: readonly unknown[]): number[] {
 
 type Writer = (index: number, value: unknown) => void;
 
-function elementWriter(name: string, datatype: TensorDatatype, target: Tensor.DataType): Writer {
+function elementWriter(
+  name: string,
+  datatype: TensorDatatype,
+  target: Tensor.DataType,
+  nullAsNaN: boolean,
+): Writer {
   const info = DATATYPES[datatype];
   const refuse = (index: number, value: unknown, expected: string): never => {
     throw new TensorInputError(
@@ -109,15 +114,18 @@ function elementWriter(name: string, datatype: TensorDatatype, target: Tensor.Da
   switch (info.kind) {
     case "float": {
       const array = target as Float32Array | Float64Array;
+      // JSON has no NaN: a module that declares missing values (runtime.missingAsNaN) reads null as NaN.
       return (index, value) => {
-        if (typeof value !== "number") refuse(index, value, "a number");
+        if (value === null && nullAsNaN) return void (array[index] = Number.NaN);
+        if (typeof value !== "number") refuse(index, value, nullAsNaN ? "a number or null" : "a number");
         array[index] = value as number;
       };
     }
     case "float16": {
       const array = target as Uint16Array;
       return (index, value) => {
-        if (typeof value !== "number") refuse(index, value, "a number");
+        if (value === null && nullAsNaN) return void (array[index] = toFloat16Bits(Number.NaN));
+        if (typeof value !== "number") refuse(index, value, nullAsNaN ? "a number or null" : "a number");
         array[index] = toFloat16Bits(value as number);
       };
     }

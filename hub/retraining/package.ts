@@ -94,7 +94,9 @@ export async function packageTrainedModel(
     model: { name: modelName, version: modelVersion.version },
     preprocessing: { kind: "tabular", input: "features", features: training.features },
     postprocessing,
-    ...(body.runtime ? { runtime: body.runtime } : {}),
+    // Trained graphs impute NaN with the training mean (training/features/inputs.ts), so OIP
+    // clients may send null for a gap in "features".
+    runtime: { missingAsNaN: ["features"], ...body.runtime },
     ...(monitoring ? { monitoring } : {}),
     ...(body.int8 ? { int8: true } : {}),
   });

@@ -91,7 +91,7 @@ export async function infer(
     data: input.data,
     bytes: inputBytes[i],
   }));
-  const feeds = feedsFromJson(module.inputs, tensors);
+  const feeds = feedsFromJson(module.inputs, tensors, module.manifest.runtime.missingAsNaN);
   const outputNames = outputNamesFor(
     module.outputs,
     request.outputs?.map((output) => output.name),

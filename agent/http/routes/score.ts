@@ -33,7 +33,7 @@ export function prepare(module: LoadedModule, body: ScoreRequest): PreparedReque
     const tensors: RequestTensor[] = Object.entries(body.inputs).map(([name, value]) =>
       Array.isArray(value) ? { name, shape: inferShape(name, value), data: value } : { name, ...value },
     );
-    const feeds = feedsFromJson(module.inputs, tensors);
+    const feeds = feedsFromJson(module.inputs, tensors, module.manifest.runtime.missingAsNaN);
     return { feeds, batchSize: rowsOf(feeds, module.inputs) };
   }
   if (pre.kind !== "tabular") {
