@@ -116,7 +116,10 @@ function elementWriter(
       const array = target as Float32Array | Float64Array;
       // JSON has no NaN: a module that declares missing values (runtime.missingAsNaN) reads null as NaN.
       return (index, value) => {
-        if (value === null && nullAsNaN) return void (array[index] = Number.NaN);
+        if (value === null && nullAsNaN) {
+          array[index] = Number.NaN;
+          return;
+        }
         if (typeof value !== "number") refuse(index, value, nullAsNaN ? "a number or null" : "a number");
         array[index] = value as number;
       };
@@ -124,7 +127,10 @@ function elementWriter(
     case "float16": {
       const array = target as Uint16Array;
       return (index, value) => {
-        if (value === null && nullAsNaN) return void (array[index] = toFloat16Bits(Number.NaN));
+        if (value === null && nullAsNaN) {
+          array[index] = toFloat16Bits(Number.NaN);
+          return;
+        }
         if (typeof value !== "number") refuse(index, value, nullAsNaN ? "a number or null" : "a number");
         array[index] = toFloat16Bits(value as number);
       };
