@@ -5,6 +5,7 @@
  * script that writes no model; and the in-hub worker trains a built-in recipe with no setup.
  * Runs are routed to the intended worker with compute labels. A short lease keeps this quick.
  */
+import { execFileSync } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -220,6 +221,52 @@ describe("script jobs on worker processes", { timeout: 240_000 }, () => {
       worker: worker.id,
     });
   });
+
+  // examples/pytorch-tabular needs PyTorch and onnx: Debian's python3-torch runs with /usr/bin/python3.
+  const torchError = (() => {
+    try {
+      execFileSync("/usr/bin/python3", ["-c", "import torch, onnx"], { stdio: "pipe", timeout: 60_000 });
+      return undefined;
+    } catch (error) {
+      return String((error as Error).message).split("\n")[0];
+    }
+  })();
+  if (torchError)
+    console.warn(
+      `skipping the PyTorch example: /usr/bin/python3 cannot import torch and onnx (${torchError})`,
+    );
+  it.skipIf(torchError !== undefined)(
+    "runs examples/pytorch-tabular end to end: torch MLP, torch.onnx.export, registered with lineage and parity",
+    async () => {
+      const worker = await trainer({ pool: "a" });
+      const folder = join(projectRoot(), "examples", "pytorch-tabular");
+      const snapshot = await uploadSnapshot(folder);
+      const submitted = await submitScript("pytorch-tabular", snapshot, "/usr/bin/python3 train.py", "a", {
+        epochs: 60,
+        hidden: [16],
+        lr: 0.01,
+      });
+      const run = await waitRun(
+        hub,
+        submitted.id,
+        (r) => ["succeeded", "failed"].includes(r.status),
+        "to finish",
+      );
+      expect(run.status, JSON.stringify(run.error ?? run.attempts)).toBe("succeeded");
+      expect(run.outputs?.model).toEqual({ name: "pytorch-tabular", version: 1 });
+      expect(run.outputs?.parity?.ok).toBe(true);
+      expect(run.metrics?.test?.accuracy).toBeGreaterThan(0.9);
+      const { lines } = await hub.client.get<{ lines: { stream: string; text: string }[] }>(
+        `/api/v1/runs/${run.id}/logs?limit=1000`,
+      );
+      // No GPU asked for: the worker hides any it has; this machine trains on the CPU.
+      expect(lines.some((l) => l.stream === "stdout" && / device cpu; /.test(l.text))).toBe(true);
+      const version = await hub.client.get<{ lineage: Record<string, unknown> }>(
+        "/api/v1/models/pytorch-tabular/versions/1",
+      );
+      expect(version.lineage).toMatchObject({ run: run.id, recipe: "script", snapshot, worker: worker.id });
+    },
+  );
 
   it("fails a script that writes no model, once, with a message that says what to do", async () => {
     await trainer({ pool: "nomodel" });
