@@ -39,7 +39,7 @@ export function registerDatasetsCommand(program: Command): void {
         throw new CliError(`cannot read ${file}: ${error.message}`);
       });
       const client = await resolveHubClient(options, process.env);
-      const answer = await client.request<{ dataset: DatasetVersion }>(
+      const answer = await client.request<{ dataset: DatasetVersion; taskInferred?: boolean }>(
         "POST",
         `/api/v1/datasets/${encodeURIComponent(name)}/versions?${query}`,
         new Uint8Array(bytes),
@@ -50,6 +50,10 @@ export function registerDatasetsCommand(program: Command): void {
       process.stdout.write(
         `dataset ${d.name}@${short(d.version)}: ${d.rows} rows, ${d.columns.length} columns (${d.format}, ${d.bytes} bytes)\n`,
       );
+      if (d.target) {
+        const how = answer.taskInferred ? " (inferred from its values; override with --task)" : "";
+        process.stdout.write(`target ${d.target}: ${d.task ?? "task not known"}${how}\n`);
+      }
       printSchema(d.columns);
     });
 

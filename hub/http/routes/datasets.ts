@@ -10,6 +10,7 @@ import type { Logger } from "../../../lib/log.js";
 import { ModuleNameSchema } from "../../../modules/manifest.js";
 import { loadDataset } from "../../../training/dataset/dataset.js";
 import { COLUMN_OVERRIDES, type ColumnOverride } from "../../../training/dataset/schema.js";
+import { inferTask } from "../../../training/dataset/task.js";
 import { DatasetError } from "../../../training/errors.js";
 import { Sha256HexSchema } from "../../../wire/messages.js";
 import type { BlobStore } from "../../blobs/blob-store.js";
@@ -230,6 +231,8 @@ export function datasetRoutes(deps: DatasetRouteDeps): ApiApp {
       throw new ApiError("bad_dataset", error.message, details);
     }
     const stats = new Map(dataset.columns.map((column, i) => [column.name, dataset.stats[i]]));
+    // A target without a task gets one inferred from its values (and stored: train uses it).
+    const task = query.task ?? (query.target ? inferTask(dataset, query.target) : undefined);
     // The blob first: a version row never points at missing bytes (an orphan blob is harmless).
     await deps.blobs.put(bytes, { expectedSha256: dataset.version });
     const { version, created } = await deps.repos.datasets.addVersion({
@@ -239,7 +242,7 @@ export function datasetRoutes(deps: DatasetRouteDeps): ApiApp {
       bytes: dataset.bytes,
       rows: dataset.rows,
       ...(query.target ? { target: query.target } : {}),
-      ...(query.task ? { task: query.task } : {}),
+      ...(task ? { task } : {}),
       ...(overrides ? { overrides } : {}),
       columns: dataset.schema.map((column) => ({
         name: column.name,
@@ -255,7 +258,10 @@ export function datasetRoutes(deps: DatasetRouteDeps): ApiApp {
       created,
       rows: version.rows,
     });
-    return c.json({ dataset: datasetView(version) }, created ? 201 : 200);
+    return c.json(
+      { dataset: datasetView(version), ...(task && !query.task ? { taskInferred: true } : {}) },
+      created ? 201 : 200,
+    );
   });
 
   app.openapi(list, async (c) => {
