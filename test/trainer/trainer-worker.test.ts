@@ -10,6 +10,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnAgent } from "../../lib/agent-process.js";
 import { projectRoot } from "../../lib/paths.js";
 import type { TrainerProcess } from "../../lib/trainer-process.js";
 import { createSnapshot } from "../../trainer/snapshot.js";
@@ -236,7 +237,7 @@ describe("script jobs on worker processes", { timeout: 240_000 }, () => {
       `skipping the PyTorch example: /usr/bin/python3 cannot import torch and onnx (${torchError})`,
     );
   it.skipIf(torchError !== undefined)(
-    "runs examples/pytorch-tabular end to end: torch MLP, torch.onnx.export, registered with lineage and parity",
+    "runs examples/pytorch-tabular end to end: torch MLP, torch.onnx.export, registered with lineage and parity, packaged, served by an agent",
     async () => {
       const worker = await trainer({ pool: "a" });
       const folder = join(projectRoot(), "examples", "pytorch-tabular");
@@ -265,6 +266,51 @@ describe("script jobs on worker processes", { timeout: 240_000 }, () => {
         "/api/v1/models/pytorch-tabular/versions/1",
       );
       expect(version.lineage).toMatchObject({ run: run.id, recipe: "script", snapshot, worker: worker.id });
+
+      // Packaged, deployed and served by an agent process: it answers with the blobs' classes.
+      const module = await hub.client.post<{ version: string }>(
+        "/api/v1/models/pytorch-tabular/versions/1/package",
+        {},
+      );
+      const { secret } = await hub.client.post<{ secret: string }>("/api/v1/devices", {
+        id: "torch-1",
+        tags: { fleet: "torch" },
+      });
+      const agent = await spawnAgent({
+        hubUrl: hub.url,
+        mqttUrl: hub.mqttUrl,
+        deviceId: "torch-1",
+        secret,
+        trustKey: hub.parts.signing.publicKeyPem,
+      });
+      try {
+        await hub.client.post("/api/v1/deployments", {
+          module: "pytorch-tabular",
+          version: module.version,
+          selector: { tags: { fleet: "torch" } },
+        });
+        const rows = blobs(30, 9);
+        const answer = await waitFor(
+          "the agent to serve pytorch-tabular",
+          async () => {
+            const response = await fetch(`${agent.scoringUrl}/v1/modules/pytorch-tabular/score`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ instances: rows.map(({ label: _, ...features }) => features) }),
+            });
+            return response.status === 200
+              ? ((await response.json()) as { version: string; predictions: { label: string }[] })
+              : undefined;
+          },
+          WAIT_MS,
+          200,
+        );
+        expect(answer.version).toBe(module.version);
+        const right = answer.predictions.filter((p, i) => p.label === rows[i]!.label).length;
+        expect(right / rows.length).toBeGreaterThan(0.9);
+      } finally {
+        await agent.stop();
+      }
     },
   );
 
