@@ -10,6 +10,20 @@ const base = {
   task: "classification",
 };
 
+describe("--split", () => {
+  it("sends the two fractions as the run's split", () => {
+    expect(trainRequest({ ...base, split: "0.1, 0.25" }).split).toEqual({ validation: 0.1, test: 0.25 });
+    expect(trainRequest({ ...base, split: "0,0.2" }).split).toEqual({ validation: 0, test: 0.2 });
+  });
+
+  it.each(["0.2", "a,b", "0.5,0.5", "0.1,0", "-0.1,0.2", "0.1,0.2,0.3", ","])(
+    "refuses %s before any request",
+    (split) => {
+      expect(() => trainRequest({ ...base, split })).toThrow(CliError);
+    },
+  );
+});
+
 describe("trainRequest", () => {
   it("maps every flag", () => {
     expect(

@@ -27,6 +27,7 @@ export type TrainOptions = HubOptions & {
   param?: string[];
   params?: string;
   seed?: string;
+  split?: string;
   label?: string[];
   gpus?: string;
   model?: string;
@@ -49,6 +50,10 @@ export function registerTrainCommand(program: Command): void {
     .option("--param <k=v>", "a recipe parameter; values are JSON when they parse (repeatable)", collect)
     .option("--params <json>", "recipe parameters as a JSON object (--param wins per key)")
     .option("--seed <n>", "seed for the split and the trainer (default 1)")
+    .option(
+      "--split <validation,test>",
+      "fractions of rows held out for validation and test, e.g. 0.1,0.2 (default the hub's)",
+    )
     .option("--label <k=v>", "run only on workers with this label (repeatable)", collect)
     .option("--gpus <n>", "GPUs the worker must have")
     .option("--model <name>", "register the trained model under this name (default: the experiment)")
@@ -118,6 +123,7 @@ export function trainRequest(
   if (Object.keys(params).length > 0) body.params = params;
   const seed = positiveInt(options.seed, "--seed", true);
   if (seed !== undefined) body.seed = seed;
+  if (options.split !== undefined) body.split = splitFractions(options.split);
   const labels = keyValues(options.label, "--label");
   const gpus = positiveInt(options.gpus, "--gpus", true);
   if (Object.keys(labels).length > 0 || gpus !== undefined) {
@@ -135,6 +141,22 @@ export function trainRequest(
   const maxAttempts = positiveInt(options.maxAttempts, "--max-attempts");
   if (maxAttempts !== undefined) body.maxAttempts = maxAttempts;
   return body;
+}
+
+/** `--split 0.1,0.2` → { validation: 0.1, test: 0.2 }; refuses what the hub would refuse, before any request. */
+export function splitFractions(text: string): { validation: number; test: number } {
+  const parts = text.split(",").map((part) => part.trim());
+  const numbers = parts.map(Number);
+  if (parts.length !== 2 || parts.some((p) => p === "") || numbers.some((n) => !Number.isFinite(n))) {
+    throw new CliError(`--split takes two fractions, validation and test, e.g. 0.1,0.2; got "${text}"`);
+  }
+  const [validation, test] = numbers as [number, number];
+  if (validation < 0 || validation > 0.9 || test <= 0 || test > 0.9 || validation + test >= 1) {
+    throw new CliError(
+      `--split ${text}: validation must be 0-0.9, test above 0 and at most 0.9, and together below 1 so rows are left for training`,
+    );
+  }
+  return { validation, test };
 }
 
 /** The dataset version's own target and task, when the flags leave them out. */
