@@ -80,8 +80,13 @@ export class RunView implements RunEventHandlers {
     this.bar.update(Math.min(total, Number(progress.iteration) || 0), payload);
   }
 
-  /** Stops drawing (the bar stays on screen as it was). */
-  stop(): void {
+  /**
+   * Stops drawing. The bar stays on screen as it was, or full when the run succeeded: the last
+   * progress event may precede the final iterations (evaluation, export), and a finished run
+   * should not read 87%.
+   */
+  stop(options: { succeeded?: boolean } = {}): void {
+    if (options.succeeded && this.bar) this.bar.update(this.bar.getTotal());
     this.multi?.stop();
     this.multi = undefined;
   }
@@ -118,7 +123,7 @@ export async function followAndReport(client: HubClient, runId: string, json: bo
     run = await followRun(client, runId, view, { signal: controller.signal });
   } finally {
     process.off("SIGINT", detach);
-    view.stop();
+    view.stop({ succeeded: run?.status === "succeeded" });
   }
   if (!run) {
     process.stderr.write(

@@ -1,0 +1,26 @@
+/** The run view's progress bar ends full on a succeeded run and stays where it was otherwise. */
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { RunView } from "./run-view.js";
+
+function drawn(succeeded: boolean): string {
+  const out = new PassThrough();
+  let text = "";
+  out.on("data", (chunk) => (text += chunk));
+  const view = new RunView({ lines: out, bar: out as unknown as NodeJS.WriteStream, aboveBar: false });
+  view.progress({ iteration: 87, of: 100, phase: "training" });
+  view.stop({ succeeded });
+  return text;
+}
+
+describe("RunView progress", () => {
+  it("ends at 100% when the run succeeded, though the last progress event said 87", () => {
+    expect(drawn(true)).toContain("100/100");
+  });
+
+  it("stays at the last progress of a run that did not succeed", () => {
+    const text = drawn(false);
+    expect(text).toContain("87/100");
+    expect(text).not.toContain("100/100");
+  });
+});
