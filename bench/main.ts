@@ -21,6 +21,7 @@ import {
 } from "./drift-bench.js";
 import { benchH1, benchH2 } from "./h1-h2-fleet.js";
 import { benchH3 } from "./h3-telemetry.js";
+import { benchInt8 } from "./q1-int8.js";
 import { type BenchResult, machineFacts, printResult } from "./stats.js";
 import { benchT1 } from "./t1-accuracy.js";
 
@@ -43,6 +44,7 @@ const BENCHES: Record<string, (options: { agentCpus?: string }) => Promise<Bench
   D5: benchDriftDelay,
   D6: benchDriftEvidently,
   T1: benchT1,
+  Q1: benchInt8,
 };
 
 const wanted = process.argv.slice(2).map((id) => id.toUpperCase());
