@@ -4,6 +4,7 @@ import { registerAgentCommand } from "../agent/command.js";
 import { HubApiError } from "../hub-api/client.js";
 import { readPackageVersion } from "../lib/paths.js";
 import { registerAuditCommand } from "./commands/audit.js";
+import { registerConsoleCommand } from "./commands/console.js";
 import { registerDatasetsCommand } from "./commands/datasets.js";
 import { registerDeployCommands } from "./commands/deploy.js";
 import { registerDevicesCommand } from "./commands/devices.js";
@@ -44,6 +45,7 @@ registerModelPackageCommand(program);
 registerModelQuantizeCommand(program);
 registerMonitorsCommands(program);
 registerAuditCommand(program);
+registerConsoleCommand(program);
 
 try {
   await program.parseAsync(process.argv);

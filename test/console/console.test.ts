@@ -5,8 +5,10 @@
  * a monitor's chart; a training run's log and curve are followed to completion; a viewer gets no
  * operator buttons and the API refuses them. Each page is saved as a screenshot under docs/console/.
  */
+import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { MqttClient } from "mqtt";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -319,6 +321,21 @@ describe.skipIf(!chromiumAvailable)("operator console in Chromium", () => {
     })()`);
     expect(forced).toBe(403);
     expect((await deployment(open.id)).status).toBe(open.status);
+    await page.close();
+  }, 60_000);
+
+  it("`edgefleet console` signs in with the local admin token, which leaves the address bar at once", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(projectRoot(), "bin", "edgefleet.js"), "console", "--no-open", "--data", hub.dataDir],
+      { env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("EDGEFLEET_"))) },
+    );
+    const url = stdout.trim();
+    expect(url).toMatch(/#token=/);
+    const page = await browser.context.newPage();
+    await page.goto(url);
+    await page.locator('[data-testid="who"]', { hasText: "admin" }).waitFor();
+    expect(page.url()).not.toContain("token");
     await page.close();
   }, 60_000);
 
