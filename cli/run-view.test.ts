@@ -24,3 +24,40 @@ describe("RunView progress", () => {
     expect(text).not.toContain("100/100");
   });
 });
+
+describe("printOutcome", () => {
+  it("shows an auto run's leaderboard and winning recipe in text", async () => {
+    const { printOutcome } = await import("./run-view.js");
+    const { vi } = await import("vitest");
+    let text = "";
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      text += String(chunk);
+      return true;
+    });
+    try {
+      printOutcome({
+        id: "r1",
+        status: "succeeded",
+        metrics: {},
+        outputs: {
+          leaderboard: [
+            {
+              rank: 1,
+              recipe: "gbt",
+              params: { depth: 3 },
+              metric: { name: "rmse", value: 2.5 },
+              durationMs: 1200,
+            },
+            { rank: 2, recipe: "ridge", params: {}, metric: { name: "rmse", value: 3.1 }, durationMs: 100 },
+          ],
+        },
+      } as never);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(text).toMatch(/leaderboard \(validation\)/);
+    expect(text).toMatch(/1\s+gbt\s+2\.5/);
+    expect(text).toMatch(/2\s+ridge\s+3\.1/);
+    expect(text).toContain('winner: gbt {"depth":3}');
+  });
+});

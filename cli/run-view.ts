@@ -146,11 +146,42 @@ export function printOutcome(run: Run): void {
   process.stdout.write(`run ${run.id} ${run.status}${took}\n`);
   if (run.error) process.stdout.write(`error: ${run.error.code}: ${run.error.message}\n`);
   printMetricGroups(run.metrics);
+  printLeaderboard(run.outputs?.leaderboard);
   const model = run.outputs?.model;
   if (model) {
     process.stdout.write(`model: ${model.name} version ${model.version}\n`);
     process.stdout.write(`  see it with: edgefleet models show ${model.name}@${model.version}\n`);
   }
+}
+
+/** An `auto` run's candidates, best first, and the winning recipe with its parameters. */
+export function printLeaderboard(leaderboard: unknown): void {
+  if (!Array.isArray(leaderboard) || leaderboard.length === 0) return;
+  type Entry = {
+    rank?: number;
+    recipe?: string;
+    params?: Record<string, unknown>;
+    metric?: { name?: string; value?: number };
+    durationMs?: number;
+  };
+  const entries = leaderboard as Entry[];
+  const metricName = entries[0]?.metric?.name ?? "metric";
+  process.stdout.write("\nleaderboard (validation):\n");
+  printTable(
+    entries.map((e) => ({
+      rank: e.rank,
+      recipe: e.recipe,
+      [metricName]: formatMetric(e.metric?.value),
+      seconds: typeof e.durationMs === "number" ? (e.durationMs / 1000).toFixed(1) : undefined,
+      params: e.params && Object.keys(e.params).length > 0 ? JSON.stringify(e.params) : "-",
+    })),
+    ["rank", "recipe", metricName, "seconds", "params"],
+    false,
+  );
+  const best = entries[0]!;
+  process.stdout.write(
+    `winner: ${best.recipe}${best.params && Object.keys(best.params).length > 0 ? ` ${JSON.stringify(best.params)}` : ""}\n`,
+  );
 }
 
 /** Metrics as a table: one row per metric, one column per split. */
