@@ -19,6 +19,7 @@ import {
   benchDriftFalseAlarms,
   benchDriftPower,
 } from "./drift-bench.js";
+import { benchF1F2 } from "./f1-f2-console.js";
 import { benchH1, benchH2 } from "./h1-h2-fleet.js";
 import { benchH3 } from "./h3-telemetry.js";
 import { benchInt8 } from "./q1-int8.js";
@@ -44,6 +45,7 @@ const BENCHES: Record<string, (options: { agentCpus?: string }) => Promise<Bench
   D5: benchDriftDelay,
   D6: benchDriftEvidently,
   T1: benchT1,
+  F1: benchF1F2,
   Q1: benchInt8,
 };
 
