@@ -59,7 +59,7 @@ export function Chart(props: ChartProps) {
           ...(props.log
             ? {
                 values: (_u: uPlot, ticks: number[]) =>
-                  ticks.map((v) => (v >= 0.01 ? String(v) : v.toExponential(0))),
+                  ticks.map((v) => (v == null ? "" : v >= 0.01 ? String(v) : v.toExponential(0))),
               }
             : {}),
         },
