@@ -3,6 +3,7 @@
  * that loaded and warmed up) and serve it before any network is touched. If the active version no
  * longer loads, fall back to the previous one kept on disk and record the rollback.
  */
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { readJsonFile } from "../lib/files.js";
 import type { Logger } from "../lib/log.js";
@@ -11,6 +12,7 @@ import type { DeviceFacts } from "../modules/select-variant.js";
 import type { Reporter } from "./reconcile/reporter.js";
 import type { InferenceRuntime } from "./runtime/inference-runtime.js";
 import { loadModule } from "./runtime/loaded-module.js";
+import { ModelIntegrityError } from "./runtime/model-integrity.js";
 import type { ServingTable } from "./runtime/serving-table.js";
 import type { StateStore, StoredVersion } from "./state-store.js";
 
@@ -88,6 +90,8 @@ async function tryLoad(options: BootOptions, name: string, stored: StoredVersion
     );
     return null;
   } catch (error) {
+    // A damaged copy is never served; the reconciler downloads it again (its folder is gone).
+    if (error instanceof ModelIntegrityError) await rm(dir, { recursive: true, force: true });
     return (error as Error).message;
   }
 }

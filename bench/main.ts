@@ -12,6 +12,7 @@ import { benchIdleCpu } from "./a3-idle-cpu.js";
 import { benchBatching } from "./a4-batching.js";
 import { benchSwapRss } from "./a5-swap-rss.js";
 import { benchAgentRss } from "./a6-agent-rss.js";
+import { benchModelCheck } from "./a7-model-check.js";
 import { benchDriftBytes, benchDriftCost } from "./d1-d2-drift.js";
 import {
   benchDriftDelay,
@@ -35,6 +36,7 @@ const BENCHES: Record<string, (options: { agentCpus?: string }) => Promise<Bench
   A4: benchBatching,
   A5: benchSwapRss,
   A6: benchAgentRss,
+  A7: benchModelCheck,
   H1: benchH1,
   H2: benchH2,
   H3: benchH3,

@@ -15,6 +15,7 @@ import type { DesiredModule } from "../../wire/messages.js";
 import { downloadTarball } from "../downloads.js";
 import type { InferenceRuntime } from "../runtime/inference-runtime.js";
 import { type LoadedModule, loadModule } from "../runtime/loaded-module.js";
+import { ModelIntegrityError } from "../runtime/model-integrity.js";
 import type { ServingTable } from "../runtime/serving-table.js";
 import type { StateStore } from "../state-store.js";
 import type { CurrentState } from "./plan.js";
@@ -100,13 +101,24 @@ export class AgentEffects implements ReconcileEffects {
   /** Loads and warms up the version and stages it. */
   async load(module: DesiredModule, signal: AbortSignal): Promise<void> {
     const dir = this.options.store.moduleDir(module.name, module.version);
-    const manifest = parseManifest(await readJsonFile(join(dir, MANIFEST_FILE)));
+    const raw = await readJsonFile(join(dir, MANIFEST_FILE));
+    if (raw === undefined)
+      throw new ModelIntegrityError(
+        module.name,
+        module.version,
+        `${dir} is gone; it is downloaded again at the next attempt`,
+      );
+    const manifest = parseManifest(raw);
     const loaded = await loadModule({
       dir,
       manifest,
       log: this.options.log,
       ...(this.options.device ? { device: this.options.device } : {}),
       ...(this.options.runtime ? { runtime: this.options.runtime } : {}),
+    }).catch(async (error: unknown) => {
+      // A damaged copy on disk is dropped, so the module's next attempt downloads it afresh.
+      if (error instanceof ModelIntegrityError) await rm(dir, { recursive: true, force: true });
+      throw error;
     });
     if (signal.aborted) {
       await loaded.drainAndDispose();

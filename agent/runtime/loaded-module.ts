@@ -14,20 +14,12 @@ import { BatchScheduler } from "./batch-scheduler.js";
 import type { Executor } from "./executor.js";
 import { chooseExecutor, LoadStepError, warmupFeeds as manifestWarmupFeeds } from "./executor-choice.js";
 import { defaultInferenceRuntime, type InferenceRuntime } from "./inference-runtime.js";
-import { signatureProblems } from "./signature.js";
+import { ModelIntegrityError, verifyModelFile } from "./model-integrity.js";
+import { ModuleLoadError } from "./module-load-error.js";
 
-/** A module could not be loaded: bad model file, unsupported execution provider, manifest mismatch. */
-export class ModuleLoadError extends Error {
-  constructor(
-    readonly module: string,
-    readonly version: string,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(`module ${module}@${version}: ${message}`, options);
-    this.name = "ModuleLoadError";
-  }
-}
+export { ModuleLoadError };
+
+import { signatureProblems } from "./signature.js";
 
 /** A lease was asked of a module that is draining or disposed; look the module up again. */
 export class ModuleUnavailableError extends Error {
@@ -75,6 +67,14 @@ export async function loadModule(options: LoadModuleOptions): Promise<LoadedModu
   const started = performance.now();
   const runtime = options.runtime ?? defaultInferenceRuntime();
   const maxBatch = batchable(manifest) ? manifest.runtime.maxBatch : 1;
+  try {
+    await verifyModelFile(join(dir, manifest.model.file), manifest.model, manifest);
+  } catch (error) {
+    if (!(error instanceof ModelIntegrityError))
+      throw fail(`cannot read the model: ${(error as Error).message}`, error);
+    throw error;
+  }
+  const checkedMs = performance.now() - started;
   let choice: Awaited<ReturnType<typeof chooseExecutor>>;
   try {
     choice = await chooseExecutor({
@@ -105,6 +105,7 @@ export async function loadModule(options: LoadModuleOptions): Promise<LoadedModu
   log.info({
     event: "module.loaded",
     loadMs,
+    checkMs: checkedMs,
     warmupRuns: manifest.runtime.warmupRuns,
     executor: choice.executor.kind,
     timedRunMs: choice.timedRunMs,

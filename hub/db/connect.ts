@@ -14,6 +14,7 @@ import postgres from "postgres";
 import { type Logger, silentLogger } from "../../lib/log.js";
 import { projectRoot } from "../../lib/paths.js";
 import type { Database, Db } from "./database.js";
+import { PgliteDurability } from "./pglite-durability.js";
 import * as schema from "./schema/index.js";
 
 export type { Database, Db, Dialect, Tx } from "./database.js";
@@ -43,13 +44,30 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     : openPglite(join(options.dataDir, "pglite"), log);
 }
 
+/** PGlite's start parameters without `-F` (fsync off); see pglite-durability.ts for the rest. */
+export function durableStartParams(): string[] {
+  return PGlite.defaultStartParams.filter((param) => param !== "-F");
+}
+
+/** Every statement resolves only after what it wrote is fsynced (PGlite's NODEFS never syncs). */
+function makeDurable(client: PGlite, folder: string): void {
+  const durability = new PgliteDurability(folder);
+  const syncToFs = client.syncToFs.bind(client);
+  client.syncToFs = async () => {
+    await syncToFs();
+    await durability.sync();
+  };
+}
+
 async function openPglite(folder: string, log: Logger): Promise<Database> {
   let client: PGlite | undefined;
   try {
     await mkdir(folder, { recursive: true });
-    client = await PGlite.create(folder);
+    client = await PGlite.create(folder, { startParams: durableStartParams() });
     const db = drizzlePglite({ client, schema });
     await migratePglite(db, { migrationsFolder: migrationsFolder() });
+    // After the migrations, which a crash simply reruns; the first statement then syncs the whole cluster.
+    makeDurable(client, folder);
     log.info({ event: "db.opened", dialect: "pglite", folder });
     const opened = client;
     return {
