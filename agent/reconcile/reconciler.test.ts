@@ -3,7 +3,7 @@
  * retried, what is not, what a superseded run leaves behind. No ONNX, no MQTT; the real effects are
  * covered by test/agent/agent-reconcile.test.ts.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../../lib/files.js";
 import { silentLogger } from "../../lib/log.js";
 import type { DesiredModule, DesiredState, ReportedState } from "../../wire/messages.js";
@@ -101,6 +101,33 @@ function setup() {
 }
 
 describe("Reconciler", () => {
+  it("retries with back-off when recording the outcome fails (disk full), without another desired message", async () => {
+    const effects = new RecordingEffects();
+    const state = memoryState(effects);
+    const record = state.recordFailure.bind(state);
+    let diskFull = 2;
+    state.recordFailure = async (failure) => {
+      if (diskFull-- > 0)
+        throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
+      await record(failure);
+    };
+    const runs: RunResult[] = [];
+    const reconciler = new Reconciler({
+      effects,
+      state,
+      reporter: new Reporter({ publish: () => {} }),
+      log: silentLogger,
+      retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      crashBackoff: { baseMs: 5, maxMs: 20 },
+      onRun: (result) => runs.push(result),
+    });
+    effects.failNext("download a@1.0.0", transient, transient, transient);
+    reconciler.submit(desired(1, [mod("a", "1.0.0")]));
+    await vi.waitFor(() => expect(runs).toHaveLength(1), { timeout: 5_000 });
+    expect(state.failures).toMatchObject([{ name: "a", version: "1.0.0", permanent: false }]);
+    await reconciler.stop();
+  });
+
   it("retries a transient download error with back-off and succeeds", async () => {
     const { effects, reconciler, runs, reporter } = setup();
     const a = mod("a", "1.0.0");

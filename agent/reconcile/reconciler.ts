@@ -14,6 +14,9 @@ import { type ReconcileEffects, type RetryPolicy, type RunResult, runPlan } from
 /** Back-off between whole attempts at a version that failed transiently: 30 s doubling up to 1 h. */
 export const MODULE_BACKOFF = { baseMs: 30_000, maxMs: 3_600_000 } as const;
 
+/** Back-off between runs that crashed (e.g. a state write failed): 1 s doubling up to 5 min. */
+export const CRASH_BACKOFF = { baseMs: 1_000, maxMs: 300_000 } as const;
+
 /** Delay before attempt `attempts + 1` of a version that failed transiently. */
 export function moduleBackoffMs(
   attempts: number,
@@ -38,6 +41,8 @@ export interface ReconcilerOptions {
   now?: () => number;
   retry?: RetryPolicy;
   backoff?: { baseMs: number; maxMs: number };
+  /** Back-off between runs that crashed (CRASH_BACKOFF by default; tests shorten it). */
+  crashBackoff?: { baseMs: number; maxMs: number };
   emit?: (event: { kind: string; module?: string; version?: string; message: string }) => void;
   /** Called after every finished (not superseded) run; for tests and metrics. */
   onRun?: (result: RunResult, plan: Plan) => void;
@@ -52,6 +57,9 @@ export class Reconciler {
   #worker: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Runs in a row that crashed (a state write failing on a full or read-only disk, mostly). */
+  #crashes = 0;
+  #crashTimer: NodeJS.Timeout | undefined;
   readonly #now: () => number;
 
   constructor(private readonly options: ReconcilerOptions) {
@@ -92,6 +100,7 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#crashTimer);
     this.#running?.controller.abort();
     await this.idle();
   }
@@ -112,9 +121,20 @@ export class Reconciler {
       this.#running = { revision: desired.revision, controller };
       try {
         await this.#reconcile(desired, generation, controller);
+        this.#crashes = 0;
       } catch (error) {
-        // A bug or an unexpected I/O error must not kill the worker; the next submit tries again.
-        this.options.log.error({ event: "reconcile.crashed", revision: desired.revision, err: error });
+        // A bug or an unexpected I/O error (a state write on a full or read-only disk) must not
+        // kill the worker, nor wait for the hub's next message: the same desired state is tried
+        // again with back-off until the disk recovers.
+        this.#crashes++;
+        const delayMs = moduleBackoffMs(this.#crashes, this.options.crashBackoff ?? CRASH_BACKOFF);
+        this.options.log.error({
+          event: "reconcile.crashed",
+          revision: desired.revision,
+          retryInMs: delayMs,
+          err: error,
+        });
+        this.#scheduleCrashRetry(delayMs);
       } finally {
         this.#running = undefined;
       }
@@ -194,6 +214,17 @@ export class Reconciler {
     const wanted = new Set(desired.modules.map((m) => `${m.name}@${m.version}@${m.sha256}`));
     await state.retainFailures((f) => wanted.has(`${f.name}@${f.version}@${f.sha256}`));
     return retryTimes;
+  }
+
+  #scheduleCrashRetry(delayMs: number): void {
+    clearTimeout(this.#crashTimer);
+    this.#crashTimer = setTimeout(() => {
+      if (this.#latest && !this.#stopped) {
+        this.#generation++;
+        this.#kick();
+      }
+    }, delayMs);
+    this.#crashTimer.unref();
   }
 
   /** Re-enqueues the latest desired state when the earliest transient back-off runs out. */
