@@ -22,6 +22,8 @@ import { Reporter } from "./reconcile/reporter.js";
 import type { RetryPolicy, RunResult } from "./reconcile/runner.js";
 import { InferenceRuntime } from "./runtime/inference-runtime.js";
 import { ServingTable } from "./runtime/serving-table.js";
+import { ShadowLoader } from "./shadow/shadow-loader.js";
+import { ShadowScorer } from "./shadow/shadow-scorer.js";
 import { StateStore } from "./state-store.js";
 import { TelemetryRecorder } from "./telemetry/recorder.js";
 import { spoolMetrics } from "./telemetry-metrics.js";
@@ -69,6 +71,8 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
   const store = await StateStore.open(config.dataDir, log);
   const table = new ServingTable();
   const recorder = new TelemetryRecorder();
+  // Candidates scoring copies of requests beside the serving versions (shadow scoring, [WIRE-3.4]).
+  const shadow = new ShadowScorer({ log });
   // Drift summaries of monitored modules ride on the telemetry windows; held-back ones survive restarts.
   const drift = new DriftMonitor({ dataDir: config.dataDir, log });
   await drift.load();
@@ -100,6 +104,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     table,
     recorder,
     drift,
+    shadow,
     log,
     agentVersion,
     runtime,
@@ -136,6 +141,15 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
       : {}),
   });
   const effects = withFaults(agentEffects, faults);
+  const shadows = new ShadowLoader({
+    scorer: shadow,
+    reporter,
+    fetch: agentEffects,
+    moduleDir: (name, version) => store.moduleDir(name, version),
+    log,
+    device,
+    runtime,
+  });
   const emit = (event: { kind: string; module?: string; version?: string; message: string }) =>
     link?.publishEvent(event);
   const reconciler = new Reconciler({
@@ -156,7 +170,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     log,
   });
   const outbox = new TelemetryOutbox({
-    takeWindow: () => drift.attach(recorder.takeWindow()),
+    takeWindow: () => drift.attach(shadow.attach(recorder.takeWindow())),
     nextSeq: () => seq.next(),
     spool,
     send: async (window) => (await link?.publishTelemetry(window)) ?? false,
@@ -181,7 +195,10 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
       capabilities,
       scoringUrl: server.url,
     }),
-    onDesired: (desired) => reconciler.submit(desired),
+    onDesired: (desired) => {
+      reconciler.submit(desired);
+      void shadows.submit(desired);
+    },
     onCommand: (name, payload) =>
       handleCommand({
         name,
@@ -204,6 +221,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
       await reconciler.stop();
+      await shadows.stop();
       // No request after this, then the window in progress goes to the spool: a graceful stop
       // loses no request count.
       await server.close();

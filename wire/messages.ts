@@ -24,8 +24,21 @@ export const DesiredModuleSchema = z.object({
   /** sha256 of the tarball bytes; checked before unpacking. */
   sha256: Sha256HexSchema,
   size: z.number().int().nonnegative(),
+  /**
+   * A candidate version to load beside the serving one and score every request with, off the
+   * request path, without answering with it (shadow scoring) [WIRE-3.4].
+   */
+  shadow: z
+    .object({
+      version: z.string().min(1),
+      url: z.string().url(),
+      sha256: Sha256HexSchema,
+      size: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 export type DesiredModule = z.infer<typeof DesiredModuleSchema>;
+export type ShadowArtifact = NonNullable<DesiredModule["shadow"]>;
 
 /** `desired` (hub → agent, QoS 1, retained): the full module set, never a patch. */
 export const DesiredStateSchema = z.object({
@@ -58,6 +71,14 @@ export const ReportedModuleSchema = z.object({
   servingVersion: z.string().nullable().optional(),
   error: z.string().optional(),
   since: isoTime,
+  /** The shadow candidate of this module, when the desired state names one [WIRE-4.3]. */
+  shadow: z
+    .object({
+      version: z.string(),
+      state: z.enum(["loading", "scoring", "failed"]),
+      error: z.string().optional(),
+    })
+    .optional(),
 });
 export type ReportedModule = z.infer<typeof ReportedModuleSchema>;
 
@@ -125,6 +146,31 @@ export const OutputSummarySchema = z.object({
 });
 export type OutputSummary = z.infer<typeof OutputSummarySchema>;
 
+/**
+ * What a shadow candidate did over one window, beside the serving version the window is about
+ * [WIRE-5.4]: requests it scored, failed or skipped, how often it agreed with the answer given,
+ * how far its numeric outputs moved, its latency on the fixed buckets and its label counts.
+ */
+export const ShadowSummarySchema = z.object({
+  version: z.string(),
+  /** Requests the candidate scored (rows are compared; this counts requests). */
+  scored: z.number().int().nonnegative(),
+  /** Candidate runs that threw. */
+  errors: z.number().int().nonnegative(),
+  /** Requests not scored because the candidate was still busy with earlier ones. */
+  dropped: z.number().int().nonnegative(),
+  /** Rows compared with the serving answer, and of those the ones that agreed. */
+  compared: z.number().int().nonnegative(),
+  agreed: z.number().int().nonnegative(),
+  /** Sum over compared rows of the mean |candidate − serving| of their numeric outputs, and the rows counted. */
+  shiftSum: z.number().nonnegative(),
+  shiftRows: z.number().int().nonnegative(),
+  latencyCounts: z.array(z.number().int().nonnegative()),
+  latencySumMs: z.number().nonnegative(),
+  outputs: z.array(OutputSummarySchema).optional(),
+});
+export type ShadowSummary = z.infer<typeof ShadowSummarySchema>;
+
 export const ModuleWindowSchema = z.object({
   name: z.string(),
   version: z.string(),
@@ -150,6 +196,8 @@ export const ModuleWindowSchema = z.object({
   driftPacked: PackedDriftSummarySchema.optional(),
   /** Raw sample rows the hub asked for (wire/samples.ts, wire/commands.ts collect-samples). */
   samples: WindowSamplesSchema.optional(),
+  /** The shadow candidate's figures for the same requests (absent: no candidate) [WIRE-5.4]. */
+  shadow: ShadowSummarySchema.optional(),
 });
 export type ModuleWindow = z.infer<typeof ModuleWindowSchema>;
 

@@ -6,6 +6,7 @@ import type { EventInput } from "../mqtt-link.js";
 import type { InferenceRuntime } from "../runtime/inference-runtime.js";
 import type { PredictionLog } from "../runtime/prediction-log.js";
 import type { ServingTable } from "../runtime/serving-table.js";
+import type { ShadowScorer } from "../shadow/shadow-scorer.js";
 import type { TelemetryRecorder } from "../telemetry/recorder.js";
 
 export interface ScoringDeps {
@@ -22,6 +23,8 @@ export interface ScoringDeps {
   runtime?: InferenceRuntime;
   /** Drift summaries and samples of monitored modules (agent/drift/); absent: none are kept. */
   drift?: DriftMonitor;
+  /** Candidate versions scoring copies of requests beside the serving ones (agent/shadow/); absent: none. */
+  shadow?: ShadowScorer;
   /** Adds series owned elsewhere (the telemetry spool) to the /metrics registry. */
   registerMetrics?: (registry: Registry) => void;
 }

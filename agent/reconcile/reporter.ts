@@ -13,6 +13,8 @@ export interface ReporterOptions {
 /** The agent's reported state, one entry per module name. */
 export class Reporter {
   readonly #modules = new Map<string, ReportedModule>();
+  /** Shadow candidates by module name; kept apart so lifecycle transitions never touch them. */
+  readonly #shadows = new Map<string, NonNullable<ReportedModule["shadow"]>>();
   #revision = 0;
   readonly #publish: (state: ReportedState) => void;
   readonly #now: () => Date;
@@ -60,6 +62,14 @@ export class Reporter {
     return this.#modules.get(name);
   }
 
+  /** Sets (or with undefined clears) the shadow candidate's state of a module, and publishes [WIRE-4.3]. */
+  setShadow(name: string, shadow: ReportedModule["shadow"]): void {
+    if (shadow === undefined) {
+      if (!this.#shadows.delete(name)) return;
+    } else this.#shadows.set(name, shadow);
+    this.publish();
+  }
+
   /** Records the highest revision acted on and publishes when it moved. */
   setRevision(revision: number): void {
     if (revision === this.#revision) return;
@@ -69,7 +79,12 @@ export class Reporter {
 
   /** The current document. */
   snapshot(): ReportedState {
-    const modules = [...this.#modules.values()].sort((a, b) => a.name.localeCompare(b.name));
+    const modules = [...this.#modules.values()]
+      .map((m) => {
+        const shadow = this.#shadows.get(m.name);
+        return shadow ? { ...m, shadow } : m;
+      })
+      .sort((a, b) => a.name.localeCompare(b.name));
     return { protocol: PROTOCOL_VERSION, revision: this.#revision, modules, at: this.#now().toISOString() };
   }
 

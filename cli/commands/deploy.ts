@@ -64,6 +64,21 @@ export function registerDeployCommands(program: Command): void {
       "released devices that are offline: exclude (default: not waited for, not counted; they get it on reconnect) or fail (held to the activation deadline)",
     )
     .option(
+      "--shadow",
+      "shadow-score first: every target scores copies of its requests with this version beside the serving one (answers unchanged), then the shadow gates promote it to an ordinary rollout or drop it",
+    )
+    .option("--shadow-bake <time>", "how long the candidate shadows before it is judged (default 10m)")
+    .option("--shadow-min-scored <n>", "requests the candidate must score before it is judged (default 200)")
+    .option("--min-agreement <r>", "shadow gate: smallest share of rows answered the same (default 0.95)")
+    .option(
+      "--shadow-max-error-rate <r>",
+      "shadow gate: largest share of failed candidate runs (default 0.01)",
+    )
+    .option(
+      "--shadow-max-latency-ratio <x>",
+      "shadow gate: largest candidate/serving p95 latency on the same requests (default 1.5)",
+    )
+    .option(
       "--watch",
       "show the rollout's progress until it stops; exits 1 unless every targeted device ended active",
     )
@@ -142,6 +157,15 @@ export function registerDeployCommands(program: Command): void {
       if (options.watch) return finish(await watchDeployment(client, id));
       printObject(await client.get(`/api/v1/deployments/${encodeURIComponent(id)}`));
     });
+  withHubOptions(deployments.command("shadow <id>"))
+    .description("a shadow deployment's serving and candidate figures on the same requests, side by side")
+    .action(async (id: string, options: HubOptions) => {
+      const client = await resolveHubClient(options, process.env);
+      const d = await client.get<ShadowDeployment>(`/api/v1/deployments/${encodeURIComponent(id)}`);
+      if (!d.shadow) throw new CliError(`deployment ${id} has no shadow phase (deploy with --shadow)`);
+      if (options.json) return printObject(d.shadow);
+      process.stdout.write(shadowText(d));
+    });
   const commands = {
     pause: "pause an active rollout (no more devices, no gate decisions)",
     resume: "resume a paused rollout (the current wave's bake starts again)",
@@ -204,6 +228,74 @@ export function preflightLines(deployment: DeployAnswer): string[] {
   }
   for (const s of deployment.skipped ?? []) lines.push(`  skipped ${s.deviceId}: ${s.reasons.join("; ")}`);
   return lines;
+}
+
+interface Figures {
+  requests: number;
+  errors: number;
+  latencyP95Ms: number | null;
+  latencyMeanMs: number | null;
+  labels: Record<string, number>;
+}
+
+interface ShadowDeployment {
+  id: string;
+  moduleName: string;
+  moduleVersion: string;
+  status: string;
+  outcome: { message: string } | null;
+  gateResults: { results: { gate: string; status: string; message: string }[] } | null;
+  shadow?: {
+    phase: string;
+    judgedAt?: string;
+    gates: { gate: string; status: string; message: string }[];
+    serving: Figures & { versions: string[] };
+    candidate: Figures & {
+      version: string;
+      dropped: number;
+      agreement: number | null;
+      meanAbsShift: number | null;
+      compared: number;
+    };
+    devices: {
+      targeted: number;
+      scoring: number;
+      loading: number;
+      failed: { deviceId: string; error: string }[];
+    };
+  };
+}
+
+/** Serving and candidate in two columns, then agreement, devices and the gates. */
+export function shadowText(d: ShadowDeployment): string {
+  const s = d.shadow!;
+  const ms = (v: number | null) => (v === null ? "-" : `${Number(v.toFixed(2))} ms`);
+  const labels = (l: Record<string, number>) =>
+    Object.entries(l)
+      .sort(([, a], [, b]) => b - a)
+      .slice(0, 5)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ") || "-";
+  const rows: [string, string, string][] = [
+    ["", `serving ${s.serving.versions.join(",") || "-"}`, `candidate ${s.candidate.version}`],
+    ["requests", String(s.serving.requests), `${s.candidate.requests} (${s.candidate.dropped} skipped)`],
+    ["errors", String(s.serving.errors), String(s.candidate.errors)],
+    ["latency p95", ms(s.serving.latencyP95Ms), ms(s.candidate.latencyP95Ms)],
+    ["latency mean", ms(s.serving.latencyMeanMs), ms(s.candidate.latencyMeanMs)],
+    ["labels", labels(s.serving.labels), labels(s.candidate.labels)],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  const lines = [
+    `deployment ${d.id}: ${d.moduleName}@${d.moduleVersion} ${d.status}, shadow ${s.phase}${s.judgedAt ? ` (judged at ${s.judgedAt})` : ""}`,
+    ...rows.map(([a, b, c]) => `  ${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`),
+    `  agreement ${s.candidate.agreement === null ? "-" : `${(s.candidate.agreement * 100).toFixed(1)}% of ${s.candidate.compared} rows`}, mean output shift ${s.candidate.meanAbsShift === null ? "-" : s.candidate.meanAbsShift.toPrecision(3)}`,
+    `  devices: ${s.devices.scoring} scoring, ${s.devices.loading} loading, ${s.devices.failed.length} failed of ${s.devices.targeted}`,
+    ...s.devices.failed.slice(0, 10).map((f) => `    ${f.deviceId}: ${f.error}`),
+    ...s.gates.map((r) => `  gate ${r.gate}: ${r.status} — ${r.message}`),
+    ...(d.outcome ? [`  ${d.outcome.message}`] : []),
+  ];
+  return `${lines.join("\n")}\n`;
 }
 
 interface Progress {

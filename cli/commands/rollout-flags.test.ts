@@ -53,5 +53,12 @@ describe("deploy strategy flags", () => {
     });
     expect(() => rolloutRequest({ activationTimeout: "soon" })).toThrow(/not a duration/);
     expect(() => rolloutRequest({ onOffline: "ignore" })).toThrow(/--on-offline takes exclude or fail/);
+    expect(
+      rolloutRequest({ shadow: true, shadowBake: "2m", minAgreement: "0.9", shadowMinScored: "500" }),
+    ).toEqual({
+      shadow: { bakeMs: 120_000, minAgreement: 0.9, minScored: 500 },
+    });
+    expect(rolloutRequest({ shadow: true })).toEqual({ shadow: {} });
+    expect(() => rolloutRequest({ minAgreement: "0.9" })).toThrow(/need --shadow/);
   });
 });

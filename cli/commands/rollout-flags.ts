@@ -22,6 +22,12 @@ export interface RolloutFlags {
   onNoData?: string;
   activationTimeout?: string;
   onOffline?: string;
+  shadow?: boolean;
+  shadowBake?: string;
+  shadowMinScored?: string;
+  minAgreement?: string;
+  shadowMaxErrorRate?: string;
+  shadowMaxLatencyRatio?: string;
 }
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -105,5 +111,29 @@ export function rolloutRequest(flags: RolloutFlags): Record<string, unknown> {
     gates.onOffline = flags.onOffline;
   }
   if (Object.keys(gates).length > 0) body.gates = gates;
+  const shadowFlags = [
+    flags.shadowBake,
+    flags.shadowMinScored,
+    flags.minAgreement,
+    flags.shadowMaxErrorRate,
+    flags.shadowMaxLatencyRatio,
+  ];
+  if (!flags.shadow && shadowFlags.some((f) => f !== undefined))
+    throw new CliError(
+      "--shadow-bake, --shadow-min-scored, --min-agreement and the other shadow gates need --shadow",
+    );
+  if (flags.shadow) {
+    const shadow: Record<string, unknown> = {};
+    if (flags.shadowBake !== undefined) shadow.bakeMs = parseDuration(flags.shadowBake);
+    const minScored = optionalNumber("--shadow-min-scored", flags.shadowMinScored);
+    if (minScored !== undefined) shadow.minScored = minScored;
+    const minAgreement = optionalNumber("--min-agreement", flags.minAgreement);
+    if (minAgreement !== undefined) shadow.minAgreement = minAgreement;
+    const maxErrorRate = optionalNumber("--shadow-max-error-rate", flags.shadowMaxErrorRate);
+    if (maxErrorRate !== undefined) shadow.maxErrorRate = maxErrorRate;
+    const maxLatencyRatio = optionalNumber("--shadow-max-latency-ratio", flags.shadowMaxLatencyRatio);
+    if (maxLatencyRatio !== undefined) shadow.maxLatencyRatio = maxLatencyRatio;
+    body.shadow = shadow;
+  }
   return body;
 }

@@ -48,6 +48,8 @@ export type RolloutPatch = Partial<{
   bakeStartedAt: Date | null;
   outcome: RolloutOutcome | null;
   gateResults: unknown;
+  /** The spec itself changes only to move a shadow deployment from scoring to promoted. */
+  rollout: RolloutSpec;
 }>;
 
 export interface DeploymentFilter {
@@ -122,6 +124,18 @@ const CreateSchema = z.object({
         activationTimeoutMs: z.number().int().positive().optional(),
         onOffline: z.enum(["exclude", "fail"]).optional(),
       }),
+      shadow: z
+        .object({
+          bakeMs: z.number().int().min(0),
+          minScored: z.number().int().min(1),
+          minAgreement: z.number().min(0).max(1),
+          maxErrorRate: z.number().min(0).max(1),
+          maxLatencyRatio: z.number().positive(),
+          maxLoadFailureRate: z.number().min(0).max(1),
+          phase: z.enum(["scoring", "promoted"]),
+          verdict: z.object({ at: z.string(), results: z.array(z.unknown()) }).optional(),
+        })
+        .optional(),
     })
     .optional(),
 });

@@ -14,9 +14,10 @@ import { activationRule, type DeviceStanding, type Settlement, settle } from "./
 import { evaluateGates, type GateReport } from "./gates.js";
 import { type ObserveDeps, observe, observeDevices, releasedDevices } from "./observe.js";
 import { planStep } from "./planner.js";
+import { judgeShadow, observeShadow, type ShadowFigures } from "./shadow.js";
 import { waveCounts } from "./spec.js";
 import { emptyAggregate } from "./stats.js";
-import { type SyncDeps, syncDevices } from "./sync.js";
+import { isShadowing, type SyncDeps, syncDevices } from "./sync.js";
 import { WorkQueue } from "./work-queue.js";
 
 export const ROLLOUT_CONTROLLER_DEFAULTS = {
@@ -188,6 +189,10 @@ export class RolloutController {
         await this.#recheck(d, now);
         return;
       }
+      if (d.status === "active" && isShadowing(d)) {
+        if (await this.#shadowStep(d, now)) continue;
+        return;
+      }
       const counts = waveCounts(d.rollout, d.targetDeviceIds.length);
       const plan = planStep(
         {
@@ -285,6 +290,76 @@ export class RolloutController {
       });
       if (next) log.info({ event: "rollout.wave.passed", deploymentId: id, wave: d.wave });
     }
+  }
+
+  /**
+   * One step of a deployment's shadow phase: start it, wait out its bake, then promote the
+   * candidate (the deployment goes on as an ordinary rollout) or drop it. True: take another step.
+   */
+  async #shadowStep(d: Deployment, now: Date): Promise<boolean> {
+    const { repos, log } = this.#deps;
+    const spec = d.rollout.shadow!;
+    if (!d.waveStartedAt) {
+      const next = await repos.deployments.advance(d.id, d.generation, { waveStartedAt: now });
+      if (next) {
+        log.info({ event: "rollout.shadow.started", deploymentId: d.id, targets: d.targetDeviceIds.length });
+        await this.#sync(next);
+      }
+      return true;
+    }
+    await this.#sync(d);
+    const ends = d.waveStartedAt.getTime() + spec.bakeMs;
+    if (now.getTime() < ends) {
+      this.#schedule(d.id, ends - now.getTime());
+      return false;
+    }
+    const verdict = judgeShadow(await observeShadow(this.#deps, d), spec);
+    const report = { passed: verdict.passed, waiting: verdict.waiting, results: verdict.results };
+    if (verdict.waiting) {
+      // Too few scored requests to judge: shadow for another bake, as onNoData "wait" does.
+      const next = await repos.deployments.advance(d.id, d.generation, {
+        waveStartedAt: now,
+        gateResults: report,
+      });
+      if (next) log.info({ event: "rollout.shadow.no_data", deploymentId: d.id });
+      return true;
+    }
+    if (!verdict.passed) {
+      const failed = verdict.results.filter((r) => r.status === "fail");
+      const next = await repos.deployments.advance(d.id, d.generation, {
+        status: "rolled-back",
+        gateResults: report,
+        outcome: {
+          reason: "shadow-dropped",
+          by: "controller",
+          at: now.toISOString(),
+          message: `shadow candidate ${d.moduleVersion} dropped: ${failed.map((r) => `${r.gate} (${r.message})`).join("; ")}; no answer changed`,
+          details: failed,
+        },
+      });
+      if (next) {
+        log.warn({ event: "rollout.shadow.dropped", deploymentId: d.id, gates: failed.map((r) => r.gate) });
+        await this.#sync(next);
+      }
+      return false;
+    }
+    const next = await repos.deployments.advance(d.id, d.generation, {
+      rollout: {
+        ...d.rollout,
+        shadow: { ...spec, phase: "promoted", verdict: { at: now.toISOString(), results: verdict.results } },
+      },
+      waveStartedAt: null,
+      bakeStartedAt: null,
+      gateResults: report,
+    });
+    if (next) log.info({ event: "rollout.shadow.promoted", deploymentId: d.id });
+    return true;
+  }
+
+  /** The candidate's and serving version's figures of a shadow deployment, side by side (API). */
+  async shadowView(d: Deployment): Promise<ShadowFigures | null> {
+    if (!d.rollout.shadow) return null;
+    return observeShadow(this.#deps, d);
   }
 
   /** The current wave's activation deadline: its last device's release plus the activation timeout. */

@@ -57,6 +57,30 @@ const bakeMs = z
   .min(0)
   .max(7 * 24 * 3_600_000);
 
+/** Shadow defaults; each is explained in hub/rollouts/README.md. */
+export const DEFAULT_SHADOW = {
+  /** 10 minutes of shadow scoring before the candidate is judged. */
+  bakeMs: 10 * 60_000,
+  /** Requests scored by the candidate across the targets before it is judged. */
+  minScored: 200,
+  /** 95 % of compared rows must get the same answer. */
+  minAgreement: 0.95,
+  maxErrorRate: 0.01,
+  maxLatencyRatio: 1.5,
+  maxLoadFailureRate: 0.05,
+} as const;
+
+const ShadowInput = z
+  .object({
+    bakeMs: bakeMs.optional(),
+    minScored: z.number().int().min(1).max(100_000_000).optional(),
+    minAgreement: z.number().min(0).max(1).optional(),
+    maxErrorRate: z.number().min(0).max(1).optional(),
+    maxLatencyRatio: z.number().positive().max(1_000).optional(),
+    maxLoadFailureRate: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
 /** The rollout part of a deployment request, as the API accepts it. */
 export const RolloutRequestSchema = z
   .object({
@@ -80,6 +104,8 @@ export const RolloutRequestSchema = z
     /** Devices released per minute at most. */
     ratePerMinute: z.number().positive().max(1_000_000).optional(),
     gates: GatesInput.optional(),
+    /** Shadow-score the candidate beside the serving version first; `{}` takes every default. */
+    shadow: ShadowInput.optional(),
   })
   .strict();
 export type RolloutRequest = z.infer<typeof RolloutRequestSchema>;
@@ -124,7 +150,10 @@ export function buildRolloutSpec(request: RolloutRequest): {
       throw new RolloutSpecError(`the last wave must be 100 (every target), got ${percents.at(-1)}`);
     waves = request.waves.map((w) => ({ percent: w.percent, bakeMs: w.bakeMs ?? defaultBake }));
   }
-  return { strategy, spec: { waves, ratePerMinute, gates } };
+  const shadow = request.shadow
+    ? { ...DEFAULT_SHADOW, ...request.shadow, phase: "scoring" as const }
+    : undefined;
+  return { strategy, spec: { waves, ratePerMinute, gates, ...(shadow ? { shadow } : {}) } };
 }
 
 /**

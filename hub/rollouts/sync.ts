@@ -47,6 +47,8 @@ function targetIndex(targets: readonly string[], deviceId: string): number {
 export function layersFor(deviceId: string, contributing: readonly Deployment[]): Layer[] {
   return contributing
     .filter((d) => {
+      // A candidate being shadow-scored is not served: it rides on the serving entry (shadowsFor).
+      if (isShadowing(d)) return false;
       const index = targetIndex(d.targetDeviceIds, deviceId);
       return index >= 0 && index < d.released;
     })
@@ -57,6 +59,24 @@ export function layersFor(deviceId: string, contributing: readonly Deployment[])
       priority: d.priority,
       createdAt: d.createdAt,
     }));
+}
+
+/** Whether a deployment is in its shadow-scoring phase. */
+export function isShadowing(d: Deployment): boolean {
+  return d.rollout.shadow?.phase === "scoring";
+}
+
+/** Candidate versions by module name that shadow-scoring deployments give a device (newest wins). */
+export function shadowsFor(deviceId: string, contributing: readonly Deployment[]): Map<string, string> {
+  const shadows = new Map<string, { version: string; at: number }>();
+  for (const d of contributing) {
+    if (!isShadowing(d) || (d.status !== "active" && d.status !== "paused")) continue;
+    if (targetIndex(d.targetDeviceIds, deviceId) < 0) continue;
+    const seen = shadows.get(d.moduleName);
+    if (!seen || seen.at < d.createdAt.getTime())
+      shadows.set(d.moduleName, { version: d.moduleVersion, at: d.createdAt.getTime() });
+  }
+  return new Map([...shadows].map(([name, s]) => [name, s.version]));
 }
 
 /** The merged module set of one device, with provenance (for GET /devices/{id}). */
@@ -106,9 +126,25 @@ export async function syncDevices(deps: SyncDeps, deviceIds: readonly string[] |
   for (const device of devices) {
     try {
       const modules: DesiredModule[] = [];
+      const shadows = shadowsFor(device.id, contributing);
       for (const m of mergeLayers(layersFor(device.id, contributing))) {
         const entry = await artifact(m.name, m.version);
-        if (entry) modules.push(entry);
+        if (!entry) continue;
+        const candidate = shadows.get(m.name);
+        const shadow = candidate && candidate !== m.version ? await artifact(m.name, candidate) : null;
+        modules.push(
+          shadow
+            ? {
+                ...entry,
+                shadow: {
+                  version: shadow.version,
+                  url: shadow.url,
+                  sha256: shadow.sha256,
+                  size: shadow.size,
+                },
+              }
+            : entry,
+        );
       }
       if (device.desired === null && modules.length === 0) continue;
       if (device.desired && sameModules(device.desired.modules, modules)) continue;
@@ -173,7 +209,8 @@ async function publishAll(
 function sameModules(a: readonly DesiredModule[], b: readonly DesiredModule[]): boolean {
   if (a.length !== b.length) return false;
   // The URL counts: a hub that moved must tell devices where modules are now.
-  const key = (m: DesiredModule) => `${m.name}@${m.version}#${m.sha256}#${m.url}`;
+  const key = (m: DesiredModule) =>
+    `${m.name}@${m.version}#${m.sha256}#${m.url}#${m.shadow ? `${m.shadow.version}#${m.shadow.sha256}` : ""}`;
   const left = a.map(key).sort();
   const right = b.map(key).sort();
   return left.every((k, i) => k === right[i]);

@@ -32,7 +32,7 @@ export interface DeployRequest extends RolloutRequest {
 /** What deploying and steering deployments use: the repositories they read and write, the controller, a log. */
 export interface DeploymentDeps {
   repos: Pick<Repositories, "modules" | "devices" | "deployments" | "events">;
-  rollouts: Pick<RolloutController, "reconcileNow" | "command" | "now">;
+  rollouts: Pick<RolloutController, "reconcileNow" | "command" | "now" | "shadowView">;
   log: Logger;
 }
 
@@ -40,7 +40,7 @@ export interface DeploymentDeps {
 export type DeploymentReadDeps = {
   repos: Pick<Repositories, "devices" | "deployments" | "events">;
   /** The controller's clock, so deadlines read as the controller sees them; else the wall clock. */
-  rollouts?: Pick<RolloutController, "now">;
+  rollouts?: Pick<RolloutController, "now" | "shadowView">;
 };
 
 /** Creates a deployment and runs its first rollout step before answering. */
@@ -214,8 +214,30 @@ export async function deploymentStatus(deps: DeploymentReadDeps, id: string) {
   const skipped = await skippedFor(deps, deployment.id);
   counts.skipped = skipped.length;
   const now = deps.rollouts?.now() ?? new Date();
+  const shadow = deployment.rollout.shadow ? await deps.rollouts?.shadowView(deployment) : undefined;
   return {
     ...deployment,
+    // Shadow deployments: serving and candidate figures on the same requests, side by side.
+    ...(shadow
+      ? {
+          shadow: {
+            phase: deployment.rollout.shadow!.phase,
+            ...(deployment.rollout.shadow!.phase === "scoring" && deployment.waveStartedAt
+              ? {
+                  judgedAt: new Date(
+                    deployment.waveStartedAt.getTime() + deployment.rollout.shadow!.bakeMs,
+                  ).toISOString(),
+                }
+              : {}),
+            // The shadow gates: what promoted it, else the last judgement (a drop, or too few scored).
+            gates:
+              deployment.rollout.shadow!.verdict?.results ??
+              (deployment.gateResults as { results?: unknown[] } | null)?.results ??
+              [],
+            ...shadow,
+          },
+        }
+      : {}),
     counts,
     progress: progressOf(deployment, counts),
     waves: waveView(deployment, now),
@@ -256,11 +278,13 @@ export function progressOf(d: Deployment, counts: Record<string, number>) {
 /** Each wave: its cumulative size, bake, and whether it is done, in progress or waiting. */
 function waveView(d: Deployment, now: Date) {
   const counts = waveCounts(d.rollout, d.targetDeviceIds.length);
+  const shadowing = d.rollout.shadow?.phase === "scoring";
   const rule = activationRule(d.rollout.gates);
   return d.rollout.waves.map((wave, index) => {
     const bakeEnds = d.bakeStartedAt ? d.bakeStartedAt.getTime() + wave.bakeMs : null;
-    const state =
-      index < d.wave || (index === d.wave && (d.status === "completed" || d.status === "partially-applied"))
+    const state = shadowing
+      ? "waiting"
+      : index < d.wave || (index === d.wave && (d.status === "completed" || d.status === "partially-applied"))
         ? "passed"
         : index > d.wave
           ? "waiting"

@@ -74,11 +74,24 @@ async function servedVersion(agent: AgentProcess): Promise<string | undefined> {
   return body?.modules.find((m) => m.name === "classifier")?.version;
 }
 
-async function reportedState(deviceId: string, version: string) {
-  const device = await hub.client.get<{
-    reported?: { modules: { name: string; version: string; state: string; error?: string }[] };
-  }>(`/api/v1/devices/${deviceId}`);
-  return device.reported?.modules.find((m) => m.name === "classifier" && m.version === version);
+/**
+ * Waits for a deployment every device refused: the failures gate rolls it back and its outcome
+ * names each device with the reason it reported (the devices' own report moves on to the version
+ * they are given back, so the deployment is the lasting record).
+ */
+async function refusedEverywhere(id: string) {
+  const d = await waitFor(`deployment ${id} rolled back`, async () => {
+    const view = await hub.client.get<{
+      status: string;
+      outcome: { devices?: { deviceId: string; verdict: string; reason?: string }[] } | null;
+    }>(`/api/v1/deployments/${id}`);
+    return view.status === "rolled-back" ? view : undefined;
+  });
+  const named = d.outcome?.devices ?? [];
+  expect(named.map((x) => [x.deviceId, x.verdict]).sort()).toEqual(
+    devices.map((x) => [x.id, "failed"]).sort(),
+  );
+  return named;
 }
 
 function softmax(logits: number[]): number[] {
@@ -228,14 +241,8 @@ describe("refusals change nothing", () => {
     const bytes = await readFile(path);
     bytes[bytes.length - 10]! ^= 0xff;
     await writeFile(path, bytes);
-    await deploy("1.2.0");
-    for (const device of devices) {
-      const state = await waitFor(`${device.id} to report 1.2.0 failed`, async () => {
-        const s = await reportedState(device.id, "1.2.0");
-        return s?.state === "failed" ? s : undefined;
-      });
-      expect(state.error).toBeTruthy();
-    }
+    const refused = await refusedEverywhere((await deploy("1.2.0")).id);
+    for (const device of refused) expect(device.reason).toBeTruthy();
     for (const agent of agents) {
       expect(await servedVersion(agent)).toBe("1.1.0");
       expect((await score(agent, { f0: 1, f1: 1, f2: 1, f3: 1 })).status).toBe(200);
@@ -271,14 +278,8 @@ describe("refusals change nothing", () => {
       tarballSha256: packed.sha256,
       tarballSize: packed.size,
     });
-    await deploy("1.3.0");
-    for (const device of devices) {
-      const state = await waitFor(`${device.id} to report 1.3.0 failed`, async () => {
-        const s = await reportedState(device.id, "1.3.0");
-        return s?.state === "failed" ? s : undefined;
-      });
-      expect(state.error).toMatch(/signature/i);
-    }
+    const refused = await refusedEverywhere((await deploy("1.3.0")).id);
+    for (const device of refused) expect(device.reason).toMatch(/signature/i);
     for (const agent of agents) expect(await servedVersion(agent)).toBe("1.1.0");
   });
 

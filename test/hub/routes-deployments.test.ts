@@ -156,6 +156,9 @@ describe("bad input gets a 4xx and changes nothing", () => {
       { ...base, gates: { activationTimeoutMs: 0 } },
       { ...base, gates: { activationTimeoutMs: 1.5e3 + 0.5 } },
       { ...base, gates: { onOffline: "ignore" } },
+      { ...base, shadow: { minAgreement: 2 } },
+      { ...base, shadow: { bakeMs: -1 } },
+      { ...base, shadow: { promote: true } },
     ];
     for (const json of refused) {
       await expectApiError(await api.call("POST", "/api/v1/deployments", { json }), 400, "bad_request");

@@ -12,6 +12,7 @@ import { feedsFromJson, type RequestTensor } from "../../runtime/feeds.js";
 import type { Feeds, LoadedModule } from "../../runtime/loaded-module.js";
 import { rowsOf } from "../../runtime/tensor-batch.js";
 import { inferShape } from "../../runtime/tensor-json.js";
+import type { ShadowScorer } from "../../shadow/shadow-scorer.js";
 import type { ScoringDeps } from "../deps.js";
 import { ScoringError } from "../errors.js";
 import { publishScored } from "../publish-predictions.js";
@@ -55,9 +56,11 @@ async function score(
   module: LoadedModule,
   prepared: PreparedRequest,
   drift: ModuleDrift | undefined,
+  shadow: ShadowScorer | undefined,
 ): Promise<ScoreResponse> {
   // Before the run: a worker executor takes ownership of the feeds' buffers.
   const captured = drift?.capture(prepared.feeds, prepared.batchSize);
+  const shadowFeeds = shadow?.capture(module, prepared.feeds);
   let outputs: Awaited<ReturnType<LoadedModule["run"]>>;
   try {
     outputs = await module.run(prepared.feeds);
@@ -67,6 +70,8 @@ async function score(
   const predictions = postprocess(module.manifest.postprocessing, outputs, prepared.batchSize);
   const predictionIds = predictions.map(() => randomUUID());
   if (captured !== undefined) drift!.commit(captured, outputs, predictionIds);
+  // The answer is final; the candidate scores the same feeds after it, off the request path.
+  if (shadowFeeds !== undefined) shadow!.score(module, shadowFeeds, prepared.batchSize, predictions);
   return { module: module.name, version: module.version, predictions, predictionIds };
 }
 
@@ -89,7 +94,7 @@ export function scoreRoutes(deps: ScoringDeps): Hono {
             ? prepare(module, parseWith(ScoreRequestSchema, body))
             : await prepareImages(module, images);
         rows = prepared.rows;
-        return score(module, prepared, deps.drift?.forModule(module));
+        return score(module, prepared, deps.drift?.forModule(module), deps.shadow);
       });
       ok = true;
       predictions = response.predictions;

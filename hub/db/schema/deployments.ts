@@ -89,17 +89,50 @@ export interface RolloutGates {
   onOffline?: "exclude" | "fail";
 }
 
+/**
+ * Shadow scoring before a rollout: every target loads the candidate beside its serving version and
+ * scores copies of its requests with it for `bakeMs`; then these gates promote the candidate (the
+ * deployment goes on as an ordinary rollout of its waves) or drop it (rolled back, nothing served).
+ */
+export interface ShadowSpec {
+  /** How long the candidate scores before the gates judge it (ms). */
+  bakeMs: number;
+  /** Requests the candidate must have scored across the targets before it is judged. */
+  minScored: number;
+  /** Smallest share of compared rows whose answer matched the serving version's (0–1). */
+  minAgreement: number;
+  /** Largest share of candidate runs that may fail (0–1). */
+  maxErrorRate: number;
+  /** Largest ratio of the candidate's latency p95 to the serving version's on the same requests. */
+  maxLatencyRatio: number;
+  /** Largest share of targets that may fail to load the candidate (0–1). */
+  maxLoadFailureRate: number;
+  /** `scoring` while the candidate shadows; `promoted` once it passed and the rollout of it began. */
+  phase: "scoring" | "promoted";
+  /** The shadow gates' results that promoted it (the rollout's own gate results come after). */
+  verdict?: { at: string; results: unknown[] };
+}
+
 /** The rollout plan stored with the deployment. */
 export interface RolloutSpec {
   waves: RolloutWave[];
   /** Devices released per minute at most; null for no limit. */
   ratePerMinute: number | null;
   gates: RolloutGates;
+  /** Shadow scoring first (absent: an ordinary rollout). */
+  shadow?: ShadowSpec;
 }
 
 /** Why a rollout stopped, for the API and the CLI. */
 export interface RolloutOutcome {
-  reason: "gate-failed" | "paused" | "aborted" | "rolled-back" | "completed" | "partially-applied";
+  reason:
+    | "gate-failed"
+    | "shadow-dropped"
+    | "paused"
+    | "aborted"
+    | "rolled-back"
+    | "completed"
+    | "partially-applied";
   by: string;
   at: string;
   message: string;
