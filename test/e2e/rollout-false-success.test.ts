@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentProcess, spawnAgent } from "../../lib/agent-process.js";
 import { projectRoot } from "../../lib/paths.js";
 import { buildFailingModel, buildMlpClassifier } from "../../modules/onnx/models.js";
+import { packModule } from "../../modules/pack.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 
 const cliPath = join(projectRoot(), "bin", "edgefleet.js");
@@ -45,6 +46,47 @@ async function registerModule(name: string, bytes: Uint8Array) {
   });
 }
 
+/**
+ * A module, signed by the hub, whose model fails its warm-up on the device. The hub's own packaging
+ * refuses such a model, so it goes into the registry as a device-specific failure would look:
+ * packed and signed with the hub's key, recorded directly.
+ */
+async function registerBrokenModule() {
+  const failing = buildFailingModel();
+  const registered = await hub.client.request<{ id: number; version: number; sha256: string }>(
+    "POST",
+    "/api/v1/models/broken/versions",
+    failing.bytes,
+  );
+  const versions = await hub.client.get<{ versions: { id: number; sha256: string }[] }>(
+    "/api/v1/models/broken/versions",
+  );
+  const model = versions.versions[0]!;
+  const packed = await packModule({
+    manifest: {
+      schemaVersion: 1,
+      name: "broken",
+      version: "1.0.0",
+      model: { file: "model.onnx", sha256: model.sha256, size: failing.bytes.byteLength },
+      inputs: [{ name: "x", datatype: "FP32", shape: [-1, 4] }],
+      outputs: [{ name: "y", datatype: "FP32", shape: [-1, 1] }],
+      createdAt: new Date().toISOString(),
+    },
+    modelBytes: failing.bytes,
+    privateKeyPem: hub.parts.signing.privateKeyPem,
+  });
+  await hub.parts.blobs.put(packed.tarball);
+  await hub.parts.repos.modules.create({
+    name: "broken",
+    version: "1.0.0",
+    modelVersionId: model.id,
+    manifest: packed.manifest,
+    tarballSha256: packed.sha256,
+    tarballSize: packed.size,
+  });
+  expect(registered.version).toBe(1);
+}
+
 beforeAll(async () => {
   hub = await startTestHub();
   const { device, secret } = await hub.client.post<{ device: { id: string }; secret: string }>(
@@ -59,7 +101,7 @@ beforeAll(async () => {
     trustKey: hub.parts.signing.publicKeyPem,
     logLevel: "info",
   });
-  await registerModule("broken", buildFailingModel().bytes);
+  await registerBrokenModule();
   await registerModule(
     "healthy",
     buildMlpClassifier({ inputSize: 4, hiddenSizes: [4], classes: 2, seed: 1 }).bytes,
