@@ -229,7 +229,7 @@ function numbers(value: unknown, path = "", into = new Map<string, number>()): M
   if (typeof value === "number") {
     if (Number.isFinite(value)) into.set(path, value);
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => numbers(v, `${path}.${i}`, into));
+    for (const [i, v] of value.entries()) numbers(v, `${path}.${i}`, into);
   } else if (value !== null && typeof value === "object") {
     for (const [k, v] of Object.entries(value)) numbers(v, `${path}.${k}`, into);
   }
