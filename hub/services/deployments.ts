@@ -275,6 +275,9 @@ export function progressOf(d: Deployment, counts: Record<string, number>) {
   };
 }
 
+/** Where a wave stands in the deployment's status view. */
+export type WaveState = "passed" | "waiting" | "failed" | "baking" | "releasing" | "stopped";
+
 /** Each wave: its cumulative size, bake, and whether it is done, in progress or waiting. */
 function waveView(d: Deployment, now: Date) {
   const counts = waveCounts(d.rollout, d.targetDeviceIds.length);
@@ -282,7 +285,7 @@ function waveView(d: Deployment, now: Date) {
   const rule = activationRule(d.rollout.gates);
   return d.rollout.waves.map((wave, index) => {
     const bakeEnds = d.bakeStartedAt ? d.bakeStartedAt.getTime() + wave.bakeMs : null;
-    const state = shadowing
+    const state: WaveState = shadowing
       ? "waiting"
       : index < d.wave || (index === d.wave && (d.status === "completed" || d.status === "partially-applied"))
         ? "passed"

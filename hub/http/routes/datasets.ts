@@ -19,10 +19,12 @@ import type { DatasetVersion } from "../../repos/datasets.js";
 import type { Repositories } from "../../repos/index.js";
 import { requireRole } from "../auth.js";
 import { ApiError, found } from "../errors.js";
+import { DatasetSummarySchema, DatasetVersionSchema } from "../responses/datasets.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { ErrorResponses, jsonOk } from "./schemas.js";
 
-const Any = z.record(z.string(), z.unknown());
+const UploadedSchema = z.object({ dataset: DatasetVersionSchema });
+
 const NameParam = z.object({ name: ModuleNameSchema });
 const VersionParam = z.object({ name: ModuleNameSchema, version: z.string().min(1).max(64) });
 
@@ -58,9 +60,9 @@ const upload = createRoute({
   responses: {
     200: {
       description: "These bytes were already this version",
-      content: { "application/json": { schema: Any } },
+      content: { "application/json": { schema: UploadedSchema } },
     },
-    201: { description: "The new version", content: { "application/json": { schema: Any } } },
+    201: { description: "The new version", content: { "application/json": { schema: UploadedSchema } } },
     ...ErrorResponses,
   },
 });
@@ -70,7 +72,7 @@ const list = createRoute({
   path: "/api/v1/datasets",
   summary: "List datasets with their latest version",
   middleware: [requireRole("viewer")] as const,
-  responses: jsonOk(z.object({ datasets: z.array(Any) }), "Datasets"),
+  responses: jsonOk(z.object({ datasets: z.array(DatasetSummarySchema) }), "Datasets"),
 });
 
 const show = createRoute({
@@ -79,7 +81,7 @@ const show = createRoute({
   summary: "A dataset's versions, newest first",
   middleware: [requireRole("viewer")] as const,
   request: { params: NameParam },
-  responses: jsonOk(z.object({ name: z.string(), versions: z.array(Any) }), "The dataset"),
+  responses: jsonOk(z.object({ name: z.string(), versions: z.array(DatasetVersionSchema) }), "The dataset"),
 });
 
 const showVersion = createRoute({
@@ -88,7 +90,7 @@ const showVersion = createRoute({
   summary: "One dataset version (`latest`, a sha256 or a unique prefix of 8+): columns, kinds, statistics",
   middleware: [requireRole("viewer")] as const,
   request: { params: VersionParam },
-  responses: jsonOk(Any, "The dataset version"),
+  responses: jsonOk(DatasetVersionSchema, "The dataset version"),
 });
 
 const content = createRoute({

@@ -16,6 +16,11 @@ import {
   listDeployments,
 } from "../../services/deployments.js";
 import { requireRole } from "../auth.js";
+import {
+  CreatedDeploymentSchema,
+  DeploymentSchema,
+  DeploymentStatusSchema,
+} from "../responses/deployments.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { jsonOk } from "./schemas.js";
 
@@ -29,7 +34,6 @@ const CreateDeploymentBody = RolloutRequestSchema.extend({
   maxVariantLoss: z.number().min(0).max(1).optional(),
 });
 
-const Any = z.record(z.string(), z.unknown());
 const IdParams = z.object({ id: z.string().uuid() });
 
 const list = createRoute({
@@ -40,7 +44,7 @@ const list = createRoute({
   request: {
     query: z.object({ status: z.enum(DEPLOYMENT_STATUSES).optional(), module: z.string().optional() }),
   },
-  responses: jsonOk(z.object({ deployments: z.array(Any) }), "Deployments"),
+  responses: jsonOk(z.object({ deployments: z.array(DeploymentSchema) }), "Deployments"),
 });
 
 const show = createRoute({
@@ -49,7 +53,7 @@ const show = createRoute({
   summary: "One deployment with its waves, gate results, per-device state and counts",
   middleware: [requireRole("viewer")] as const,
   request: { params: IdParams },
-  responses: jsonOk(Any, "The deployment"),
+  responses: jsonOk(DeploymentStatusSchema, "The deployment"),
 });
 
 const create = createRoute({
@@ -58,7 +62,7 @@ const create = createRoute({
   summary: "Deploy a module version to the selected devices with a rollout strategy",
   middleware: [requireRole("operator")] as const,
   request: { body: { content: { "application/json": { schema: CreateDeploymentBody } }, required: true } },
-  responses: jsonOk(Any, "The deployment"),
+  responses: jsonOk(CreatedDeploymentSchema, "The deployment"),
 });
 
 const commandRoute = (command: "pause" | "resume" | "abort" | "rollback", summary: string) =>
@@ -68,7 +72,7 @@ const commandRoute = (command: "pause" | "resume" | "abort" | "rollback", summar
     summary,
     middleware: [requireRole("operator")] as const,
     request: { params: IdParams },
-    responses: jsonOk(Any, "The deployment after the command"),
+    responses: jsonOk(DeploymentStatusSchema, "The deployment after the command"),
   });
 
 const COMMANDS = [

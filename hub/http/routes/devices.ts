@@ -9,6 +9,7 @@ import { deviceMerge } from "../../services/deployments.js";
 import type { HubUrls } from "../../urls.js";
 import { type Principal, requireRole } from "../auth.js";
 import { found } from "../errors.js";
+import { DeviceDetailSchema, DeviceSchema, ProvisionedDeviceSchema } from "../responses/devices.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { requireKnownProfile } from "./profiles.js";
 import { DeviceIdSchema, jsonOk, parseTagSelector, TagsSchema } from "./schemas.js";
@@ -19,8 +20,6 @@ const ProvisionBody = z.object({
   tags: TagsSchema.optional(),
   profile: z.string().max(64).optional(),
 });
-
-const DeviceSchema = z.record(z.string(), z.unknown()).meta({ id: "Device" });
 
 const list = createRoute({
   method: "get",
@@ -37,7 +36,7 @@ const show = createRoute({
   summary: "One device with status, desired and reported state",
   middleware: [requireRole("viewer")] as const,
   request: { params: z.object({ id: DeviceIdSchema }) },
-  responses: jsonOk(DeviceSchema, "The device"),
+  responses: jsonOk(DeviceDetailSchema, "The device"),
 });
 
 const provision = createRoute({
@@ -48,7 +47,7 @@ const provision = createRoute({
   request: { body: { content: { "application/json": { schema: ProvisionBody } }, required: true } },
   responses: jsonOk(
     z.object({
-      device: DeviceSchema,
+      device: ProvisionedDeviceSchema,
       secret: z.string(),
       hubUrl: z.string(),
       mqttUrl: z.string(),

@@ -7,6 +7,13 @@ import { type RegistryDeps, registerModelVersion } from "../../services/registry
 import { requireRole } from "../auth.js";
 import { blobBody } from "../blob-body.js";
 import { ApiError, found } from "../errors.js";
+import {
+  AliasSchema,
+  ComparedVersionSchema,
+  ModelSummarySchema,
+  ModelVersionSchema,
+  ModelVersionWithAliasesSchema,
+} from "../responses/models.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { ErrorResponses, jsonOk } from "./schemas.js";
 
@@ -14,14 +21,12 @@ export const ModelNameSchema = z
   .string()
   .regex(/^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/, "lowercase letters, digits, '.', '_' or '-', 1-64 long");
 
-const Any = z.record(z.string(), z.unknown());
-
 const list = createRoute({
   method: "get",
   path: "/api/v1/models",
   summary: "List models with their latest version",
   middleware: [requireRole("viewer")] as const,
-  responses: jsonOk(z.object({ models: z.array(Any) }), "Models"),
+  responses: jsonOk(z.object({ models: z.array(ModelSummarySchema) }), "Models"),
 });
 
 const versions = createRoute({
@@ -30,7 +35,7 @@ const versions = createRoute({
   summary: "List the versions of a model",
   middleware: [requireRole("viewer")] as const,
   request: { params: z.object({ name: ModelNameSchema }) },
-  responses: jsonOk(z.object({ versions: z.array(Any) }), "Versions"),
+  responses: jsonOk(z.object({ versions: z.array(ModelVersionSchema) }), "Versions"),
 });
 
 const VersionRef = z.union([z.string().regex(/^[1-9][0-9]{0,8}$/, "a version number"), AliasNameSchema]);
@@ -41,7 +46,7 @@ const showVersion = createRoute({
   summary: "One model version (a number or an alias): sha256, signature, opsets, aliases, lineage, metrics",
   middleware: [requireRole("viewer")] as const,
   request: { params: z.object({ name: ModelNameSchema, version: VersionRef }) },
-  responses: jsonOk(Any, "The model version"),
+  responses: jsonOk(ModelVersionWithAliasesSchema, "The model version"),
 });
 
 const downloadFile = createRoute({
@@ -65,7 +70,7 @@ const listAliases = createRoute({
   summary: "A model's aliases and the versions they point at",
   middleware: [requireRole("viewer")] as const,
   request: { params: z.object({ name: ModelNameSchema }) },
-  responses: jsonOk(z.object({ aliases: z.array(Any) }), "Aliases"),
+  responses: jsonOk(z.object({ aliases: z.array(AliasSchema) }), "Aliases"),
 });
 
 const setAlias = createRoute({
@@ -80,7 +85,7 @@ const setAlias = createRoute({
       required: true,
     },
   },
-  responses: jsonOk(Any, "The alias"),
+  responses: jsonOk(AliasSchema, "The alias"),
 });
 
 const deleteAlias = createRoute({
@@ -101,7 +106,10 @@ const compare = createRoute({
     params: z.object({ name: ModelNameSchema }),
     query: z.object({ versions: z.string().min(1).max(1024).describe("comma-separated numbers or aliases") }),
   },
-  responses: jsonOk(z.object({ versions: z.array(Any), metrics: z.array(z.string()) }), "Comparison"),
+  responses: jsonOk(
+    z.object({ versions: z.array(ComparedVersionSchema), metrics: z.array(z.string()) }),
+    "Comparison",
+  ),
 });
 
 function aliasView(a: { alias: string; version: number; updatedAt: Date }) {
@@ -121,7 +129,7 @@ const upload = createRoute({
       required: true,
     },
   },
-  responses: jsonOk(Any, "The new model version"),
+  responses: jsonOk(ModelVersionSchema, "The new model version"),
 });
 
 /** What the model routes use: the registry's dependencies and the upload limit. */
@@ -160,7 +168,7 @@ export function modelRoutes(deps: ModelRouteDeps): ApiApp {
       await deps.repos.models.resolveVersion(name, version),
       `model ${name} version ${version}`,
     );
-    return c.json(withAliases(row, await aliasesOf(name)) as Record<string, unknown>, 200);
+    return c.json(withAliases(row, await aliasesOf(name)), 200);
   });
 
   app.openapi(downloadFile, async (c) => {

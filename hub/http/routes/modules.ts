@@ -5,10 +5,9 @@ import { CreateModuleBodySchema } from "../../services/module-request.js";
 import { createModule, type PackagingDeps } from "../../services/packaging.js";
 import { requireRole } from "../auth.js";
 import { found } from "../errors.js";
+import { ModuleSchema } from "../responses/modules.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { jsonOk } from "./schemas.js";
-
-const Any = z.record(z.string(), z.unknown());
 
 const list = createRoute({
   method: "get",
@@ -16,7 +15,7 @@ const list = createRoute({
   summary: "List module versions (optionally of one module: ?name=)",
   middleware: [requireRole("viewer")] as const,
   request: { query: z.object({ name: z.string().optional() }) },
-  responses: jsonOk(z.object({ modules: z.array(Any) }), "Modules"),
+  responses: jsonOk(z.object({ modules: z.array(ModuleSchema) }), "Modules"),
 });
 
 const show = createRoute({
@@ -25,7 +24,7 @@ const show = createRoute({
   summary: "One module version with its manifest",
   middleware: [requireRole("viewer")] as const,
   request: { params: z.object({ name: z.string(), version: z.string() }) },
-  responses: jsonOk(Any, "The module version"),
+  responses: jsonOk(ModuleSchema, "The module version"),
 });
 
 const create = createRoute({
@@ -34,7 +33,7 @@ const create = createRoute({
   summary: "Package a model version into a signed module version",
   middleware: [requireRole("operator")] as const,
   request: { body: { content: { "application/json": { schema: CreateModuleBodySchema } }, required: true } },
-  responses: jsonOk(Any, "The new module version"),
+  responses: jsonOk(ModuleSchema, "The new module version"),
 });
 
 /** What the module routes use: packaging's dependencies (the modules repository among them). */

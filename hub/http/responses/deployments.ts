@@ -1,0 +1,101 @@
+/** What the deployment routes answer: the stored deployment, and its status view (waves, devices, counts). */
+import { z } from "zod";
+import { DEPLOYMENT_STATUSES, DEPLOYMENT_STRATEGIES } from "../../db/schema/deployments.js";
+import { MaybeTimestamp, Timestamp } from "./common.js";
+
+const WaveSpecSchema = z.object({
+  count: z.number().int().optional().meta({ description: "cumulative devices once this wave is out" }),
+  percent: z.number().optional().meta({ description: "cumulative percentage of the targets" }),
+  bakeMs: z.number().int(),
+});
+
+const GatesSchema = z.object({
+  maxFailureRate: z.number(),
+  maxErrorRate: z.number(),
+  maxLatencyRatio: z.number(),
+  maxPredictionShift: z.number(),
+  maxMeanShift: z.number(),
+  minRequests: z.number().int(),
+  onNoData: z.enum(["pass", "wait", "fail"]).optional(),
+});
+
+export const RolloutSpecSchema = z
+  .object({ waves: z.array(WaveSpecSchema), ratePerMinute: z.number().nullable(), gates: GatesSchema })
+  .meta({ id: "RolloutSpec" });
+
+const OutcomeSchema = z.object({
+  reason: z.enum(["gate-failed", "paused", "aborted", "rolled-back", "completed"]),
+  by: z.string(),
+  at: z.string(),
+  message: z.string(),
+  wave: z.number().int().optional(),
+  details: z.unknown().optional(),
+});
+
+export const SkippedDeviceSchema = z
+  .object({ deviceId: z.string(), reasons: z.array(z.string()) })
+  .meta({ id: "SkippedDevice", description: "a targeted device that preflight left out, and why" });
+
+export const DeploymentSchema = z
+  .object({
+    id: z.string(),
+    moduleName: z.string(),
+    moduleVersion: z.string(),
+    selector: z.object({
+      deviceIds: z.array(z.string()).optional(),
+      tags: z.record(z.string(), z.string()).optional(),
+    }),
+    strategy: z.enum(DEPLOYMENT_STRATEGIES),
+    status: z.enum(DEPLOYMENT_STATUSES),
+    targetDeviceIds: z.array(z.string()),
+    createdBy: z.string(),
+    createdAt: Timestamp,
+    priority: z.number().int(),
+    rollout: RolloutSpecSchema,
+    wave: z.number().int().meta({ description: "index of the wave being released or baked" }),
+    released: z.number().int().meta({ description: "how many of targetDeviceIds have been released" }),
+    waveStartedAt: MaybeTimestamp,
+    bakeStartedAt: MaybeTimestamp,
+    generation: z.number().int(),
+    outcome: OutcomeSchema.nullable(),
+    gateResults: z.unknown().meta({ description: "the last gate evaluation, per gate" }),
+    updatedAt: MaybeTimestamp,
+  })
+  .meta({ id: "Deployment" });
+
+/** A deployment as creating it answers: the stored row plus the devices preflight skipped. */
+export const CreatedDeploymentSchema = DeploymentSchema.extend({
+  skipped: z.array(SkippedDeviceSchema),
+}).meta({
+  id: "CreatedDeployment",
+});
+
+const WaveViewSchema = z.object({
+  index: z.number().int(),
+  percent: z.number().optional(),
+  count: z.number().int().optional(),
+  devices: z.number().int(),
+  cumulative: z.number().int(),
+  released: z.number().int(),
+  bakeMs: z.number().int(),
+  state: z.enum(["passed", "waiting", "failed", "baking", "releasing", "stopped"]),
+  bakeEndsAt: Timestamp.optional(),
+});
+
+const DeviceRolloutSchema = z.object({
+  deviceId: z.string(),
+  online: z.boolean(),
+  state: z.string().meta({ description: "unreleased, pending, a module state, overridden or rolled-back" }),
+  reportedVersion: z.string().optional(),
+  error: z.string().nullish(),
+  servingVersion: z.string().nullish(),
+});
+
+export const DeploymentStatusSchema = DeploymentSchema.extend({
+  counts: z
+    .record(z.string(), z.number().int())
+    .meta({ description: "devices per state, plus targeted and skipped" }),
+  waves: z.array(WaveViewSchema),
+  devices: z.array(DeviceRolloutSchema),
+  skipped: z.array(SkippedDeviceSchema),
+}).meta({ id: "DeploymentStatus" });
