@@ -276,7 +276,7 @@ export function progressOf(d: Deployment, counts: Record<string, number>) {
 }
 
 /** Where a wave stands in the deployment's status view. */
-export type WaveState = "passed" | "waiting" | "failed" | "baking" | "releasing" | "stopped";
+export type WaveState = "passed" | "waiting" | "failed" | "settling" | "baking" | "releasing" | "stopped";
 
 /** Each wave: its cumulative size, bake, and whether it is done, in progress or waiting. */
 function waveView(d: Deployment, now: Date) {

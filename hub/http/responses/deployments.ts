@@ -17,6 +17,8 @@ const GatesSchema = z.object({
   maxMeanShift: z.number(),
   minRequests: z.number().int(),
   onNoData: z.enum(["pass", "wait", "fail"]).optional(),
+  activationTimeoutMs: z.number().int().optional(),
+  onOffline: z.enum(["exclude", "fail"]).optional(),
 });
 
 export const RolloutSpecSchema = z
@@ -24,17 +26,37 @@ export const RolloutSpecSchema = z
   .meta({ id: "RolloutSpec" });
 
 const OutcomeSchema = z.object({
-  reason: z.enum(["gate-failed", "paused", "aborted", "rolled-back", "completed"]),
+  reason: z.enum(["gate-failed", "paused", "aborted", "rolled-back", "completed", "partially-applied"]),
   by: z.string(),
   at: z.string(),
   message: z.string(),
   wave: z.number().int().optional(),
   details: z.unknown().optional(),
+  devices: z
+    .array(
+      z.object({
+        deviceId: z.string(),
+        verdict: z.string(),
+        state: z.string().optional(),
+        reason: z.string().optional(),
+      }),
+    )
+    .optional()
+    .meta({ description: "targeted devices that did not end active, and why" }),
 });
 
 export const SkippedDeviceSchema = z
   .object({ deviceId: z.string(), reasons: z.array(z.string()) })
   .meta({ id: "SkippedDevice", description: "a targeted device that preflight left out, and why" });
+
+const ProgressSchema = z
+  .object({
+    active: z.number().int(),
+    targeted: z.number().int(),
+    released: z.number().int(),
+    failed: z.number().int(),
+  })
+  .meta({ description: "devices running the version out of those targeted, with the released count beside" });
 
 export const DeploymentSchema = z
   .object({
@@ -63,6 +85,11 @@ export const DeploymentSchema = z
   })
   .meta({ id: "Deployment" });
 
+/** A deployment in the list: the stored row with its progress. */
+export const DeploymentListItemSchema = DeploymentSchema.extend({ progress: ProgressSchema }).meta({
+  id: "DeploymentListItem",
+});
+
 /** A deployment as creating it answers: the stored row plus the devices preflight skipped. */
 export const CreatedDeploymentSchema = DeploymentSchema.extend({
   skipped: z.array(SkippedDeviceSchema),
@@ -78,8 +105,9 @@ const WaveViewSchema = z.object({
   cumulative: z.number().int(),
   released: z.number().int(),
   bakeMs: z.number().int(),
-  state: z.enum(["passed", "waiting", "failed", "baking", "releasing", "stopped"]),
+  state: z.enum(["passed", "waiting", "failed", "settling", "baking", "releasing", "stopped"]),
   bakeEndsAt: Timestamp.optional(),
+  activationDeadlineAt: Timestamp.optional(),
 });
 
 const DeviceRolloutSchema = z.object({
@@ -89,6 +117,8 @@ const DeviceRolloutSchema = z.object({
   reportedVersion: z.string().optional(),
   error: z.string().nullish(),
   servingVersion: z.string().nullish(),
+  verdict: z.string().optional(),
+  reason: z.string().optional(),
 });
 
 export const DeploymentStatusSchema = DeploymentSchema.extend({

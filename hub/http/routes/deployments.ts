@@ -18,7 +18,7 @@ import {
 import { requireRole } from "../auth.js";
 import {
   CreatedDeploymentSchema,
-  DeploymentSchema,
+  DeploymentListItemSchema,
   DeploymentStatusSchema,
 } from "../responses/deployments.js";
 import { type ApiApp, createRouter } from "../router.js";
@@ -44,7 +44,7 @@ const list = createRoute({
   request: {
     query: z.object({ status: z.enum(DEPLOYMENT_STATUSES).optional(), module: z.string().optional() }),
   },
-  responses: jsonOk(z.object({ deployments: z.array(DeploymentSchema) }), "Deployments"),
+  responses: jsonOk(z.object({ deployments: z.array(DeploymentListItemSchema) }), "Deployments"),
 });
 
 const show = createRoute({
