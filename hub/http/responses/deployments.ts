@@ -21,12 +21,38 @@ const GatesSchema = z.object({
   onOffline: z.enum(["exclude", "fail"]).optional(),
 });
 
+const ShadowSpecSchema = z.object({
+  bakeMs: z.number().int(),
+  minScored: z.number().int(),
+  minAgreement: z.number(),
+  maxErrorRate: z.number(),
+  maxLatencyRatio: z.number(),
+  maxLoadFailureRate: z.number(),
+  phase: z.enum(["scoring", "promoted"]),
+  verdict: z.object({ at: z.string(), results: z.array(z.unknown()) }).optional(),
+});
+
 export const RolloutSpecSchema = z
-  .object({ waves: z.array(WaveSpecSchema), ratePerMinute: z.number().nullable(), gates: GatesSchema })
+  .object({
+    waves: z.array(WaveSpecSchema),
+    ratePerMinute: z.number().nullable(),
+    gates: GatesSchema,
+    shadow: ShadowSpecSchema.optional().meta({
+      description: "shadow scoring first (absent: an ordinary rollout)",
+    }),
+  })
   .meta({ id: "RolloutSpec" });
 
 const OutcomeSchema = z.object({
-  reason: z.enum(["gate-failed", "paused", "aborted", "rolled-back", "completed", "partially-applied"]),
+  reason: z.enum([
+    "gate-failed",
+    "paused",
+    "aborted",
+    "rolled-back",
+    "completed",
+    "partially-applied",
+    "shadow-dropped",
+  ]),
   by: z.string(),
   at: z.string(),
   message: z.string(),
@@ -121,7 +147,18 @@ const DeviceRolloutSchema = z.object({
   reason: z.string().optional(),
 });
 
+const ShadowViewSchema = z
+  .looseObject({
+    phase: z.enum(["scoring", "promoted"]),
+    judgedAt: Timestamp.optional(),
+    gates: z.array(z.unknown()),
+  })
+  .meta({
+    description: "serving and candidate figures on the same requests, side by side, and the shadow gates",
+  });
+
 export const DeploymentStatusSchema = DeploymentSchema.extend({
+  shadow: ShadowViewSchema.optional(),
   counts: z
     .record(z.string(), z.number().int())
     .meta({ description: "devices per state, plus targeted and skipped" }),
