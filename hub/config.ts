@@ -18,6 +18,8 @@ export const HUB_DEFAULTS = {
   insecure: false,
   /** Largest ONNX file the hub accepts, in bytes (512 MiB). */
   maxModelBytes: 512 * 1024 * 1024,
+  /** Largest JSON request body, in bytes (1 MiB); uploads have their own limits. */
+  maxJsonBytes: 1024 * 1024,
   /** Largest dataset (and script snapshot) upload, in bytes (256 MiB). */
   maxDatasetBytes: 256 * 1024 * 1024,
   /** How long a trainer worker's claim on a run lasts without a heartbeat (workers beat every lease/6). */
@@ -58,6 +60,7 @@ export const HubConfigSchema = z.object({
   publicMqttUrl: z.string().url().optional(),
   maxModelBytes: z.coerce.number().int().positive(),
   maxDatasetBytes: z.coerce.number().int().positive(),
+  maxJsonBytes: z.coerce.number().int().positive(),
   trainerLeaseMs: z.coerce.number().int().min(100),
   trainer: booleanish,
   retentionDays: z.coerce.number().min(0).max(36_500),
@@ -80,6 +83,7 @@ export const HUB_ENV = {
   EDGEFLEET_PUBLIC_MQTT_URL: "publicMqttUrl",
   EDGEFLEET_MAX_MODEL_BYTES: "maxModelBytes",
   EDGEFLEET_MAX_DATASET_BYTES: "maxDatasetBytes",
+  EDGEFLEET_MAX_JSON_BYTES: "maxJsonBytes",
   EDGEFLEET_TRAINER_LEASE_MS: "trainerLeaseMs",
   EDGEFLEET_TRAINER: "trainer",
   EDGEFLEET_RETENTION_DAYS: "retentionDays",

@@ -5,7 +5,7 @@
  * Parts are closed in reverse order.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Clock, systemClock } from "../lib/clock.js";
 import type { Logger } from "../lib/log.js";
@@ -88,7 +88,10 @@ export async function startHub(
   };
   try {
     // Storage.
-    await mkdir(config.dataDir, { recursive: true });
+    // The data folder holds secret hashes, the signing key, datasets and the database's WAL:
+    // no other local user may enter it, whatever the umask made of the files inside.
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    await chmod(config.dataDir, 0o700);
     const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, log });
     closers.push(() => database.close());
     const repos = createRepositories(database.db);

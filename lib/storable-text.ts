@@ -18,25 +18,33 @@ export function unstorableReason(text: string): string | undefined {
   return match[0] === "\u0000" ? "contains a NUL character (U+0000)" : "contains a lone UTF-16 surrogate";
 }
 
-/** The first path (e.g. `$.tags.site`) in a JSON value whose key or string value cannot be stored. */
-export function findUnstorable(value: unknown, path = "$"): { path: string; reason: string } | undefined {
-  if (typeof value === "string") {
-    const reason = unstorableReason(value);
-    return reason ? { path, reason } : undefined;
-  }
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findUnstorable(value[i], `${path}[${i}]`);
-      if (found) return found;
+/** How deep a JSON value may nest before it is refused (no API body needs more than a few levels). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The first place (e.g. `$.tags.site`) in a JSON value whose key or string value cannot be stored,
+ * or that nests deeper than MAX_JSON_DEPTH. Iterative, so no input can exhaust the stack.
+ */
+export function findUnstorable(value: unknown): { path: string; reason: string } | undefined {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: "$", depth: 0 }];
+  while (stack.length > 0) {
+    const { value: item, path, depth } = stack.pop()!;
+    if (typeof item === "string") {
+      const reason = unstorableReason(item);
+      if (reason) return { path, reason };
+      continue;
     }
-    return undefined;
-  }
-  if (value !== null && typeof value === "object") {
-    for (const [key, inner] of Object.entries(value)) {
+    if (item === null || typeof item !== "object") continue;
+    if (depth >= MAX_JSON_DEPTH) return { path, reason: `nests deeper than ${MAX_JSON_DEPTH} levels` };
+    if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i--)
+        stack.push({ value: item[i], path: `${path}[${i}]`, depth: depth + 1 });
+      continue;
+    }
+    for (const [key, inner] of Object.entries(item)) {
       const keyReason = unstorableReason(key);
       if (keyReason) return { path: `${path} (a key)`, reason: keyReason };
-      const found = findUnstorable(inner, `${path}.${key}`);
-      if (found) return found;
+      stack.push({ value: inner, path: `${path}.${key}`, depth: depth + 1 });
     }
   }
   return undefined;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -25,12 +25,15 @@ describe("BlobStore", () => {
 
   it("stores bytes under sha256/<aa>/<hash> and reads them back", async () => {
     const info = await store.put(Buffer.from("hello"));
-    expect(info).toEqual({ sha256: sha("hello"), size: 5 });
+    expect(info).toMatchObject({ sha256: sha("hello"), size: 5 });
     expect(store.path(info.sha256)).toBe(
       join(dataDir, "blobs", "sha256", info.sha256.slice(0, 2), info.sha256),
     );
     expect(await store.has(info.sha256)).toBe(true);
     expect(await store.stat(info.sha256)).toEqual({ size: 5 });
+    // Datasets and models are the hub's alone: no other local user reads a blob.
+    expect((await stat(store.path(info.sha256))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dataDir, "blobs", "sha256", info.sha256.slice(0, 2)))).mode & 0o777).toBe(0o700);
     expect((await store.read(info.sha256)).toString()).toBe("hello");
     expect(await leftovers()).toEqual([]);
   });
@@ -39,15 +42,15 @@ describe("BlobStore", () => {
     const chunks = Array.from({ length: 64 }, (_, i) => Buffer.alloc(64 * 1024, i));
     const whole = Buffer.concat(chunks);
     const info = await store.put(Readable.from(chunks));
-    expect(info).toEqual({ sha256: sha(whole), size: whole.length });
-    expect(await store.put(whole, { expectedSha256: info.sha256 })).toEqual(info);
+    expect(info).toMatchObject({ sha256: sha(whole), size: whole.length });
+    expect(await store.put(whole, { expectedSha256: info.sha256 })).toEqual({ ...info, created: false });
     expect(await readdir(join(dataDir, "blobs", "sha256", info.sha256.slice(0, 2)))).toEqual([info.sha256]);
     expect(await leftovers()).toEqual([]);
   });
 
   it("stores empty blobs", async () => {
     const info = await store.put(new Uint8Array());
-    expect(info).toEqual({ sha256: sha(""), size: 0 });
+    expect(info).toMatchObject({ sha256: sha(""), size: 0 });
     expect(await text(await store.createReadStream(info.sha256))).toBe("");
   });
 

@@ -16,7 +16,13 @@ export const SHA256_PATTERN = SHA256_HEX_PATTERN;
 export interface BlobInfo {
   sha256: string;
   size: number;
+  /** Whether this call stored the bytes (false: the same content was already there). */
+  created: boolean;
 }
+
+/** Blob files and folders are the hub's alone: datasets and models are not for other local users. */
+const FILE_MODE = 0o600;
+const FOLDER_MODE = 0o700;
 
 export interface PutOptions {
   /** When given, the bytes must hash to this or nothing is kept (ValidationError). */
@@ -57,13 +63,13 @@ export class BlobStore {
   /** Stores bytes or a stream and returns its sha256 and size; storing existing content is a no-op. */
   async put(source: Uint8Array | Readable, options: PutOptions = {}): Promise<BlobInfo> {
     if (options.expectedSha256 !== undefined) assertSha256(options.expectedSha256);
-    await mkdir(this.#temp, { recursive: true });
+    await mkdir(this.#temp, { recursive: true, mode: FOLDER_MODE });
     const temp = join(this.#temp, `${Date.now()}-${randomBytes(8).toString("hex")}.part`);
     const hash = createHash("sha256");
     let size = 0;
     let kept = false;
     try {
-      const handle = await open(temp, "wx", 0o644);
+      const handle = await open(temp, "wx", FILE_MODE);
       try {
         const chunks: AsyncIterable<unknown> | Iterable<Uint8Array> =
           source instanceof Uint8Array ? [source] : source;
@@ -88,15 +94,22 @@ export class BlobStore {
       }
       const final = this.path(sha256);
       if (!(await this.has(sha256))) {
-        await mkdir(join(this.#root, sha256.slice(0, 2)), { recursive: true });
+        await mkdir(join(this.#root, sha256.slice(0, 2)), { recursive: true, mode: FOLDER_MODE });
         await rename(temp, final);
         kept = true;
         await fsyncFolder(join(this.#root, sha256.slice(0, 2)));
       }
-      return { sha256, size };
+      return { sha256, size, created: kept };
     } finally {
       if (!kept) await unlink(temp).catch(() => {});
     }
+  }
+
+  /** Removes a blob (a no-op when it is not there); for undoing a put whose row was refused. */
+  async remove(sha: string): Promise<void> {
+    await unlink(this.path(sha)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+    });
   }
 
   /** True when the blob exists. */

@@ -5,12 +5,15 @@
  * socket, so tests drive the app with `app.request()`.
  */
 import type { Logger } from "../../lib/log.js";
+import type { HubConfig } from "../config.js";
 import { fleetRoutes, type LiveChanges, staticConsoleRoutes, streamRoutes } from "../console/index.js";
 import type { AuthThrottle } from "../credentials/auth-throttle.js";
 import type { Repositories } from "../repos/index.js";
 import { auditTrail } from "./audit-trail.js";
 import { authenticate } from "./auth.js";
+import { bodyLimits, type UploadLimit } from "./body-limits.js";
 import { errorResponse, handleError } from "./errors.js";
+import { inputGuard } from "./input-guard.js";
 import { type ApiApp, createRouter } from "./router.js";
 import { type AuditRouteDeps, auditRoutes } from "./routes/audit.js";
 import { type BlobRouteDeps, blobRoutes } from "./routes/blobs.js";
@@ -46,6 +49,7 @@ export type ApiDeps = SystemRouteDeps &
   RunRouteDeps &
   WorkerRouteDeps & {
     repos: Pick<Repositories, "tokens" | "devices" | "audit" | "fleetView">;
+    config: Pick<HubConfig, "maxJsonBytes" | "maxModelBytes" | "maxDatasetBytes">;
     /** Change notices for the console's live stream. */
     live: LiveChanges;
     log: Logger;
@@ -65,6 +69,32 @@ const QUIET_ROUTES = new Set([
 const quietCall = (action: string, status: number) =>
   QUIET_ROUTES.has(action) || (action === "POST /api/v1/workers/:id/claim" && status === 204);
 
+/** The raw-body routes and their configured limits; every other route gets the JSON limit. */
+function uploadLimits(config: ApiDeps["config"]): UploadLimit[] {
+  const segment = "[^/]+";
+  return [
+    {
+      method: "POST",
+      path: new RegExp(`^/api/v1/models/${segment}/versions$`),
+      bytes: config.maxModelBytes,
+      what: "model",
+    },
+    {
+      method: "POST",
+      path: new RegExp(`^/api/v1/runs/${segment}/attempts/${segment}/model$`),
+      bytes: config.maxModelBytes,
+      what: "model",
+    },
+    {
+      method: "POST",
+      path: new RegExp(`^/api/v1/datasets/${segment}/versions$`),
+      bytes: config.maxDatasetBytes,
+      what: "dataset",
+    },
+    { method: "POST", path: /^\/api\/v1\/snapshots$/, bytes: config.maxDatasetBytes, what: "snapshot" },
+  ];
+}
+
 /** Builds the Hono app of a hub from its parts. */
 export function createApiApp(deps: ApiDeps): ApiApp {
   const app = createRouter();
@@ -78,7 +108,12 @@ export function createApiApp(deps: ApiDeps): ApiApp {
     ...(deps.authThrottle ? { throttle: deps.authThrottle } : {}),
   });
   app.use("/api/v1/*", auditTrail({ audit: deps.repos.audit, log: deps.log, quiet: quietCall }));
+  app.use(
+    "/api/v1/*",
+    bodyLimits({ jsonBytes: deps.config.maxJsonBytes, uploads: uploadLimits(deps.config) }),
+  );
   app.use("/api/v1/*", async (c, next) => (PUBLIC_PATHS.has(c.req.path) ? next() : auth(c, next)));
+  app.use("/api/v1/*", inputGuard());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "device", { type: "http", scheme: "basic" });

@@ -67,6 +67,23 @@ export function toApiError(error: unknown): ApiError | undefined {
   return undefined;
 }
 
+/**
+ * A PostgreSQL data exception (SQLSTATE class 22: a number out of its column's range, text it
+ * cannot store, a malformed value) found in an error or its causes. The edges refuse such input
+ * before it reaches a statement; this is the net under them, so a value the checks missed is the
+ * caller's 400 and not the hub's 500. Statements run in transactions, so nothing was written.
+ */
+function dataException(error: unknown): { code: string; message: string } | undefined {
+  for (let e = error, depth = 0; e && typeof e === "object" && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^22[0-9A-Z]{3}$/.test(code)) {
+      return { code, message: String((e as { message?: unknown }).message ?? "") };
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** The value, or a not_found error when a repository found nothing. */
 export { found } from "../../lib/errors.js";
 
@@ -75,6 +92,18 @@ export function handleError(log: Logger) {
   return function onError(error: Error, c: Context): Response {
     const known = toApiError(error);
     if (known) return errorResponse(c, known.code, known.message, known.details);
+    const data = dataException(error);
+    if (data) {
+      log.warn({
+        event: "http.data-exception",
+        sqlstate: data.code,
+        path: c.req.path,
+        message: data.message,
+      });
+      return errorResponse(c, "bad_request", `a value cannot be stored: ${data.message}`, {
+        sqlstate: data.code,
+      });
+    }
     const status = (error as { status?: number }).status;
     if (status === 413) return errorResponse(c, "payload_too_large", error.message);
     if (typeof status === "number" && status >= 400 && status < 500) {

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BlobStore } from "../../hub/blobs/blob-store.js";
-import { parseHubConfig } from "../../hub/config.js";
+import { type HubConfigInput, parseHubConfig } from "../../hub/config.js";
 import { LiveChanges } from "../../hub/console/index.js";
 import { openDatabase } from "../../hub/db/connect.js";
 import type { Database } from "../../hub/db/database.js";
@@ -55,9 +55,9 @@ export interface ApiTestApp {
 }
 
 /** Builds an API app over a fresh PGlite store; close() stops it and removes its folder. */
-export async function createApiTestApp(): Promise<ApiTestApp> {
+export async function createApiTestApp(overrides: HubConfigInput = {}): Promise<ApiTestApp> {
   const dataDir = await mkdtemp(join(tmpdir(), "edgefleet-api-"));
-  const config = parseHubConfig({ dataDir, logLevel: "silent", trainer: false });
+  const config = parseHubConfig({ ...overrides, dataDir, logLevel: "silent", trainer: false });
   const log = silentLogger;
   const database = await openDatabase({ dataDir, log });
   const repos = createRepositories(database.db);

@@ -7,6 +7,7 @@ import { Readable } from "node:stream";
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { Logger } from "../../../lib/log.js";
+import { findUnstorable } from "../../../lib/storable-text.js";
 import { ModuleNameSchema } from "../../../modules/manifest.js";
 import { loadDataset } from "../../../training/dataset/dataset.js";
 import { COLUMN_OVERRIDES, type ColumnOverride } from "../../../training/dataset/schema.js";
@@ -181,8 +182,12 @@ function formatOf(query: string | undefined, contentType: string | undefined): "
 }
 
 /** Reads a raw request body, refusing (413) past `limit` bytes whether declared or streamed. */
-async function readBody(request: Request, limit: number, what: string): Promise<Uint8Array> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
+async function readBody(
+  request: { header(name: string): string | undefined; arrayBuffer(): Promise<ArrayBuffer> },
+  limit: number,
+  what: string,
+): Promise<Uint8Array> {
+  const declared = Number(request.header("content-length") ?? "0");
   const tooLarge = (size: number) =>
     new ApiError("payload_too_large", `the ${what} is ${size} bytes; the limit is ${limit}`, {
       code: "too_large",
@@ -213,7 +218,7 @@ export function datasetRoutes(deps: DatasetRouteDeps): ApiApp {
     const query = c.req.valid("query");
     const overrides = parseOverrides(query.overrides);
     const limit = deps.config.maxDatasetBytes;
-    const bytes = await readBody(c.req.raw, limit, "dataset");
+    const bytes = await readBody(c.req, limit, "dataset");
     const format = formatOf(query.format, c.req.header("content-type"));
     let dataset: Awaited<ReturnType<typeof loadDataset>>;
     try {
@@ -235,24 +240,35 @@ export function datasetRoutes(deps: DatasetRouteDeps): ApiApp {
     const stats = new Map(dataset.columns.map((column, i) => [column.name, dataset.stats[i]]));
     // A target without a task gets one inferred from its values (and stored: train uses it).
     const task = query.task ?? (query.target ? inferTask(dataset, query.target) : undefined);
-    // The blob first: a version row never points at missing bytes (an orphan blob is harmless).
-    await deps.blobs.put(bytes, { expectedSha256: dataset.version });
-    const { version, created } = await deps.repos.datasets.addVersion({
-      name,
-      version: dataset.version,
-      format: dataset.format,
-      bytes: dataset.bytes,
-      rows: dataset.rows,
-      ...(query.target ? { target: query.target } : {}),
-      ...(task ? { task } : {}),
-      ...(overrides ? { overrides } : {}),
-      columns: dataset.schema.map((column) => ({
-        name: column.name,
-        kind: column.kind,
-        ...(column.note ? { note: column.note } : {}),
-        ...(stats.has(column.name) ? { stats: stats.get(column.name) } : {}),
-      })),
-    });
+    // Column names and categories go to jsonb, which cannot hold NUL or lone surrogates.
+    const unstorable = findUnstorable({ columns: dataset.schema, stats: dataset.stats });
+    if (unstorable) {
+      throw new ApiError("bad_dataset", `the dataset's ${unstorable.path} ${unstorable.reason}`, unstorable);
+    }
+    // The blob first: a version row never points at missing bytes; a refused row takes its new blob with it.
+    const blob = await deps.blobs.put(bytes, { expectedSha256: dataset.version });
+    const added = await deps.repos.datasets
+      .addVersion({
+        name,
+        version: dataset.version,
+        format: dataset.format,
+        bytes: dataset.bytes,
+        rows: dataset.rows,
+        ...(query.target ? { target: query.target } : {}),
+        ...(task ? { task } : {}),
+        ...(overrides ? { overrides } : {}),
+        columns: dataset.schema.map((column) => ({
+          name: column.name,
+          kind: column.kind,
+          ...(column.note ? { note: column.note } : {}),
+          ...(stats.has(column.name) ? { stats: stats.get(column.name) } : {}),
+        })),
+      })
+      .catch(async (error: unknown) => {
+        if (blob.created) await deps.blobs.remove(blob.sha256);
+        throw error;
+      });
+    const { version, created } = added;
     deps.log.info({
       event: "dataset.uploaded",
       dataset: name,
@@ -295,7 +311,7 @@ export function datasetRoutes(deps: DatasetRouteDeps): ApiApp {
   });
 
   app.openapi(uploadSnapshot, async (c) => {
-    const bytes = await readBody(c.req.raw, deps.config.maxDatasetBytes, "snapshot");
+    const bytes = await readBody(c.req, deps.config.maxDatasetBytes, "snapshot");
     if (bytes.byteLength < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
       throw new ApiError("bad_request", "a snapshot must be a tar.gz (gzip magic bytes missing)");
     }

@@ -15,7 +15,7 @@ import {
   ModelVersionWithAliasesSchema,
 } from "../responses/models.js";
 import { type ApiApp, createRouter } from "../router.js";
-import { ErrorResponses, jsonOk } from "./schemas.js";
+import { ErrorResponses, INT4_MAX, jsonOk } from "./schemas.js";
 
 export const ModelNameSchema = z
   .string()
@@ -81,7 +81,9 @@ const setAlias = createRoute({
   request: {
     params: AliasParam,
     body: {
-      content: { "application/json": { schema: z.object({ version: z.number().int().positive() }) } },
+      content: {
+        "application/json": { schema: z.object({ version: z.number().int().positive().max(INT4_MAX) }) },
+      },
       required: true,
     },
   },

@@ -19,7 +19,7 @@ import { TERMINAL_RUN_STATUSES } from "../../repos/runs.js";
 import { requireRole } from "../auth.js";
 import { ApiError, found } from "../errors.js";
 import { type ApiApp, createRouter } from "../router.js";
-import { ErrorResponses, jsonOk } from "./schemas.js";
+import { ErrorResponses, INT4_MAX, jsonOk } from "./schemas.js";
 
 const Any = z.record(z.string(), z.unknown());
 const RunParam = z.object({ id: z.string().min(1).max(64) });
@@ -91,7 +91,7 @@ const logs = createRoute({
   request: {
     params: RunParam,
     query: z.object({
-      after: z.coerce.number().int().min(0).optional(),
+      after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
       limit: z.coerce.number().int().positive().max(1000).optional(),
     }),
   },
@@ -137,7 +137,7 @@ const MetricPointsSchema = z.object({
       z.object({
         name: z.string().min(1).max(128),
         value: z.number(),
-        step: z.number().int().min(0),
+        step: z.number().int().min(0).max(INT4_MAX),
         at: z.iso.datetime({ offset: true }).optional(),
       }),
     )
@@ -145,8 +145,8 @@ const MetricPointsSchema = z.object({
     .optional(),
   progress: z
     .object({
-      iteration: z.number().int().min(0),
-      of: z.number().int().min(0),
+      iteration: z.number().int().min(0).max(INT4_MAX),
+      of: z.number().int().min(0).max(INT4_MAX),
       phase: z.string().max(64).optional(),
     })
     .passthrough()

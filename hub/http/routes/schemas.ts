@@ -20,6 +20,9 @@ export function parseTagSelector(text: string | undefined): Record<string, strin
   return TagsSchema.parse(tags);
 }
 
+/** The largest value of a PostgreSQL `integer` column; bigger numbers are refused at the edge. */
+export const INT4_MAX = 2_147_483_647;
+
 export const NameParam = z.object({ name: z.string().min(1).max(128) });
 
 const errorContent = { "application/json": { schema: ErrorBodySchema } };

@@ -9,7 +9,7 @@ import type { Repositories } from "../../repos/index.js";
 import { requireRole } from "../auth.js";
 import { found } from "../errors.js";
 import { type ApiApp, createRouter } from "../router.js";
-import { ErrorResponses, jsonOk } from "./schemas.js";
+import { ErrorResponses, INT4_MAX, jsonOk } from "./schemas.js";
 
 const Any = z.record(z.string(), z.unknown());
 const WorkerIdSchema = z
@@ -25,11 +25,11 @@ export const WorkerRegistrationSchema = z.object({
   name: z.string().min(1).max(256),
   capabilities: z.object({
     cpus: z.number().positive(),
-    memoryMb: z.number().int().nonnegative(),
+    memoryMb: z.number().int().nonnegative().max(INT4_MAX),
     gpus: z
       .array(
         z.object({
-          index: z.number().int().min(0),
+          index: z.number().int().min(0).max(1024),
           name: z.string().max(256),
           memoryMb: z.number().nonnegative(),
         }),
