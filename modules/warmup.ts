@@ -61,12 +61,12 @@ export function describeWarmup(feeds: Record<string, WarmupTensor>): string {
 
 function zeros(spec: TensorSpec, rows: number): WarmupTensor {
   const shape = spec.shape.map((dim, i) => (dim < 0 ? (i === 0 ? rows : 1) : dim));
-  return { datatype: spec.datatype, shape, data: allocate(spec.datatype, count(shape)) };
+  return { datatype: spec.datatype, shape, data: zeroData(spec.datatype, count(shape)) };
 }
 
 function fromWarmup(spec: TensorSpec, warmup: WarmupInput): WarmupTensor {
   const n = count(warmup.shape);
-  const data = allocate(spec.datatype, n);
+  const data = zeroData(spec.datatype, n);
   const values = warmup.data ?? [];
   if (values.length > 0) {
     for (let i = 0; i < n; i++) {
@@ -82,7 +82,8 @@ function fromWarmup(spec: TensorSpec, warmup: WarmupInput): WarmupTensor {
 
 const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-function allocate(datatype: TensorDatatype, size: number): WarmupData {
+/** A zero-filled data buffer of `size` elements for a datatype (warm-up inputs, tensor decoding). */
+export function zeroData(datatype: TensorDatatype, size: number): WarmupData {
   switch (datatype) {
     case "BOOL":
     case "UINT8":

@@ -48,32 +48,4 @@ export function ortTypeOf(datatype: TensorDatatype): OrtType {
   return DATATYPES[datatype].ort;
 }
 
-/** A zero-filled data buffer of `size` elements for a datatype (warm-up inputs). */
-export function zeroData(datatype: TensorDatatype, size: number): Tensor.DataType {
-  switch (datatype) {
-    case "BOOL":
-    case "UINT8":
-      return new Uint8Array(size);
-    case "UINT16":
-    case "FP16":
-      return new Uint16Array(size);
-    case "UINT32":
-      return new Uint32Array(size);
-    case "UINT64":
-      return new BigUint64Array(size);
-    case "INT8":
-      return new Int8Array(size);
-    case "INT16":
-      return new Int16Array(size);
-    case "INT32":
-      return new Int32Array(size);
-    case "INT64":
-      return new BigInt64Array(size);
-    case "FP32":
-      return new Float32Array(size);
-    case "FP64":
-      return new Float64Array(size);
-    case "BYTES":
-      return new Array<string>(size).fill("");
-  }
-}
+export { zeroData } from "../../modules/warmup.js";
