@@ -296,6 +296,12 @@ describe("OIP inference refusals", () => {
       /data has 3 elements but shape \[1,4\] needs 4/,
     ],
     [
+      "a declared shape of 2³³ elements over four numbers (counted before any allocation)",
+      features([1, 2, 3, 4], [2 ** 31, 4]),
+      400,
+      /data has 4 elements but shape \[2147483648,4\] needs 8589934592/,
+    ],
+    [
       "a non-number element",
       features([1, 2, "x", 4], [1, 4]),
       400,

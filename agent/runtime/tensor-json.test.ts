@@ -76,6 +76,13 @@ describe("tensorFromJson", () => {
     ["a negative UINT8", { datatype: "UINT8", shape: [1], data: [-1] }, /UINT8/],
     ["a string BOOL", { datatype: "BOOL", shape: [1], data: ["yes"] }, /expected true or false/],
     ["data that is not an array", { datatype: "FP32", shape: [1], data: 3 }, /data must be an array/],
+    // Counted before allocation: without that check this shape asks V8 for a 2³³-element array
+    // (a RangeError, the 500 of issue 12 defect 6) and shapes below 2³² for up to 16 GiB.
+    [
+      "a declared shape far past the data sent",
+      { datatype: "FP32", shape: [2 ** 16, 2 ** 16, 2], data: [1, 2] },
+      /data has 2 elements but shape \[65536,65536,2\] needs 8589934592/,
+    ],
   ])("refuses %s", (_, input, message) => {
     expect(() =>
       tensorFromJson({ name: "x", ...(input as { datatype: "FP32"; shape: number[]; data: unknown }) }),

@@ -41,7 +41,12 @@ export function elementCount(shape: readonly number[]): number {
   return count;
 }
 
-/** Builds an onnxruntime tensor from JSON data, checking element count and every element's type. */
+/**
+ * Builds an onnxruntime tensor from JSON data, checking element count and every element's type.
+ * The data's elements are counted before the typed array is allocated: a declared shape is the
+ * caller's claim, and the parsed body (bounded by the body limit) is what it really sent, so a shape
+ * of 2³² elements over a few bytes of data is a 400 without asking for a 16 GiB buffer.
+ */
 export function tensorFromJson(input: JsonTensor, options: { nullAsNaN?: boolean } = {}): Tensor {
   const { name, datatype, shape } = input;
   const count = elementCount(shape);
@@ -50,26 +55,37 @@ export function tensorFromJson(input: JsonTensor, options: { nullAsNaN?: boolean
   if (!Array.isArray(input.data)) {
     throw new TensorInputError(`input "${name}": data must be an array (nested or flat, row-major)`);
   }
+  const sent = leafCount(name, input.data);
+  if (sent !== count) {
+    throw new TensorInputError(
+      `input "${name}": data has ${sent} elements but shape [${shape}] needs ${count}`,
+    );
+  }
   const target = zeroData(datatype, count);
   const write = elementWriter(name, datatype, target, options.nullAsNaN === true);
   let index = 0;
-  const visit = (value: unknown, depth: number): void => {
+  const visit = (value: unknown): void => {
     if (Array.isArray(value)) {
-      if (depth > MAX_DEPTH) throw new TensorInputError(`input "${name}": data is nested too deeply`);
-      for (const item of value) visit(item, depth + 1);
+      for (const item of value) visit(item);
       return;
     }
-    if (index >= count) return void index++;
     write(index, value);
     index++;
   };
-  visit(input.data, 0);
-  if (index !== count) {
-    throw new TensorInputError(
-      `input "${name}": data has ${index} elements but shape [${shape}] needs ${count}`,
-    );
-  }
+  visit(input.data);
   return new Tensor(DATATYPES[datatype].ort, target as never, shape);
+}
+
+/** How many non-array elements nested data holds; refuses nesting deeper than any real tensor. */
+function leafCount(name: string, data: unknown[]): number {
+  let leaves = 0;
+  const visit = (value: unknown, depth: number): void => {
+    if (!Array.isArray(value)) return void leaves++;
+    if (depth > MAX_DEPTH) throw new TensorInputError(`input "${name}": data is nested too deeply`);
+    for (const item of value) visit(item, depth + 1);
+  };
+  visit(data, 0);
+  return leaves;
 }
 
 /** The shape of nested array data (`[[1,2,3]]` → [1, 3]); refuses ragged nesting. */
