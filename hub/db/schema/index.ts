@@ -9,3 +9,4 @@ export * from "./modules.js";
 export * from "./telemetry.js";
 export * from "./tokens.js";
 export * from "./training.js";
+export * from "./pipelines.js";
