@@ -6,7 +6,7 @@ export * from "./drift.js";
 export * from "./events.js";
 export * from "./models.js";
 export * from "./modules.js";
+export * from "./pipelines.js";
 export * from "./telemetry.js";
 export * from "./tokens.js";
 export * from "./training.js";
-export * from "./pipelines.js";
