@@ -17,7 +17,7 @@ export function spoolMetrics(source: () => SpoolFigures | undefined): (registry:
   return (registry) => {
     new Gauge({
       name: "edgefleet_agent_telemetry_spooled_windows",
-      help: "Telemetry windows waiting on disk for the broker",
+      help: "Telemetry windows waiting for the broker (on disk, or held in memory while the disk refuses writes)",
       registers: [registry],
       collect() {
         this.set(source()?.queued ?? 0);
@@ -26,7 +26,7 @@ export function spoolMetrics(source: () => SpoolFigures | undefined): (registry:
     let reported = 0;
     new Counter({
       name: "edgefleet_agent_telemetry_dropped_windows_total",
-      help: "Telemetry windows dropped because the on-disk spool was full",
+      help: "Telemetry windows dropped: past the spool bound, or held in memory past its bound while the disk refused writes",
       registers: [registry],
       collect() {
         // The spool persists its total across restarts; the counter follows it upward only.

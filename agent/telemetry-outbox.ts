@@ -46,12 +46,12 @@ export class TelemetryOutbox {
     this.#windowStart = this.#now();
   }
 
-  /** Windows dropped past the spool bound since the spool folder was created. */
+  /** Windows dropped (past the spool bound, or refused by the disk) since the spool folder was created. */
   get dropped(): number {
     return this.#options.spool.dropped.total;
   }
 
-  /** Windows waiting on disk. */
+  /** Windows waiting (on disk, or held in memory while the disk refuses writes). */
   get queued(): number {
     return this.#options.spool.size;
   }
@@ -71,6 +71,8 @@ export class TelemetryOutbox {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#spoolWindow();
+    // Held windows get one last write; those the disk still refuses are counted as dropped.
+    await this.#options.spool.close();
   }
 
   /** Closes the current window (skipped when empty), spools it, then flushes the spool. */
@@ -114,7 +116,11 @@ export class TelemetryOutbox {
       modules,
     };
     // Chained, so windows reach the disk in the order they were closed even if a write is slow.
-    this.#spooling = this.#spooling.then(() => this.#options.spool.append(window));
+    // The spool holds what the disk refuses; the catch is the last guard that one failure can
+    // never leave the chain rejected for every later window.
+    this.#spooling = this.#spooling
+      .then(() => this.#options.spool.append(window))
+      .catch((error: unknown) => this.#options.log.error({ event: "telemetry.spool_failed", err: error }));
     return this.#spooling;
   }
 

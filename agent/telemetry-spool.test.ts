@@ -1,9 +1,10 @@
 /** Telemetry spool on a real temp folder: order, durability across reopen, the bound and drop counts. */
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../lib/log.js";
+import { waitFor } from "../test/support/wait.js";
 import { PROTOCOL_VERSION, type TelemetryWindow } from "../wire/messages.js";
 import { TelemetrySpool } from "./telemetry-spool.js";
 
@@ -79,5 +80,61 @@ describe("TelemetrySpool", () => {
     await expect(TelemetrySpool.open({ dir, limit: 0, log: silentLogger })).rejects.toThrow(
       /limit must be >= 1/,
     );
+  });
+
+  it("holds windows in memory while the disk refuses writes, counts what overflows, and writes the rest once the disk is back", async () => {
+    const spool = await TelemetrySpool.open({
+      dir,
+      limit: 10,
+      heldLimit: 3,
+      retry: { baseMs: 20, maxMs: 40 },
+      log: silentLogger,
+    });
+    await spool.append(spoolWindow(1));
+    await spool.remove(1);
+    // The fault: the spool folder becomes a plain file, so every write under it fails (as root too,
+    // where a chmod would not stop anything). Restored below by putting the folder back.
+    await rename(dir, `${dir}.away`);
+    await writeFile(dir, "not a folder");
+    for (let seq = 2; seq <= 6; seq++) await spool.append(spoolWindow(seq));
+    // 4..6 are held, 2 and 3 did not fit.
+    expect(spool.held).toBe(3);
+    expect(spool.size).toBe(3);
+    expect(spool.dropped).toEqual({ total: 2, unreported: 2 });
+    // Held windows are sent like any other: a sent one leaves memory.
+    expect((await spool.oldest(10)).map((w) => w.seq)).toEqual([4, 5, 6]);
+    await spool.remove(4);
+    expect(spool.held).toBe(2);
+
+    await rm(dir);
+    await rename(`${dir}.away`, dir);
+    await waitFor("held windows written to disk", () => spool.held === 0);
+    expect((await readdir(dir)).sort()).toEqual(["0000000005.json", "0000000006.json", "dropped.json"]);
+    expect(JSON.parse(await readFile(join(dir, "dropped.json"), "utf8"))).toEqual({
+      total: 2,
+      unreported: 2,
+    });
+    // Later windows go straight to disk again, in order.
+    await spool.append(spoolWindow(7));
+    const reopened = await TelemetrySpool.open({ dir, log: silentLogger });
+    expect((await reopened.oldest(10)).map((w) => w.seq)).toEqual([5, 6, 7]);
+    expect(reopened.dropped).toEqual({ total: 2, unreported: 2 });
+    await spool.close();
+  });
+
+  it("counts held windows as dropped when it closes on a disk that still refuses them", async () => {
+    const spool = await TelemetrySpool.open({
+      dir,
+      retry: { baseMs: 10_000, maxMs: 10_000 },
+      log: silentLogger,
+    });
+    await rm(dir, { recursive: true });
+    await writeFile(dir, "not a folder");
+    await spool.append(spoolWindow(1));
+    await spool.append(spoolWindow(2));
+    expect(spool.held).toBe(2);
+    await spool.close();
+    expect(spool.held).toBe(0);
+    expect(spool.dropped).toEqual({ total: 2, unreported: 2 });
   });
 });

@@ -11,6 +11,12 @@
  * Bound: at most `limit` windows; appending past it deletes the oldest and counts them in
  * `${dir}/dropped.json` ({ total, unreported }), written atomically, so a restart while offline
  * still reports the loss.
+ *
+ * A disk that refuses a write (full, read-only, gone) never wedges the spool: the window is held in
+ * memory, in order, and the writes are retried with back-off (1 s doubling to 60 s) until the disk
+ * takes them again. Held windows are sent like any other (the link may be up while the disk is
+ * full). At most `heldLimit` are held; past it the oldest are dropped and counted. A drop count the
+ * disk refused is kept in memory and written with the next write that succeeds.
  */
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -30,10 +36,18 @@ const DroppedSchema = z.object({
 });
 type Dropped = z.infer<typeof DroppedSchema>;
 
+/** Windows held in memory at most while the disk refuses writes (10 minutes of 10 s windows). */
+export const DEFAULT_TELEMETRY_HELD_LIMIT = 60;
+/** Back-off between attempts to write held windows to a disk that refused them. */
+export const DEFAULT_SPOOL_RETRY = { baseMs: 1000, maxMs: 60_000 };
+
 export interface TelemetrySpoolOptions {
   dir: string;
   /** Windows kept at most; the oldest go first. */
   limit?: number;
+  /** Windows held in memory at most while the disk refuses writes (capped at `limit`). */
+  heldLimit?: number;
+  retry?: { baseMs: number; maxMs: number };
   log: Logger;
 }
 
@@ -41,8 +55,16 @@ export interface TelemetrySpoolOptions {
 export class TelemetrySpool {
   /** Seq numbers on disk, ascending. */
   readonly #seqs: number[];
+  /** Windows the disk refused, ascending; every one is newer than those on disk. */
+  readonly #held: TelemetryWindow[] = [];
   #dropped: Dropped;
+  /** The drop count in memory is ahead of dropped.json (the disk refused the write). */
+  #droppedUnsaved = false;
   #writes: Promise<void> = Promise.resolve();
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelayMs: number;
+  readonly #heldLimit: number;
+  readonly #retry: { baseMs: number; maxMs: number };
 
   private constructor(
     private readonly dir: string,
@@ -50,9 +72,13 @@ export class TelemetrySpool {
     private readonly log: Logger,
     seqs: number[],
     dropped: Dropped,
+    options: TelemetrySpoolOptions,
   ) {
     this.#seqs = seqs;
     this.#dropped = dropped;
+    this.#heldLimit = Math.min(limit, options.heldLimit ?? DEFAULT_TELEMETRY_HELD_LIMIT);
+    this.#retry = options.retry ?? DEFAULT_SPOOL_RETRY;
+    this.#retryDelayMs = this.#retry.baseMs;
   }
 
   /** Opens (or creates) the spool folder; leftovers of an interrupted write are removed. */
@@ -76,15 +102,20 @@ export class TelemetrySpool {
     } catch (error) {
       log.warn({ event: "telemetry.spool_dropped_unreadable", err: error });
     }
-    const spool = new TelemetrySpool(dir, limit, log, seqs, dropped);
+    const spool = new TelemetrySpool(dir, limit, log, seqs, dropped, options);
     // A smaller limit than the last run's applies at once.
     await spool.#enforceLimit();
     return spool;
   }
 
-  /** Windows waiting. */
+  /** Windows waiting, on disk and held in memory. */
   get size(): number {
-    return this.#seqs.length;
+    return this.#seqs.length + this.#held.length;
+  }
+
+  /** Windows held in memory because the disk refused them. */
+  get held(): number {
+    return this.#held.length;
   }
 
   /** Windows dropped since the spool folder was created, and those not yet reported to the hub. */
@@ -92,14 +123,28 @@ export class TelemetrySpool {
     return { ...this.#dropped };
   }
 
-  /** Stores a window durably (see the fsync policy above); drops the oldest past the limit. */
+  /**
+   * Stores a window durably (see the fsync policy above); drops the oldest past the limit. Never
+   * rejects for a disk fault: a window the disk refuses is held in memory and retried.
+   */
   append(window: TelemetryWindow): Promise<void> {
     return this.#serial(async () => {
-      await writeFileAtomic(this.#path(window.seq), JSON.stringify(window));
-      this.#seqs.push(window.seq);
-      // Seq only grows, but keep the order right even if a caller hands one out of order.
-      if (this.#seqs.length > 1 && this.#seqs.at(-2)! > window.seq) this.#seqs.sort((a, b) => a - b);
+      // Behind windows already held, so the disk keeps seq order.
+      if (this.#held.length > 0 || !(await this.#write(window))) this.#hold(window);
       await this.#enforceLimit();
+    });
+  }
+
+  /** Stops the retry timer; held windows that still cannot be written are counted as dropped. */
+  close(): Promise<void> {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    return this.#serial(async () => {
+      await this.#writeHeld();
+      if (this.#held.length === 0) return;
+      const lost = this.#held.splice(0).length;
+      await this.#countDropped(lost);
+      this.log.error({ event: "telemetry.held_dropped", dropped: lost, total: this.#dropped.total });
     });
   }
 
@@ -121,16 +166,23 @@ export class TelemetrySpool {
       await this.remove(seq);
       await this.#serial(() => this.#countDropped(1));
     }
+    // Held windows are newer than every window on disk.
+    for (const window of this.#held.slice(0, Math.max(0, count - windows.length))) windows.push(window);
     return windows;
   }
 
   /** Forgets a window (sent and acknowledged). */
   remove(seq: number): Promise<void> {
     return this.#serial(async () => {
+      const heldIndex = this.#held.findIndex((window) => window.seq === seq);
+      if (heldIndex !== -1) {
+        this.#held.splice(heldIndex, 1);
+        return;
+      }
       const index = this.#seqs.indexOf(seq);
       if (index === -1) return;
       this.#seqs.splice(index, 1);
-      await rm(this.#path(seq), { force: true });
+      await this.#unlink(seq);
     });
   }
 
@@ -142,16 +194,73 @@ export class TelemetrySpool {
     });
   }
 
+  /** Writes one window to disk; false (logged) when the disk refuses it. */
+  async #write(window: TelemetryWindow): Promise<boolean> {
+    try {
+      await writeFileAtomic(this.#path(window.seq), JSON.stringify(window));
+    } catch (error) {
+      this.log.warn({ event: "telemetry.spool_write_failed", seq: window.seq, err: error });
+      return false;
+    }
+    this.#seqs.push(window.seq);
+    // Seq only grows, but keep the order right even if a caller hands one out of order.
+    if (this.#seqs.length > 1 && this.#seqs.at(-2)! > window.seq) this.#seqs.sort((a, b) => a - b);
+    return true;
+  }
+
+  #hold(window: TelemetryWindow): void {
+    this.#held.push(window);
+    this.#scheduleRetry();
+  }
+
+  /** Writes held windows oldest first until the disk refuses one; then a pending drop count. */
+  async #writeHeld(): Promise<boolean> {
+    while (this.#held.length > 0) {
+      if (!(await this.#write(this.#held[0]!))) return false;
+      this.#held.shift();
+    }
+    return this.#droppedUnsaved ? this.#persistDropped() : true;
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#serial(async () => {
+        if (await this.#writeHeld()) {
+          this.#retryDelayMs = this.#retry.baseMs;
+          this.log.info({ event: "telemetry.spool_recovered", waiting: this.size });
+          return;
+        }
+        this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, this.#retry.maxMs);
+        this.#scheduleRetry();
+      });
+    }, this.#retryDelayMs);
+    this.#retryTimer.unref();
+  }
+
   async #enforceLimit(): Promise<void> {
     let dropped = 0;
-    while (this.#seqs.length > this.limit) {
-      const seq = this.#seqs.shift()!;
-      await rm(this.#path(seq), { force: true });
+    while (this.#seqs.length + this.#held.length > this.limit && this.#seqs.length > 0) {
+      await this.#unlink(this.#seqs.shift()!);
+      dropped++;
+    }
+    while (this.#held.length > this.#heldLimit) {
+      this.#held.shift();
       dropped++;
     }
     if (dropped > 0) {
       await this.#countDropped(dropped);
       this.log.warn({ event: "telemetry.dropped", dropped, total: this.#dropped.total, limit: this.limit });
+    }
+  }
+
+  /** Deletes a window file; a disk that refuses leaves it behind (sent again later, a duplicate). */
+  async #unlink(seq: number): Promise<void> {
+    try {
+      await rm(this.#path(seq), { force: true });
+    } catch (error) {
+      this.log.warn({ event: "telemetry.spool_remove_failed", seq, err: error });
     }
   }
 
@@ -162,9 +271,22 @@ export class TelemetrySpool {
     });
   }
 
+  /** Counts in memory first: a drop the disk cannot record is still a drop, written later. */
   async #saveDropped(next: Dropped): Promise<void> {
-    await writeFileAtomic(join(this.dir, DROPPED_FILE), JSON.stringify(next));
     this.#dropped = next;
+    this.#droppedUnsaved = true;
+    if (!(await this.#persistDropped())) this.#scheduleRetry();
+  }
+
+  async #persistDropped(): Promise<boolean> {
+    try {
+      await writeFileAtomic(join(this.dir, DROPPED_FILE), JSON.stringify(this.#dropped));
+    } catch (error) {
+      this.log.warn({ event: "telemetry.spool_dropped_write_failed", err: error });
+      return false;
+    }
+    this.#droppedUnsaved = false;
+    return true;
   }
 
   #path(seq: number): string {
