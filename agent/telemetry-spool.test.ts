@@ -108,7 +108,7 @@ describe("TelemetrySpool", () => {
 
     await rm(dir);
     await rename(`${dir}.away`, dir);
-    await waitFor("held windows written to disk", () => spool.held === 0);
+    await waitFor("held windows written to disk", async () => spool.held === 0);
     expect((await readdir(dir)).sort()).toEqual(["0000000005.json", "0000000006.json", "dropped.json"]);
     expect(JSON.parse(await readFile(join(dir, "dropped.json"), "utf8"))).toEqual({
       total: 2,
