@@ -121,11 +121,15 @@ async function ours(
 ): Promise<void> {
   const writer = new TelemetryWriter(database.db, { log: silentLogger });
   hub.telemetry = writer;
+  // Handed over together, as the broker does with many devices: the telemetry handler resolves only
+  // once its window is committed, and windows arriving meanwhile share the next commit.
+  const handled: Promise<void>[] = [];
   for (const message of batch) {
     const routed = routeMessage(message.topic, form === "packed" ? message.payload : message.plain, false);
     if (!routed.ok) throw new Error(`H3: the hub refused a benchmark window: ${routed.reason}`);
-    await routed.message.call(handlers as Parameters<typeof routed.message.call>[0]);
+    handled.push(routed.message.call(handlers as Parameters<typeof routed.message.call>[0]));
   }
+  await Promise.all(handled);
   await writer.close();
   const stats = writer.stats();
   if (stats.written !== batch.length)

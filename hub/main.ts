@@ -27,6 +27,7 @@ import { loadOrCreateSigningKeys, type SigningKeys } from "./keys.js";
 import { writeLocalHubInfo } from "./local-access.js";
 import { createDriftMonitoring, type DriftMonitoring } from "./monitors/index.js";
 import { connectHubLink, HUB_USERNAME, type HubLink } from "./mqtt/hub-link.js";
+import { inProcessIngest } from "./mqtt/in-process-ingest.js";
 import { createRepositories, type Repositories, TelemetryWriter } from "./repos/index.js";
 import { startRetentionSweeper } from "./retention/sweeper.js";
 import { RolloutController } from "./rollouts/controller.js";
@@ -104,9 +105,20 @@ export async function startHub(
     const hubSecret = randomBytes(24).toString("base64url");
     // One failed-auth back-off for both doors devices and operators knock on (HTTP and MQTT).
     const authThrottle = new AuthThrottle();
+    // What device messages do: update the twin, store telemetry and tell the followers. The
+    // embedded broker runs them before it acknowledges a publish; an external one reaches them
+    // through the link.
+    const telemetry = new TelemetryWriter(database.db, { log: log.child({ part: "telemetry" }) });
+    closers.push(() => telemetry.close());
+    const deviceChanges = new DeviceChanges();
+    const handlers = deviceMessageHandlers({ repos, telemetry, log }, (deviceId) =>
+      deviceChanges.publish(deviceId),
+    );
+    const ingest = config.mqttUrl ? undefined : inProcessIngest(handlers, log.child({ part: "mqtt" }));
     let broker: EmbeddedBroker | undefined;
     if (!config.mqttUrl) {
       broker = await startEmbeddedBroker({
+        ingest: ingest!.ingest,
         host: config.mqttHost,
         port: config.mqttPort,
         hubSecret,
@@ -136,18 +148,13 @@ export async function startHub(
     closers.push(() => http.close());
     const urls = hubUrls(config, { httpUrl: http.url, brokerUrl });
 
-    // The link to devices: device messages update the twin, store telemetry and tell the followers.
-    const telemetry = new TelemetryWriter(database.db, { log: log.child({ part: "telemetry" }) });
-    closers.push(() => telemetry.close());
-    const deviceChanges = new DeviceChanges();
+    // The link to devices.
     const link = await connectHubLink({
       url: brokerUrl,
       username: broker ? HUB_USERNAME : undefined,
       password: broker ? hubSecret : undefined,
       log: log.child({ part: "mqtt" }),
-      handlers: deviceMessageHandlers({ repos, telemetry, log }, (deviceId) =>
-        deviceChanges.publish(deviceId),
-      ),
+      handlers,
     });
     closers.push(() => link.close());
     if (broker) {
@@ -156,6 +163,7 @@ export async function startHub(
       // (the embedded broker's queues die with the process; an external broker keeps its own).
       closers.push(async () => {
         await broker!.disconnectDevices();
+        await ingest!.whenIdle();
         await link.drain();
       });
     }

@@ -36,6 +36,12 @@ export interface EmbeddedBrokerOptions {
   limits?: Partial<BrokerLimits>;
   /** Told of every refused CONNECT (the hub writes it to the audit trail); must not throw. */
   onConnectRefused?: (refusal: ConnectRefusal) => void;
+  /**
+   * Stores a device's publish before the broker acknowledges it (`hub/mqtt/in-process-ingest.ts`):
+   * true once stored (the hub's own connection is then not sent it), false for a message it does
+   * not handle; a rejection refuses the publish, so the device sends it again after reconnecting.
+   */
+  ingest?: (topic: string, payload: Buffer, retained: boolean) => Promise<boolean>;
 }
 
 /** A CONNECT the policy refused: who it claimed to be, from where, and why. */
@@ -96,6 +102,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // Principals and wills live beside aedes' client objects, not on them.
   const principals = new WeakMap<Client, Principal>();
   const wills = new WeakMap<Client, WillPacket | null>();
+  // Payloads `ingest` stored; aedes hands subscribers the publisher's payload buffer itself.
+  const ingested = new WeakSet<Buffer>();
+  const ingest = options.ingest;
 
   const broker: Aedes = await Aedes.createBroker({
     connectTimeout: limits.connectTimeoutMs,
@@ -149,6 +158,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       const decision = principal
         ? authorizePublish(principal, requestOf(packet), limits)
         : { ok: false as const, reason: "client has no principal" };
+      if (decision.ok && principal?.kind === "device" && ingest) {
+        const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+        // Held here, before aedes writes the PUBACK, until the hub has stored the message.
+        return ingest(packet.topic, payload, packet.retain).then(
+          (stored) => {
+            if (stored) ingested.add(payload);
+            packet.payload = payload;
+            done(null);
+          },
+          (error: Error) => done(new Error(`publish not stored: ${error.message}`)),
+        );
+      }
       if (decision.ok) return done(null);
       log.warn({
         event: "mqtt.publish.refused",
@@ -158,6 +179,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       });
       // aedes closes the connection on an error; MQTT 3.1.1 has no negative PUBACK [MQTT-3.3.5-2].
       done(new Error(`publish refused: ${decision.reason}`));
+    },
+    // What the hub stored on the way in is not sent to the hub's link a second time; other
+    // subscribers still get it.
+    authorizeForward(client, packet) {
+      if (ingested.has(packet.payload as Buffer) && principals.get(client)?.kind === "hub") return null;
+      return packet;
     },
     authorizeSubscribe(client, subscription, done) {
       const principal = principals.get(client);

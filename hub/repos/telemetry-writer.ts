@@ -3,6 +3,11 @@
  * or every `flushIntervalMs`, whichever comes first. Telemetry is best-effort by design (QoS 1,
  * windows are statistics), so a failed write is logged, retried once on the next flush,
  * then counted as dropped; nothing here throws into the MQTT handler that calls `add`.
+ *
+ * `store` is `add` for a caller that acknowledges the window to its device: it resolves once the
+ * rows are committed (or were there already) and rejects when they were dropped, so a PUBACK is
+ * only sent for a stored window. It starts a pass at once instead of waiting for the timer; rows
+ * that arrive while a pass runs go together in the next one (group commit), so batching stays.
  */
 import { type Logger, silentLogger } from "../../lib/log.js";
 import type { TelemetryWindow } from "../../wire/messages.js";
@@ -44,6 +49,8 @@ interface Pending {
   ticket: number;
   /** The window's drift summary and sampled rows, stored in their own tables in the same pass. */
   drift: DriftRows;
+  /** Told once this row is committed (no error) or given up (the error); `store` waits on it. */
+  settle?: (error?: Error) => void;
 }
 
 const MAX_ATTEMPTS = 2;
@@ -61,6 +68,8 @@ export class TelemetryWriter {
   #chain: Promise<void> = Promise.resolve();
   #tickets = 0;
   #closed = false;
+  /** A pass is queued behind the running one and has not taken the buffer yet. */
+  #passQueued = false;
   readonly #stats = { written: 0, duplicates: 0, dropped: 0, rejected: 0, failedFlushes: 0 };
 
   constructor(db: Db, options: TelemetryWriterOptions = {}) {
@@ -73,6 +82,32 @@ export class TelemetryWriter {
 
   /** Queues one telemetry message (one row per module); returns the rows queued. Never throws. */
   add(deviceId: string, window: TelemetryWindow, receivedAt: Date = this.#now()): number {
+    return this.#queue(deviceId, window, receivedAt, undefined);
+  }
+
+  /**
+   * Queues one telemetry message and resolves once every row of it is committed or was a
+   * duplicate; rejects when the writer is closed or the rows were dropped after their retry. A
+   * window the database could never hold (see `unstorable`) is counted as rejected and resolves:
+   * sending it again would not help.
+   */
+  store(deviceId: string, window: TelemetryWindow, receivedAt: Date = this.#now()): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("telemetry writer is closed"));
+    return new Promise<void>((resolve, reject) => {
+      let left = window.modules.length;
+      let failed: Error | undefined;
+      const settle = (error?: Error) => {
+        failed ??= error;
+        if (--left > 0) return;
+        if (failed) reject(failed);
+        else resolve();
+      };
+      if (this.#queue(deviceId, window, receivedAt, settle) === 0) return resolve();
+      if (!this.#passQueued) void this.#enqueuePass();
+    });
+  }
+
+  #queue(deviceId: string, window: TelemetryWindow, receivedAt: Date, settle: Pending["settle"]): number {
     if (this.#closed) {
       this.#stats.rejected += window.modules.length;
       this.#log.warn({ event: "telemetry.rejected", deviceId, reason: "writer closed" });
@@ -87,6 +122,7 @@ export class TelemetryWriter {
     for (const module of window.modules) {
       const { payload, drift } = driftRowsOf(deviceId, window, module, receivedAt);
       this.#buffer.push({
+        ...(settle ? { settle } : {}),
         attempts: 0,
         ticket: ++this.#tickets,
         drift,
@@ -105,7 +141,7 @@ export class TelemetryWriter {
         },
       });
     }
-    if (this.#buffer.length >= this.#maxRows) void this.#enqueuePass();
+    if (this.#buffer.length >= this.#maxRows && !this.#passQueued) void this.#enqueuePass();
     else this.#arm();
     return window.modules.length;
   }
@@ -148,6 +184,7 @@ export class TelemetryWriter {
   #enqueuePass(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#passQueued = true;
     this.#chain = this.#chain
       .then(() => this.#pass())
       .catch((error: unknown) => this.#log.error({ event: "telemetry.pass_failed", err: error }));
@@ -155,6 +192,7 @@ export class TelemetryWriter {
   }
 
   async #pass(): Promise<void> {
+    this.#passQueued = false;
     const taken = this.#buffer;
     this.#buffer = [];
     const retry: Pending[] = [];
@@ -177,13 +215,17 @@ export class TelemetryWriter {
         });
         this.#stats.written += inserted.length;
         this.#stats.duplicates += batch.length - inserted.length;
+        for (const pending of batch) pending.settle?.();
       } catch (error) {
         this.#stats.failedFlushes++;
         this.#log.error({ event: "telemetry.flush_failed", rows: batch.length, err: error });
         for (const pending of batch) {
           pending.attempts++;
           if (pending.attempts < MAX_ATTEMPTS) retry.push(pending);
-          else this.#stats.dropped++;
+          else {
+            this.#stats.dropped++;
+            pending.settle?.(new Error("telemetry rows dropped after a failed write and its retry"));
+          }
         }
         const dropped = batch.length - batch.filter((p) => p.attempts < MAX_ATTEMPTS).length;
         if (dropped > 0) this.#log.error({ event: "telemetry.rows_dropped", rows: dropped });
@@ -191,7 +233,9 @@ export class TelemetryWriter {
     }
     // Retries go first so rows stay roughly in arrival order.
     this.#buffer = [...retry, ...this.#buffer];
-    this.#arm();
+    // A row someone waits on is retried at once rather than after the timer.
+    if (retry.some((p) => p.settle) && !this.#passQueued) void this.#enqueuePass();
+    else this.#arm();
   }
 }
 

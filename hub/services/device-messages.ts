@@ -9,7 +9,7 @@ import { DriftUnpacker } from "./drift-unpack.js";
 export function deviceMessageHandlers(
   hub: {
     repos: Pick<Repositories, "devices" | "events" | "modules">;
-    telemetry: Pick<TelemetryWriter, "add">;
+    telemetry: Pick<TelemetryWriter, "store">;
     log: Logger;
   },
   /** Told after a device's twin changed (reported state, online); the rollout controller listens. */
@@ -27,8 +27,9 @@ export function deviceMessageHandlers(
       await hub.repos.devices.setReported(deviceId, reported, new Date());
       await onDeviceChanged(deviceId);
     },
+    /** Resolves once the window is committed: the embedded broker acknowledges it only then. */
     async onTelemetry(deviceId: string, window: TelemetryWindow) {
-      hub.telemetry.add(deviceId, await drift.unpack(deviceId, window));
+      await hub.telemetry.store(deviceId, await drift.unpack(deviceId, window));
     },
     async onEvent(deviceId: string, event: DeviceEvent) {
       await hub.repos.events.insertFromWire(deviceId, event);
