@@ -64,7 +64,7 @@ export async function startHubProcess(
       if (child.exitCode !== null) throw new Error(`the hub exited during start-up\n${stderr}`);
       const found = await readLocalHubInfo(place.dataDir);
       // hub.json may be left by the previous process: only this child's counts.
-      if (found?.pid !== child.pid) return undefined;
+      if (!found || found.pid !== child.pid) return undefined;
       const healthy = await fetch(`${found.url}/api/v1/health`).then(
         (r) => r.ok,
         () => false,
