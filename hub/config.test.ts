@@ -33,4 +33,12 @@ describe("parseHubConfig: plaintext only on loopback by default", () => {
       expect(isLoopbackHost(host)).toBe(true);
     for (const host of ["0.0.0.0", "::", "10.0.0.1", "hub.local"]) expect(isLoopbackHost(host)).toBe(false);
   });
+
+  it("reads webhook allow ranges from EDGEFLEET_WEBHOOK_ALLOW and refuses what is not an address or CIDR", () => {
+    expect(parseHubConfig().webhookAllow).toEqual([]);
+    expect(
+      parseHubConfig({}, { EDGEFLEET_WEBHOOK_ALLOW: "10.0.0.0/8, 127.0.0.1/32,::1" }).webhookAllow,
+    ).toEqual(["10.0.0.0/8", "127.0.0.1/32", "::1"]);
+    expect(() => parseHubConfig({}, { EDGEFLEET_WEBHOOK_ALLOW: "intranet.example" })).toThrow(/webhookAllow/);
+  });
 });

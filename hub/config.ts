@@ -2,6 +2,7 @@
  * Hub configuration, parsed once at start-up. Precedence: explicit options (CLI flags) > environment > defaults.
  * Nothing else in the hub reads process.env.
  */
+import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { z } from "zod";
 
@@ -28,6 +29,8 @@ export const HUB_DEFAULTS = {
   trainer: true,
   /** Days of telemetry windows, drift summaries and samples, and monitor evaluations kept; 0 keeps all. */
   retentionDays: 30,
+  /** CIDRs monitor webhooks may reach although private, loopback or link-local; none by default. */
+  webhookAllow: [] as readonly string[],
 } as const;
 
 /** "0", "false", "no", "off" (any case) are false; "1", "true", "yes", "on" are true. */
@@ -65,6 +68,23 @@ export const HubConfigSchema = z.object({
   trainer: booleanish,
   retentionDays: z.coerce.number().min(0).max(36_500),
   insecure: booleanish,
+  webhookAllow: z.preprocess(
+    (value) =>
+      typeof value === "string"
+        ? value
+            .split(",")
+            .map((entry) => entry.trim())
+            .filter((entry) => entry !== "")
+        : value,
+    z.array(
+      z
+        .string()
+        .refine(
+          (entry) => /^[0-9a-f:.]+(\/\d{1,3})?$/i.test(entry) && isIP(entry.split("/")[0]!) !== 0,
+          "an IP address or CIDR (e.g. 10.0.0.0/8)",
+        ),
+    ),
+  ),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
 });
 export type HubConfig = z.infer<typeof HubConfigSchema>;
@@ -88,6 +108,7 @@ export const HUB_ENV = {
   EDGEFLEET_TRAINER: "trainer",
   EDGEFLEET_RETENTION_DAYS: "retentionDays",
   EDGEFLEET_INSECURE: "insecure",
+  EDGEFLEET_WEBHOOK_ALLOW: "webhookAllow",
   EDGEFLEET_LOG_LEVEL: "logLevel",
 } as const satisfies Record<string, keyof HubConfig>;
 

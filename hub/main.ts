@@ -192,6 +192,7 @@ export async function startHub(
       db: database.db,
       hub: { repos, blobs, link, signing, rollouts, log },
       submitRun: async (body) => ({ id: String((await jobs.submit(body)).id) }),
+      webhookAllow: config.webhookAllow,
       clock,
       log,
     });

@@ -12,12 +12,15 @@ import { RetrainingDriver, type RetrainingHub } from "../retraining/driver.js";
 import { AlertNotifier, type WEBHOOK_DEFAULTS } from "./notify.js";
 import { MonitorScheduler } from "./scheduler.js";
 import { createDriftStore, type DriftStore } from "./store.js";
+import { WebhookTargets } from "./webhook-target.js";
 
 export interface DriftMonitoring {
   store: DriftStore;
   scheduler: MonitorScheduler;
   notifier: AlertNotifier;
   retraining: RetrainingDriver;
+  /** Which addresses webhooks may reach (checked at definition and at every send). */
+  webhookTargets: WebhookTargets;
   /** Starts the scheduler, the retraining driver and pending webhook deliveries. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -31,6 +34,8 @@ export interface DriftMonitoringOptions {
   /** Retraining driver tick (ms). */
   retrainingTickMs?: number;
   webhook?: Partial<typeof WEBHOOK_DEFAULTS>;
+  /** CIDRs webhooks may reach although private, loopback or link-local (EDGEFLEET_WEBHOOK_ALLOW). */
+  webhookAllow?: readonly string[];
 }
 
 /** What drift monitoring is built from: the database, the hub parts the retraining loop steps through, and runs. */
@@ -45,8 +50,10 @@ export interface DriftMonitoringDeps extends DriftMonitoringOptions {
 export function createDriftMonitoring(deps: DriftMonitoringDeps): DriftMonitoring {
   const { clock, log, hub } = deps;
   const store = createDriftStore(deps.db, { now: () => clock.now() });
+  const webhookTargets = new WebhookTargets(deps.webhookAllow ?? []);
   const notifier = new AlertNotifier({
     link: hub.link,
+    targets: webhookTargets,
     monitors: store.monitors,
     clock,
     log: log.child({ part: "alerts" }),
@@ -83,6 +90,7 @@ export function createDriftMonitoring(deps: DriftMonitoringDeps): DriftMonitorin
     scheduler,
     notifier,
     retraining,
+    webhookTargets,
     async start() {
       started = true;
       await notifier.resume();

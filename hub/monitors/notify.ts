@@ -10,6 +10,8 @@ import type { Clock, TimerHandle } from "../../lib/clock.js";
 import type { Logger } from "../../lib/log.js";
 import type { HubLink } from "../mqtt/hub-link.js";
 import type { Alert, Monitor, MonitorRepo } from "../repos/monitors.js";
+import { postWebhook } from "./webhook-post.js";
+import type { WebhookTargets } from "./webhook-target.js";
 
 export const WEBHOOK_DEFAULTS = {
   /** Attempts per alert (count). */
@@ -26,6 +28,8 @@ export interface NotifierOptions {
   monitors: MonitorRepo;
   clock: Clock;
   log: Logger;
+  /** Which addresses a POST may connect to, checked on the resolved address of every attempt. */
+  targets: WebhookTargets;
   webhook?: Partial<typeof WEBHOOK_DEFAULTS>;
 }
 
@@ -110,14 +114,14 @@ export class AlertNotifier {
     const { monitors, log, clock } = this.#options;
     let error: string | null = null;
     try {
-      const response = await fetch(url, {
-        method: "POST",
+      const status = await postWebhook({
+        url,
         headers: { "content-type": "application/json", "x-edgefleet-alert-id": alertId },
         body: JSON.stringify(message),
-        signal: AbortSignal.timeout(this.#settings.timeoutMs),
+        timeoutMs: this.#settings.timeoutMs,
+        targets: this.#options.targets,
       });
-      await response.arrayBuffer().catch(() => undefined);
-      if (!response.ok) error = `HTTP ${response.status}`;
+      if (status < 200 || status > 299) error = `HTTP ${status}`;
     } catch (cause) {
       error = (cause as Error).message;
     }

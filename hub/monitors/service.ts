@@ -13,11 +13,12 @@ import { findChampion, moduleSource } from "../retraining/champion.js";
 import { cohortDevices, monitoredModule } from "./evaluate.js";
 import { actionOf, type MonitorBody, type MonitorPatchBody, settingsOf } from "./spec.js";
 import type { DriftStore } from "./store.js";
+import type { WebhookTargets } from "./webhook-target.js";
 
 /** What monitor CRUD uses: the repositories a definition is checked against, the drift store, a log. */
 export interface MonitorHub {
   repos: Pick<Repositories, "modules" | "devices" | "datasets" | "models">;
-  drift: { store: DriftStore };
+  drift: { store: DriftStore; webhookTargets: Pick<WebhookTargets, "checkUrl"> };
   log: Logger;
 }
 
@@ -54,6 +55,7 @@ async function checkDefinition(
 /** Creates a monitor after checking it; 400/404/409 leave nothing behind. */
 export async function createMonitor(hub: MonitorHub, body: MonitorBody, createdBy: string): Promise<Monitor> {
   await checkDefinition(hub, body);
+  if (body.webhook) await hub.drift.webhookTargets.checkUrl(body.webhook.url);
   const monitor = await hub.drift.store.monitors.create({
     name: body.name,
     module: body.module,
@@ -89,6 +91,7 @@ export async function updateMonitor(
     action: patch.action ?? current.action,
   };
   await checkDefinition(hub, merged as Pick<MonitorBody, "module" | "version" | "selector" | "action">);
+  if (patch.webhook) await hub.drift.webhookTargets.checkUrl(patch.webhook.url);
   const settings = settingsOf({
     alpha: patch.alpha ?? current.settings.alpha,
     scales: patch.scales ?? current.settings.scales,

@@ -99,7 +99,8 @@ beforeAll(async () => {
   const brokerUrl = new URL(broker.url);
   brokerUrl.username = "edgefleet-hub";
   brokerUrl.password = HUB_SECRET;
-  hub = await startTestHub({ mqttUrl: brokerUrl.toString() });
+  // The test's webhook receiver is on loopback, which webhooks may reach only when allowed.
+  hub = await startTestHub({ mqttUrl: brokerUrl.toString(), webhookAllow: ["127.0.0.1/32"] });
   listener = await connectClient(broker.url, {
     clientId: "edgefleet-hub-listener",
     username: "edgefleet-hub",
@@ -178,6 +179,21 @@ describe("drift monitors", () => {
     await refused(post({ alpha: 0 }), 400, /alpha/);
     await refused(post({ scales: [4, 4] }), 400, /distinct/);
     await refused(post({ webhook: { url: "ftp://example.com/x" } }), 400, /http/);
+    // Only 127.0.0.1 is allowed here: other loopback, metadata, private and link-local targets are not.
+    for (const url of [
+      "http://169.254.169.254/latest/meta-data/",
+      "http://127.0.0.2:9/hook",
+      "http://[::1]:9/hook",
+      "http://[::ffff:169.254.169.254]/hook",
+      "http://192.168.1.10/hook",
+      "http://[fe80::1]/hook",
+    ]) {
+      await refused(
+        post({ webhook: { url } }),
+        400,
+        /which webhooks may not reach; allow it with EDGEFLEET_WEBHOOK_ALLOW/,
+      );
+    }
     await refused(
       post({ action: { kind: "retrain", retrain: { dataset: "missing" } } }),
       400,
