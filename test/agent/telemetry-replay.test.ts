@@ -48,6 +48,8 @@ function scoringLoad(target: AgentProcess) {
     }
   })();
   return {
+    /** Requests answered so far. */
+    count: () => answered,
     async stop() {
       running = false;
       await loop;
@@ -57,6 +59,17 @@ function scoringLoad(target: AgentProcess) {
   };
 }
 
+/** One scoring request, answered 200. */
+async function scoreOnce(target: AgentProcess): Promise<void> {
+  const response = await fetch(`${target.scoringUrl}/v1/modules/replay/score`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ features: { f0: 1, f1: 2, f2: 3, f3: 4 } }),
+  });
+  expect(response.status).toBe(200);
+  await response.arrayBuffer();
+}
+
 async function hubRequestCount(): Promise<number> {
   const { windows } = await hub.client.get<{ windows: { requests: number }[] }>(
     `/api/v1/telemetry?device=${device.id}&limit=10000`,
@@ -64,7 +77,17 @@ async function hubRequestCount(): Promise<number> {
   return windows.reduce((sum, window) => sum + window.requests, 0);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Window files waiting in the agent's spool folder (none while the folder does not exist yet). */
+async function spooledWindows(target: AgentProcess): Promise<number> {
+  const files = await readdir(join(target.dataDir, "telemetry-spool")).catch(() => [] as string[]);
+  return files.filter((f) => /^\d+\.json$/.test(f)).length;
+}
+
+/** Waits until `load` has answered `more` requests beyond what it had answered on the call. */
+async function answeredMore(load: { count(): number }, more: number, what: string): Promise<void> {
+  const from = load.count();
+  await waitFor(what, async () => load.count() >= from + more);
+}
 
 beforeAll(async () => {
   hub = await startTestHub({ keepData: true });
@@ -113,18 +136,21 @@ describe("telemetry while the broker is down", () => {
 
     let answered = 0;
     let load = scoringLoad(agent);
-    await sleep(500);
+    await answeredMore(load, 20, "the agent to answer requests while online");
     const { port, mqttPort, dataDir } = {
       port: Number(new URL(hub.url).port),
       mqttPort: Number(new URL(hub.mqttUrl).port),
       dataDir: hub.dataDir,
     };
     await hub.close(); // API and broker down; the agent keeps scoring
-    await sleep(1500);
+    await waitFor(
+      "a window spooled while the broker is down",
+      async () => (await spooledWindows(agent!)) > 0,
+    );
+    await answeredMore(load, 20, "the agent to answer requests while offline");
     answered += await load.stop();
     const spool = join(agent.dataDir, "telemetry-spool");
-    const waiting = (await readdir(spool)).filter((f) => /^\d+\.json$/.test(f)).length;
-    expect(waiting).toBeGreaterThan(0);
+    expect(await spooledWindows(agent)).toBeGreaterThan(0);
     const metrics = await (await fetch(`${agent.scoringUrl}/metrics`)).text();
     expect(metrics).toMatch(/^edgefleet_agent_telemetry_spooled_windows [1-9]\d*$/m);
     expect(metrics).toMatch(/^edgefleet_agent_telemetry_dropped_windows_total 0$/m);
@@ -141,10 +167,21 @@ describe("telemetry while the broker is down", () => {
       90_000,
     );
     load = scoringLoad(agent);
-    await sleep(1000);
+    const spooledAtRestart = await spooledWindows(agent);
+    await waitFor(
+      "a window scored after the restart to be spooled",
+      async () => (await spooledWindows(agent!)) > spooledAtRestart,
+    );
+    await answeredMore(load, 20, "the restarted agent to answer requests while offline");
 
     hub = await startTestHub({ dataDir, port, mqttPort, keepData: false });
-    await sleep(500);
+    // Keep scoring until the agent is back on line, so windows from both sides of the outage count.
+    await waitFor(
+      "the first telemetry after the hub came back",
+      async () => (await hubRequestCount()) > 0,
+      90_000,
+    );
+    await answeredMore(load, 20, "the agent to answer requests after the hub came back");
     answered += await load.stop();
     expect(answered).toBeGreaterThan(0);
 
@@ -157,8 +194,16 @@ describe("telemetry while the broker is down", () => {
     await waitFor("the spool to drain", async () =>
       (await readdir(spool)).every((f) => !/^\d+\.json$/.test(f)),
     );
-    // Duplicates are dropped by seq, so the sum stays exact after everything settled.
-    await sleep(500);
-    expect(await hubRequestCount()).toBe(answered);
+    // Duplicates are dropped by seq, so the sum stays exact after everything settled. One more request
+    // is a barrier instead of a pause: its window is published after every replayed one on the same
+    // connection, so once it is counted any late duplicate would have been counted too.
+    await scoreOnce(agent);
+    await waitFor(
+      "the barrier request's window",
+      async () => (await hubRequestCount()) >= answered + 1,
+      90_000,
+      250,
+    );
+    expect(await hubRequestCount()).toBe(answered + 1);
   });
 });

@@ -9,6 +9,7 @@ import type { AuditEntry } from "../../hub/repos/index.js";
 import { type ApiTestApp, createApiTestApp } from "../support/api-app.js";
 import { expectApiError, expectJson } from "../support/api-expect.js";
 import { startTestHub } from "../support/hub.js";
+import { waitFor } from "../support/wait.js";
 
 let api: ApiTestApp;
 
@@ -161,13 +162,10 @@ describe("refused MQTT logins", () => {
         client.once("close", () => resolve());
       });
       client.end(true);
-      const deadline = Date.now() + 5_000;
-      let entries: AuditEntry[] = [];
-      while (Date.now() < deadline) {
-        entries = await hub.parts.repos.audit.list({ action: "mqtt.connect" });
-        if (entries.length > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      const entries: AuditEntry[] = await waitFor("the refused connect in the audit trail", async () => {
+        const found = await hub.parts.repos.audit.list({ action: "mqtt.connect" });
+        return found.length > 0 ? found : undefined;
+      });
       expect(entries[0]).toMatchObject({
         actor: "no-such-device",
         target: "intruder",

@@ -51,6 +51,36 @@ const settled = (id: string, what: string, check: (s: Status) => boolean) =>
     return check(s) ? s : undefined;
   });
 
+interface Window {
+  id: number;
+  deviceId: string;
+  moduleVersion: string;
+}
+
+/** The highest stored telemetry window id of the module (0 when none): a mark to wait past. */
+async function newestWindowId(): Promise<number> {
+  const { windows } = await hub.client.get<{ windows: Window[] }>(
+    `/api/v1/telemetry?module=${MODULE}&limit=10000`,
+  );
+  return Math.max(0, ...windows.map((w) => w.id));
+}
+
+/**
+ * Waits until each device has sent a window of `version` stored after `mark`: the gates then judge
+ * real traffic on the new version, where a fixed pause only hoped it had arrived.
+ */
+async function windowsAfter(mark: number, deviceIds: readonly string[], version: string): Promise<void> {
+  await waitFor(`a ${version} telemetry window from each of ${deviceIds.length} devices`, async () => {
+    const { windows } = await hub.client.get<{ windows: Window[] }>(
+      `/api/v1/telemetry?module=${MODULE}&limit=10000`,
+    );
+    const sent = new Set(
+      windows.filter((w) => w.id > mark && w.moduleVersion === version).map((w) => w.deviceId),
+    );
+    return deviceIds.every((id) => sent.has(id));
+  });
+}
+
 beforeAll(async () => {
   hub = await startTestHub({ clock });
   for (const version of ["1.0.0", "2.0.0", "3.0.0", "4.0.0"]) await registerModule(version);
@@ -135,6 +165,7 @@ describe("canary rollouts over 200 simulated agents", () => {
       expect(baking.released).toBe(cumulative);
       expect(baking.counts.unreleased).toBe(200 - cumulative);
       const released = baking.devices.slice(0, cumulative).map((d) => d.deviceId);
+      const mark = await newestWindowId();
       await waitFor(`wave ${wave + 1} active`, async () =>
         released.every(
           (id) =>
@@ -142,8 +173,8 @@ describe("canary rollouts over 200 simulated agents", () => {
             fleet.states(MODULE).get(id)?.state === "active",
         ),
       );
-      // Let the released devices send a few telemetry windows of the new version before judging.
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // The released devices send telemetry of the new version before the bake ends and the gates judge.
+      await windowsAfter(mark, released, "3.0.0");
       clock.advance(BAKE_MS);
     }
     const done = await settled(
@@ -168,9 +199,14 @@ describe("canary rollouts over 200 simulated agents", () => {
       bakeMs: BAKE_MS,
       gates: { minRequests: 40, maxPredictionShift: 0.2 },
     });
-    await settled(created.id, "canary baking", (s) => s.waves[0]?.state === "baking");
+    const baking = await settled(created.id, "canary baking", (s) => s.waves[0]?.state === "baking");
+    const mark = await newestWindowId();
     await fleet.waitFor(MODULE, (m) => m?.state === "active");
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await windowsAfter(
+      mark,
+      baking.devices.slice(0, 10).map((d) => d.deviceId),
+      "4.0.0",
+    );
     clock.advance(BAKE_MS);
     const failed = await settled(created.id, "the shift gate to fail", (s) => s.status === "rolled-back");
     const shift = failed.gateResults!.results.find((g) => g.gate === "prediction-shift");

@@ -10,6 +10,7 @@ import { deviceTopic } from "../../wire/topics.js";
 import { moduleWindow } from "../support/device-messages.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { connectClient } from "../support/mqtt-clients.js";
+import { waitFor } from "../support/wait.js";
 
 let hub: TestHub | undefined;
 
@@ -50,7 +51,7 @@ describe("hub shutdown with the embedded broker", () => {
       }
     })();
     // Publishing is under way (hundreds a second) when the hub closes.
-    while (acknowledged.length < 200) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor("200 acknowledged publishes", async () => acknowledged.length >= 200, 30_000, 10);
     await first.close();
     publishing = false;
     // A publish left without an answer when the connection went is not waited for.
