@@ -1,18 +1,73 @@
 /** API shapes of runs, attempts and workers (dates as ISO strings, absent fields left out). */
 
+import type { AttemptStatus, JobKind, RunStatus, WorkerCapabilities } from "../../hub-api/training.js";
+import type { RunError } from "../db/schema/index.js";
 import type { AttemptRow, RunRow, RunWithAttempts } from "../repos/runs.js";
 import type { WorkerRow } from "../repos/workers.js";
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : undefined);
 
-/** JSON-ready: fields that are undefined or null are left out. */
-export type View = Record<string, unknown>;
+/** A run's latest progress report (kept in memory by the job service), with the attempt that sent it. */
+export type RunProgress = Record<string, unknown>;
 
-function defined(value: Record<string, unknown>): View {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null));
+/** One attempt: a worker's lease on a run. */
+export type AttemptView = {
+  n: number;
+  workerId: string;
+  status: AttemptStatus;
+  leaseExpiresAt?: string | undefined;
+  startedAt?: string | undefined;
+  finishedAt?: string | undefined;
+  error?: RunError | undefined;
+};
+
+/** A run as the API shows it (type aliases, not interfaces: events carry them as plain records). */
+export type RunView = {
+  id: string;
+  experiment: string;
+  status: RunStatus;
+  kind: JobKind;
+  spec: Record<string, unknown>;
+  attempts: AttemptView[];
+  attempt: number;
+  maxAttempts: number;
+  metrics: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+  error?: RunError | undefined;
+  progress?: RunProgress | undefined;
+  createdAt?: string | undefined;
+  startedAt?: string | undefined;
+  finishedAt?: string | undefined;
+  durationMs?: number | undefined;
+};
+
+/** The compact run state carried by `status` events. */
+export type RunStatusEvent = {
+  id: string;
+  status: RunStatus;
+  attempt: number;
+  error?: RunError | undefined;
+  metrics: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+};
+
+/** A trainer worker as the API shows it. */
+export type WorkerView = {
+  id: string;
+  name: string;
+  capabilities: WorkerCapabilities;
+  status: "offline" | "busy" | "idle";
+  lastSeenAt?: string | undefined;
+  currentRun?: string | undefined;
+};
+
+/** JSON-ready: fields that are undefined are left out (so a view never carries `"error": null`). */
+function defined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as T;
 }
 
-export function attemptView(a: AttemptRow): View {
+/** One attempt's API shape. */
+export function attemptView(a: AttemptRow): AttemptView {
   return defined({
     n: a.n,
     workerId: a.workerId,
@@ -24,7 +79,8 @@ export function attemptView(a: AttemptRow): View {
   });
 }
 
-export function runView(run: RunWithAttempts, progress?: Record<string, unknown>): View {
+/** A run's API shape, with the latest progress report when one is known. */
+export function runView(run: RunWithAttempts, progress?: RunProgress): RunView {
   return defined({
     id: run.id,
     experiment: run.experiment,
@@ -47,7 +103,7 @@ export function runView(run: RunWithAttempts, progress?: Record<string, unknown>
 }
 
 /** The compact run state carried by `status` events. */
-export function statusEvent(run: RunRow): View {
+export function statusEvent(run: RunRow): RunStatusEvent {
   return defined({
     id: run.id,
     status: run.status,
@@ -58,10 +114,11 @@ export function statusEvent(run: RunRow): View {
   });
 }
 
+/** A worker's API shape: offline after three missed heartbeats, busy while it holds a run. */
 export function workerView(
   worker: WorkerRow,
   options: { now: Date; heartbeatMs: number; currentRun?: string | undefined },
-): View {
+): WorkerView {
   const offline = options.now.getTime() - worker.lastSeenAt.getTime() > 3 * options.heartbeatMs;
   return defined({
     id: worker.id,

@@ -18,10 +18,10 @@ import type { Repositories } from "../../repos/index.js";
 import { TERMINAL_RUN_STATUSES } from "../../repos/runs.js";
 import { requireRole } from "../auth.js";
 import { ApiError, found } from "../errors.js";
+import { ExperimentSchema, LogLineSchema, MetricPointSchema, RunSchema } from "../responses/runs.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { ErrorResponses, INT4_MAX, jsonOk } from "./schemas.js";
 
-const Any = z.record(z.string(), z.unknown());
 const RunParam = z.object({ id: z.string().min(1).max(64) });
 const AttemptParam = z.object({ id: z.string().min(1).max(64), n: z.coerce.number().int().positive() });
 const noContent = { 204: { description: "Done" }, ...ErrorResponses } as const;
@@ -37,7 +37,7 @@ const submit = createRoute({
   middleware: [requireRole("operator")] as const,
   request: { body: json(RunSubmissionSchema) },
   responses: {
-    201: { description: "The queued run", content: { "application/json": { schema: Any } } },
+    201: { description: "The queued run", content: { "application/json": { schema: RunSchema } } },
     ...ErrorResponses,
   },
 });
@@ -54,7 +54,7 @@ const list = createRoute({
       limit: z.coerce.number().int().positive().max(1000).optional(),
     }),
   },
-  responses: jsonOk(z.object({ runs: z.array(Any) }), "Runs"),
+  responses: jsonOk(z.object({ runs: z.array(RunSchema) }), "Runs"),
 });
 
 const show = createRoute({
@@ -63,7 +63,7 @@ const show = createRoute({
   summary: "One run with its attempts, metrics and outputs",
   middleware: [requireRole("viewer")] as const,
   request: { params: RunParam },
-  responses: jsonOk(Any, "The run"),
+  responses: jsonOk(RunSchema, "The run"),
 });
 
 const experiments = createRoute({
@@ -71,7 +71,7 @@ const experiments = createRoute({
   path: "/api/v1/experiments",
   summary: "Experiments (run names) with their run count, last run and best succeeded run",
   middleware: [requireRole("viewer")] as const,
-  responses: jsonOk(z.object({ experiments: z.array(Any) }), "Experiments"),
+  responses: jsonOk(z.object({ experiments: z.array(ExperimentSchema) }), "Experiments"),
 });
 
 const metrics = createRoute({
@@ -80,7 +80,7 @@ const metrics = createRoute({
   summary: "A run's metric series by name",
   middleware: [requireRole("viewer")] as const,
   request: { params: RunParam },
-  responses: jsonOk(z.object({ series: z.record(z.string(), z.array(Any)) }), "Metric series"),
+  responses: jsonOk(z.object({ series: z.record(z.string(), z.array(MetricPointSchema)) }), "Metric series"),
 });
 
 const logs = createRoute({
@@ -95,7 +95,7 @@ const logs = createRoute({
       limit: z.coerce.number().int().positive().max(1000).optional(),
     }),
   },
-  responses: jsonOk(z.object({ lines: z.array(Any), next: z.number() }), "Log lines"),
+  responses: jsonOk(z.object({ lines: z.array(LogLineSchema), next: z.number() }), "Log lines"),
 });
 
 const events = createRoute({
@@ -116,7 +116,7 @@ const cancel = createRoute({
   summary: "Cancel a run: queued ones at once, running ones once the worker stops (409 when finished)",
   middleware: [requireRole("operator")] as const,
   request: { params: RunParam },
-  responses: jsonOk(Any, "The run"),
+  responses: jsonOk(RunSchema, "The run"),
 });
 
 const LogLinesSchema = z.object({
@@ -218,7 +218,7 @@ const attemptComplete = createRoute({
   summary: "Worker: finish with a model; the hub checks it on the test split and registers it",
   middleware: [requireRole("operator")] as const,
   request: { params: AttemptParam, body: json(CompleteSchema) },
-  responses: jsonOk(Any, "The run (succeeded, or failed when the hub refused the model)"),
+  responses: jsonOk(RunSchema, "The run (succeeded, or failed when the hub refused the model)"),
 });
 
 const attemptFail = createRoute({
@@ -227,7 +227,7 @@ const attemptFail = createRoute({
   summary: "Worker: the attempt failed (requeued when retryable and attempts remain)",
   middleware: [requireRole("operator")] as const,
   request: { params: AttemptParam, body: json(FailSchema) },
-  responses: jsonOk(Any, "The run"),
+  responses: jsonOk(RunSchema, "The run"),
 });
 
 /** The ranking metric of a run's test metrics: higher is better (RMSE negated). */

@@ -8,10 +8,10 @@ import { workerView } from "../../jobs/views.js";
 import type { Repositories } from "../../repos/index.js";
 import { requireRole } from "../auth.js";
 import { found } from "../errors.js";
+import { ClaimResponseSchema, WorkerSchema } from "../responses/runs.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { ErrorResponses, INT4_MAX, jsonOk } from "./schemas.js";
 
-const Any = z.record(z.string(), z.unknown());
 const WorkerIdSchema = z
   .string()
   .regex(
@@ -52,7 +52,7 @@ const register = createRoute({
   request: {
     body: { content: { "application/json": { schema: WorkerRegistrationSchema } }, required: true },
   },
-  responses: jsonOk(z.object({ worker: Any }), "The worker"),
+  responses: jsonOk(z.object({ worker: WorkerSchema }), "The worker"),
 });
 
 const list = createRoute({
@@ -60,7 +60,7 @@ const list = createRoute({
   path: "/api/v1/workers",
   summary: "Trainer workers: idle, busy (and on which run) or offline (no call for 3 heartbeats)",
   middleware: [requireRole("viewer")] as const,
-  responses: jsonOk(z.object({ workers: z.array(Any) }), "Workers"),
+  responses: jsonOk(z.object({ workers: z.array(WorkerSchema) }), "Workers"),
 });
 
 const claim = createRoute({
@@ -77,7 +77,10 @@ const claim = createRoute({
     }),
   },
   responses: {
-    200: { description: "A claim", content: { "application/json": { schema: z.object({ claim: Any }) } } },
+    200: {
+      description: "A claim",
+      content: { "application/json": { schema: z.object({ claim: ClaimResponseSchema }) } },
+    },
     204: { description: "Nothing to do" },
     ...ErrorResponses,
   },
