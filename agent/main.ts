@@ -3,6 +3,7 @@
  * MQTT link → a reconcile on every desired message, and telemetry every interval. The order is the
  * point: a device restarting without its hub serves what it had before touching the network.
  */
+import { randomBytes } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { findProfile } from "../firmware-profiles/index.js";
@@ -24,13 +25,14 @@ import { InferenceRuntime } from "./runtime/inference-runtime.js";
 import { ServingTable } from "./runtime/serving-table.js";
 import { ShadowLoader } from "./shadow/shadow-loader.js";
 import { ShadowScorer } from "./shadow/shadow-scorer.js";
+import { rebuildModulesFromDisk } from "./state-rebuild.js";
 import { StateStore } from "./state-store.js";
 import { TelemetryRecorder } from "./telemetry/recorder.js";
 import { spoolMetrics } from "./telemetry-metrics.js";
 import { TelemetryOutbox } from "./telemetry-outbox.js";
 import { TelemetrySeq } from "./telemetry-seq.js";
 import { TelemetrySpool } from "./telemetry-spool.js";
-import { requireTrustSource, trustKeyProvider } from "./trust-key.js";
+import { localTrustKey, requireTrustSource, trustKeyProvider } from "./trust-key.js";
 import { builtAgentVersion } from "./version.js";
 
 export interface RunAgentOptions {
@@ -68,7 +70,16 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     trustOnFirstUse: config.trustOnFirstUse,
     dataDir: config.dataDir,
   });
-  const store = await StateStore.open(config.dataDir, log);
+  const store = await StateStore.open(config.dataDir, log, {
+    // A lost state.json must not make the modules on disk look undesired (state-rebuild.ts).
+    rebuild: async (unpacked) =>
+      rebuildModulesFromDisk({
+        dataDir: config.dataDir,
+        unpacked,
+        publicKeyPem: await localTrustKey(config.trustKey, config.dataDir),
+        log,
+      }),
+  });
   const table = new ServingTable();
   const recorder = new TelemetryRecorder();
   // Candidates scoring copies of requests beside the serving versions (shadow scoring, [WIRE-3.4]).
@@ -172,6 +183,9 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
   const outbox = new TelemetryOutbox({
     takeWindow: () => drift.attach(shadow.attach(recorder.takeWindow())),
     nextSeq: () => seq.next(),
+    // A new epoch every start: the hub de-duplicates on (device, epoch, seq) [WIRE-5.5], so a seq
+    // that restarts after a lost state.json is never mistaken for windows already stored.
+    epoch: randomBytes(8).toString("hex"),
     spool,
     send: async (window) => (await link?.publishTelemetry(window)) ?? false,
     reportDropped: async (dropped, total) =>

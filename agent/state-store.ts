@@ -50,6 +50,11 @@ export type AgentState = z.infer<typeof AgentStateSchema>;
 
 const STATE_FILE = "state.json";
 
+export interface StateStoreOpenOptions {
+  /** Modules to serve when there is no readable state file, from the versions unpacked on disk. */
+  rebuild?: (unpacked: Array<{ name: string; version: string }>) => Promise<Record<string, StoredModule>>;
+}
+
 /** Persistent agent state in the data folder; one instance per data folder. */
 export class StateStore {
   private state: AgentState;
@@ -62,8 +67,12 @@ export class StateStore {
     this.state = state;
   }
 
-  /** Opens the store; a corrupt state file is moved aside (and logged) rather than crash-looping the device. */
-  static async open(dataDir: string, log: Logger): Promise<StateStore> {
+  /**
+   * Opens the store; a corrupt state file is moved aside (and logged) rather than crash-looping the
+   * device. With no readable state, `rebuild` (state-rebuild.ts) may name the modules on disk to
+   * serve, so they are not collected as undesired.
+   */
+  static async open(dataDir: string, log: Logger, options: StateStoreOpenOptions = {}): Promise<StateStore> {
     const path = join(dataDir, STATE_FILE);
     let raw: unknown;
     try {
@@ -71,13 +80,25 @@ export class StateStore {
     } catch (error) {
       raw = { unreadable: (error as Error).message };
     }
-    if (raw === undefined) return new StateStore(dataDir, emptyState());
-    const parsed = AgentStateSchema.safeParse(raw);
-    if (parsed.success) return new StateStore(dataDir, parsed.data);
-    const aside = `${path}.corrupt-${Date.now()}`;
-    await rename(path, aside);
-    log.error({ event: "state.corrupt", path, movedTo: aside, error: z.prettifyError(parsed.error) });
-    return new StateStore(dataDir, emptyState());
+    if (raw !== undefined) {
+      const parsed = AgentStateSchema.safeParse(raw);
+      if (parsed.success) return new StateStore(dataDir, parsed.data);
+      const aside = `${path}.corrupt-${Date.now()}`;
+      await rename(path, aside).catch((error: unknown) =>
+        log.warn({ event: "state.move_aside_failed", path, err: error }),
+      );
+      log.error({ event: "state.corrupt", path, movedTo: aside, error: z.prettifyError(parsed.error) });
+    }
+    const store = new StateStore(dataDir, emptyState());
+    if (!options.rebuild) return store;
+    const modules = await options.rebuild(await store.listUnpacked());
+    if (Object.keys(modules).length === 0) return store;
+    // Memory first: a disk that refuses the write must not stop the device serving what it has.
+    store.state.modules = modules;
+    await store
+      .update(() => {})
+      .catch((error: unknown) => log.warn({ event: "state.rebuild_not_saved", err: error }));
+    return store;
   }
 
   /** A deep copy of the state, safe to hand to the planner. */

@@ -19,6 +19,8 @@ export interface TelemetryOutboxOptions {
   takeWindow: () => ModuleWindow[];
   /** Sequence numbers, unique across restarts (telemetry-seq.ts). */
   nextSeq: () => number;
+  /** This run's telemetry epoch, sent beside every seq [WIRE-5.5]. */
+  epoch?: string;
   spool: TelemetrySpool;
   /** Publishes one window; resolves true once the broker acknowledged it, false when offline or refused. */
   send: (window: TelemetryWindow) => Promise<boolean>;
@@ -111,6 +113,7 @@ export class TelemetryOutbox {
     const window: TelemetryWindow = {
       protocol: PROTOCOL_VERSION,
       seq: this.#options.nextSeq(),
+      ...(this.#options.epoch ? { epoch: this.#options.epoch } : {}),
       windowStart: windowStart.toISOString(),
       windowEnd: windowEnd.toISOString(),
       modules,

@@ -1,6 +1,6 @@
 /**
  * Telemetry sequence numbers that never repeat across restarts (the hub drops a window whose
- * (device, seq) it has seen), without a disk write per window: the state file holds a ceiling,
+ * (device, epoch, seq) it has seen, [WIRE-5.5]), without a disk write per window: the state file holds a ceiling,
  * a run hands out numbers below it and raises it one block ahead, long before reaching it.
  * A crash wastes at most the rest of a block. The hub stores seq as a 32-bit integer; at 10,000
  * per block that is 200,000 restarts, or 680 years of 10 s windows.

@@ -82,6 +82,17 @@ export async function requireTrustSource(
   if (pinned === undefined) throw new TrustKeyError(`the agent has no trust key: ${NO_TRUST_SOURCE}`, false);
 }
 
+/** The configured or pinned key, without asking the hub; undefined when there is neither. */
+export async function localTrustKey(
+  configured: string | undefined,
+  dataDir: string,
+): Promise<string | undefined> {
+  if (configured) return checkedPem(configured, "configured trust key");
+  const pinnedPath = join(dataDir, PINNED_KEY_FILE);
+  const pinned = await readFile(pinnedPath, "utf8").catch(() => undefined);
+  return pinned === undefined ? undefined : checkedPem(pinned, pinnedPath);
+}
+
 async function fetchSigningKey(options: TrustKeyOptions): Promise<string> {
   const url = new URL("/api/v1/signing-key", options.hubUrl).toString();
   let response: Response;

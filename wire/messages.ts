@@ -202,10 +202,19 @@ export const ModuleWindowSchema = z.object({
 export type ModuleWindow = z.infer<typeof ModuleWindowSchema>;
 
 /** `telemetry` (agent → hub, QoS 1): one window of per-module statistics. */
+/** A telemetry epoch: 1–64 URL-safe characters (agents send 16 hex digits). */
+export const TelemetryEpochSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
 export const TelemetryWindowSchema = z.object({
   protocol: z.literal(PROTOCOL_VERSION),
   /** Per-agent sequence number so the hub can drop duplicates after a QoS 1 redelivery [WIRE-5.2]. */
   seq: z.number().int().nonnegative(),
+  /**
+   * The agent run that numbered the window: a random id chosen at every start [WIRE-5.5]. The hub
+   * de-duplicates on (device, epoch, seq), so a seq that restarts (lost state file) is not a
+   * duplicate. Absent from older agents: their windows share the empty epoch.
+   */
+  epoch: TelemetryEpochSchema.optional(),
   windowStart: isoTime,
   windowEnd: isoTime,
   modules: z.array(ModuleWindowSchema),

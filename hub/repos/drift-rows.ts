@@ -37,6 +37,7 @@ export function driftRowsOf(
     rows.summary = {
       deviceId,
       seq: window.seq,
+      epoch: window.epoch ?? "",
       module: module.name,
       moduleVersion: module.version,
       baselineId: drift.baselineId,
@@ -76,7 +77,9 @@ export async function writeDriftRows(db: Db, batch: DriftRows[]): Promise<void> 
     await db
       .insert(driftSummaries)
       .values(summaries)
-      .onConflictDoNothing({ target: [driftSummaries.deviceId, driftSummaries.seq, driftSummaries.module] });
+      .onConflictDoNothing({
+        target: [driftSummaries.deviceId, driftSummaries.epoch, driftSummaries.seq, driftSummaries.module],
+      });
   }
   // One INSERT … ON CONFLICT DO UPDATE may not touch a row twice: merge same-key rows first.
   const byKey = new Map<string, SampleRow>();

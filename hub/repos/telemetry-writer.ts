@@ -129,6 +129,7 @@ export class TelemetryWriter {
         row: {
           deviceId,
           seq: window.seq,
+          epoch: window.epoch ?? "",
           module: module.name,
           moduleVersion: module.version,
           windowStart: new Date(window.windowStart),
@@ -204,7 +205,12 @@ export class TelemetryWriter {
             .insert(telemetryWindows)
             .values(batch.map((p) => p.row))
             .onConflictDoNothing({
-              target: [telemetryWindows.deviceId, telemetryWindows.seq, telemetryWindows.module],
+              target: [
+                telemetryWindows.deviceId,
+                telemetryWindows.epoch,
+                telemetryWindows.seq,
+                telemetryWindows.module,
+              ],
             })
             .returning({ id: telemetryWindows.id });
           await writeDriftRows(

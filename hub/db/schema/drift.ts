@@ -25,6 +25,8 @@ export const driftSummaries = pgTable(
     deviceId: text("device_id").notNull(),
     /** The telemetry window's sequence number (per device). */
     seq: integer("seq").notNull(),
+    /** The agent run that numbered `seq` ([WIRE-5.5]); "" for agents that send none. */
+    epoch: text("epoch").notNull().default(""),
     module: text("module").notNull(),
     moduleVersion: text("module_version").notNull(),
     baselineId: text("baseline_id").notNull(),
@@ -37,7 +39,7 @@ export const driftSummaries = pgTable(
   },
   (t) => [
     // QoS 1 redeliveries are dropped like telemetry windows.
-    unique("drift_summaries_dedupe_uq").on(t.deviceId, t.seq, t.module),
+    unique("drift_summaries_dedupe_uq").on(t.deviceId, t.epoch, t.seq, t.module),
     index("drift_summaries_cohort_idx").on(t.module, t.moduleVersion, t.deviceId, t.windowEnd),
   ],
 );

@@ -1,4 +1,4 @@
-/** Telemetry: one row per (device, window seq, module); the drift monitor and dashboards read these. */
+/** Telemetry: one row per (device, epoch, window seq, module); the drift monitor and dashboards read these. */
 import {
   bigserial,
   doublePrecision,
@@ -18,6 +18,8 @@ export const telemetryWindows = pgTable(
     id: bigserial("id", { mode: "number" }).primaryKey(),
     deviceId: text("device_id").notNull(),
     seq: integer("seq").notNull(),
+    /** The agent run that numbered `seq` ([WIRE-5.5]); "" for agents that send none. */
+    epoch: text("epoch").notNull().default(""),
     module: text("module").notNull(),
     moduleVersion: text("module_version").notNull(),
     windowStart: timestamp("window_start", { withTimezone: true }).notNull(),
@@ -31,7 +33,7 @@ export const telemetryWindows = pgTable(
   },
   (t) => [
     // QoS 1 may deliver a window twice; inserts use ON CONFLICT DO NOTHING on this key.
-    unique("telemetry_windows_dedupe_uq").on(t.deviceId, t.seq, t.module),
+    unique("telemetry_windows_dedupe_uq").on(t.deviceId, t.epoch, t.seq, t.module),
     index("telemetry_windows_module_end_idx").on(t.module, t.windowEnd),
     index("telemetry_windows_device_end_idx").on(t.deviceId, t.windowEnd),
   ],
