@@ -7,7 +7,9 @@
  *   packaging   a new patch version of the module, manifest built from the challenger (package.ts)
  *   deploying   a canary deployment through the deployments service (gates and rollback apply)
  *   canary      follow the deployment: once it completes, alias `champion` → challenger and the
- *               monitor follows the new version; rolled back or aborted, both stay where they were
+ *               monitor follows the new version; rolled back or aborted, both stay where they were;
+ *               partially applied (some devices not active), the canary is rolled back and the
+ *               cycle ends failed
  *
  * Each step is persisted before the next begins (hub/repos/retraining.ts), and the driver polls
  * open cycles, so a hub restart resumes where it stopped; the canary is followed by reading the
@@ -37,7 +39,7 @@ import type { ModelVersion } from "../repos/models.js";
 import type { Monitor } from "../repos/monitors.js";
 import type { CycleStatus, RetrainingCycle } from "../repos/retraining.js";
 import type { RunRow } from "../repos/runs.js";
-import { type DeploymentDeps, deployModule } from "../services/deployments.js";
+import { commandDeployment, type DeploymentDeps, deployModule } from "../services/deployments.js";
 import type { PackagingDeps } from "../services/packaging.js";
 import { findChampion, moduleSource } from "./champion.js";
 import { challengerWins, datasetRow, isHoldout, type LabelledRow, scoreModel } from "./compare.js";
@@ -555,6 +557,8 @@ export class RetrainingDriver {
         return;
       case "completed":
         return this.#promote(cycle, monitor, state, deployment);
+      case "partially-applied":
+        return this.#canaryPartial(cycle, monitor, state, deployment);
       default:
         return this.#canaryStopped(cycle, monitor, state, deployment);
     }
@@ -578,12 +582,52 @@ export class RetrainingDriver {
     });
   }
 
+  /**
+   * Every wave passed its gates but some canary devices are not active (failed under the threshold,
+   * offline, timed out). That is no evidence the challenger serves the cohort, so it is not
+   * promoted: the canary is rolled back (the devices that did take it go back to what the monitor
+   * watches) and the cycle ends failed with the devices and why. Rollback first: a crash before the
+   * cycle is recorded leaves a canary rolled back by this cycle, which #canaryStopped recognises.
+   */
+  async #canaryPartial(
+    cycle: RetrainingCycle,
+    monitor: Monitor,
+    state: CycleState,
+    deployment: Deployment,
+  ): Promise<void> {
+    await commandDeployment(this.#deps.hub, deployment.id, "rollback", rollbackActor(cycle));
+    const why = deployment.outcome?.message ?? "some targeted devices are not active";
+    await this.#deps.store.retraining.advance(cycle.id, {
+      status: "failed",
+      error: `canary partially-applied: ${why}`,
+      step: "canary-partially-applied",
+      message: `canary deployment ${deployment.id} of ${monitor.module}@${state.moduleVersion} partially applied (${why}); not promoted, rolled back; alias champion stays on ${state.model} v${state.champion}; the monitor keeps watching ${monitor.moduleVersion}`,
+      details: {
+        deploymentId: deployment.id,
+        status: deployment.status,
+        devices: deployment.outcome?.devices ?? [],
+        rolledBack: true,
+      },
+    });
+  }
+
   async #canaryStopped(
     cycle: RetrainingCycle,
     monitor: Monitor,
     state: CycleState,
     deployment: Deployment,
   ): Promise<void> {
+    if (deployment.status === "rolled-back" && deployment.outcome?.by === rollbackActor(cycle)) {
+      // This cycle rolled back a partially applied canary and stopped before recording it.
+      await this.#deps.store.retraining.advance(cycle.id, {
+        status: "failed",
+        error: "canary partially-applied: rolled back by this retraining cycle",
+        step: "canary-partially-applied",
+        message: `canary deployment ${deployment.id} of ${monitor.module}@${state.moduleVersion} partially applied; not promoted, rolled back; alias champion stays on ${state.model} v${state.champion}`,
+        details: { deploymentId: deployment.id, status: deployment.status, rolledBack: true },
+      });
+      return;
+    }
     const status = deployment.status === "rolled-back" ? "rolled-back" : "aborted";
     const why = deployment.outcome
       ? `${deployment.outcome.message} (by ${deployment.outcome.by})`
@@ -596,4 +640,9 @@ export class RetrainingDriver {
       details: { deploymentId: deployment.id, status: deployment.status, outcome: deployment.outcome },
     });
   }
+}
+
+/** Who a cycle's own rollback of its canary is recorded as (the deployment outcome's `by`). */
+function rollbackActor(cycle: RetrainingCycle): string {
+  return `retraining:${cycle.id}`;
 }

@@ -3,7 +3,9 @@
  * clock, so bakes pass by hand, and driver passes run by hand): the challenger's canary decides.
  * Rolled back by a failed gate or aborted by an operator, the cycle ends so and the `champion`
  * alias and the monitor stay where they were; completed (here across a hub restart), the alias
- * moves and the monitor follows the new version. A deploy step interrupted after creating its
+ * moves and the monitor follows the new version. Partially applied (every wave passed its gates but a
+ * device was offline), it is no success: the canary is rolled back and the cycle ends failed naming
+ * the device. A deploy step interrupted after creating its
  * deployment (and a package step after packaging) adopts what it left on resume.
  *
  * Every monitor has its own cohort of MQTT devices; all see x1 far from the training range, where
@@ -36,7 +38,7 @@ import {
 import { waitFor } from "../support/wait.js";
 
 const BAKE_MS = 60_000;
-const GROUPS = ["rb", "ab", "ok"];
+const GROUPS = ["rb", "ab", "pa", "ok"];
 const clock = new ManualClock();
 let hub: TestHub;
 let champion: number;
@@ -222,10 +224,54 @@ describe("a retraining cycle's canary decides", () => {
     expect((await monitorView(monitorId)).moduleVersion).toBe("1.0.0");
   }, 180_000);
 
+  it("partially applied (a device offline when the rest is released): not promoted, rolled back, the cycle failed naming it", async () => {
+    const monitorId = await collect("pa", 700);
+    const cycle = await driveCycle(hub, monitorId, ["canary"], { clock });
+    expect(cycle.state.moduleVersion).toBe("1.0.3");
+    const canary = await expectCanaryOut("pa", cycle);
+    // pa-b drops off before the second wave reaches it: left out of the gates, listed as offline.
+    const away = cohortOf("pa")[1]!;
+    // Gone quiet as well: it no longer answers desired states (the helper reports them active).
+    away.client.removeAllListeners("message");
+    await away.client.publishAsync(
+      deviceTopic(away.id, "status"),
+      JSON.stringify({ protocol: 1, online: false, at: new Date().toISOString() }),
+      { qos: 1, retain: true },
+    );
+    await waitFor("the hub sees pa-b offline", async () => {
+      const device = await hub.client.get<{ online: boolean }>(`/api/v1/devices/${away.id}`);
+      return device.online === false;
+    });
+    clock.advance(BAKE_MS);
+    await waitFor("wave 2 released", async () => {
+      await hub.parts.rollouts.whenIdle();
+      return (await deployment(canary.id)).released === 2;
+    });
+    clock.advance(BAKE_MS);
+    const partial = await settled(canary.id, "partially-applied");
+    expect(partial.outcome?.message).toContain(away.id);
+
+    const ended = await driveCycle(hub, monitorId, ["failed"], { clock });
+    expect(ended.steps.at(-1)).toMatchObject({
+      step: "canary-partially-applied",
+      status: "failed",
+      details: { deploymentId: canary.id, rolledBack: true },
+    });
+    expect(ended.error).toMatch(/^canary partially-applied: /);
+    expect(ended.error).toContain(away.id);
+    expect(await championVersion(hub)).toBe(champion);
+    expect((await monitorView(monitorId)).moduleVersion).toBe("1.0.0");
+    expect((await deployment(canary.id)).status).toBe("rolled-back");
+    await waitFor("the canary device back on 1.0.0", async () => (await desiredVersion("pa-a")) === "1.0.0");
+    // Finished: a later pass does not turn the cycle's own rollback into another ending.
+    await hub.parts.drift.retraining.kick();
+    expect((await cyclesOf(hub, monitorId))[0]!.status).toBe("failed");
+  }, 180_000);
+
   it("completed, across a hub restart: alias champion moves to the challenger and the monitor follows", async () => {
     const monitorId = await collect("ok", 600);
     const cycle = await driveCycle(hub, monitorId, ["canary"], { clock });
-    expect(cycle.state.moduleVersion).toBe("1.0.3");
+    expect(cycle.state.moduleVersion).toBe("1.0.4");
     const canary = await expectCanaryOut("ok", cycle);
 
     // The hub stops mid-canary; the new one resumes both the rollout and the cycle.
@@ -253,9 +299,10 @@ describe("a retraining cycle's canary decides", () => {
     expect(ended.error).toBeNull();
     expect(await championVersion(hub)).toBe(ended.state.challenger);
     expect(ended.state.challenger).not.toBe(champion);
-    expect(await monitorView(monitorId)).toMatchObject({ moduleVersion: "1.0.3", state: "no-data" });
+    expect(await monitorView(monitorId)).toMatchObject({ moduleVersion: "1.0.4", state: "no-data" });
     // The other monitors' history is untouched.
     expect((await cyclesOf(hub, monitors.get("rb")!))[0]!.status).toBe("rolled-back");
     expect((await cyclesOf(hub, monitors.get("ab")!))[0]!.status).toBe("aborted");
+    expect((await cyclesOf(hub, monitors.get("pa")!))[0]!.status).toBe("failed");
   }, 180_000);
 });
