@@ -28,6 +28,7 @@ import { writeLocalHubInfo } from "./local-access.js";
 import { createDriftMonitoring, type DriftMonitoring } from "./monitors/index.js";
 import { connectHubLink, HUB_USERNAME, type HubLink } from "./mqtt/hub-link.js";
 import { inProcessIngest } from "./mqtt/in-process-ingest.js";
+import { PipelineRunner } from "./pipelines/runner.js";
 import { createRepositories, type Repositories, TelemetryWriter } from "./repos/index.js";
 import { startRetentionSweeper } from "./retention/sweeper.js";
 import { RolloutController } from "./rollouts/controller.js";
@@ -57,6 +58,8 @@ export interface HubParts {
   jobs: JobService;
   /** Drift monitors, alerts and the retraining loop (hub/monitors, hub/retraining). */
   drift: DriftMonitoring;
+  /** Pipelines with step reuse (hub/pipelines). */
+  pipelines: PipelineRunner;
 }
 
 export interface RunningHub {
@@ -197,6 +200,17 @@ export async function startHub(
       log,
     });
     closers.push(() => drift.close());
+    const pipelines = new PipelineRunner({
+      repos,
+      blobs,
+      signing,
+      rollouts,
+      jobs,
+      clock,
+      log: log.child({ part: "pipelines" }),
+      codeVersion: version,
+    });
+    closers.push(() => pipelines.close());
     // The console's live stream: device twins and runs announce themselves; the rest is found by
     // change marks read while a console is connected.
     const live = new LiveChanges({ marks: repos.changeMarks, clock, log: log.child({ part: "console" }) });
@@ -228,6 +242,7 @@ export async function startHub(
       rollouts,
       jobs,
       drift,
+      pipelines,
       live,
     });
     http.serve(app.fetch);
@@ -242,6 +257,7 @@ export async function startHub(
     deviceChanges.subscribe((deviceId) => rollouts.deviceChanged(deviceId));
     jobs.start();
     await drift.start();
+    await pipelines.start();
     if (config.trainer) {
       // Over HTTP like any other worker, so the in-hub one and `edgefleet trainer` behave the same.
       const trainer = await startTrainerWorker({
@@ -281,6 +297,7 @@ export async function startHub(
       rollouts,
       jobs,
       drift,
+      pipelines,
     };
     return { parts, url: http.url, mqttUrl: urls.mqtt, adminToken, close: closeAll };
   } catch (error) {

@@ -23,6 +23,7 @@ import { type DeviceRouteDeps, deviceRoutes } from "./routes/devices.js";
 import { type ModelRouteDeps, modelRoutes } from "./routes/models.js";
 import { type ModuleRouteDeps, moduleRoutes } from "./routes/modules.js";
 import { type MonitorRouteDeps, monitorRoutes } from "./routes/monitors.js";
+import { type PipelineRouteDeps, pipelineRoutes } from "./routes/pipelines.js";
 import { profileRoutes } from "./routes/profiles.js";
 import { type QuantizeRouteDeps, quantizeRoutes } from "./routes/quantize.js";
 import { type RunRouteDeps, runRoutes } from "./routes/runs.js";
@@ -47,6 +48,7 @@ export type ApiDeps = SystemRouteDeps &
   BlobRouteDeps &
   DatasetRouteDeps &
   RunRouteDeps &
+  PipelineRouteDeps &
   WorkerRouteDeps & {
     repos: Pick<Repositories, "tokens" | "devices" | "audit" | "fleetView">;
     config: Pick<HubConfig, "maxJsonBytes" | "maxModelBytes" | "maxDatasetBytes">;
@@ -132,6 +134,7 @@ export function createApiApp(deps: ApiDeps): ApiApp {
   app.route("/", blobRoutes(deps));
   app.route("/", datasetRoutes(deps));
   app.route("/", runRoutes(deps));
+  app.route("/", pipelineRoutes(deps));
   app.route("/", workerRoutes(deps));
   app.route("/", fleetRoutes({ fleetView: deps.repos.fleetView }));
   app.route("/", streamRoutes(deps));

@@ -10,6 +10,7 @@ import { type EventRepo, eventRepo } from "./events.js";
 import { type FleetViewRepo, fleetViewRepo } from "./fleet-view.js";
 import { type ModelRepo, modelRepo } from "./models.js";
 import { type ModuleRepo, moduleRepo } from "./modules.js";
+import { type PipelineRepo, pipelineRepo } from "./pipelines.js";
 import { type RunRepo, runRepo } from "./runs.js";
 import { type TelemetryRepo, telemetryRepo } from "./telemetry.js";
 import { type TokenRepo, tokenRepo } from "./tokens.js";
@@ -27,6 +28,7 @@ export * from "./fleet-view.js";
 export * from "./models.js";
 export * from "./modules.js";
 export * from "./paging.js";
+export * from "./pipelines.js";
 export * from "./runs.js";
 export * from "./telemetry.js";
 export * from "./telemetry-writer.js";
@@ -44,6 +46,8 @@ export interface Repositories {
   events: EventRepo;
   datasets: DatasetRepo;
   runs: RunRepo;
+  /** Pipeline runs and their steps (hub/pipelines). */
+  pipelines: PipelineRepo;
   workers: WorkerRepo;
   /** The console's paged, filtered fleet and its summary counts. */
   fleetView: FleetViewRepo;
@@ -64,6 +68,7 @@ export function createRepositories(db: Db, options?: RepoOptions): Repositories 
     events: eventRepo(db),
     datasets: datasetRepo(db, options),
     runs: runRepo(db, options),
+    pipelines: pipelineRepo(db, options),
     workers: workerRepo(db, options),
     fleetView: fleetViewRepo(db),
     changeMarks: changeMarkRepo(db),

@@ -16,6 +16,7 @@ import { type ApiApp, createApiApp } from "../../hub/http/app.js";
 import { JobService } from "../../hub/jobs/service.js";
 import { loadOrCreateSigningKeys, type SigningKeys } from "../../hub/keys.js";
 import { createDriftMonitoring } from "../../hub/monitors/index.js";
+import { PipelineRunner } from "../../hub/pipelines/runner.js";
 import { createRepositories, type Repositories, TelemetryWriter } from "../../hub/repos/index.js";
 import { RolloutController } from "../../hub/rollouts/controller.js";
 import type { HubUrls } from "../../hub/urls.js";
@@ -84,6 +85,16 @@ export async function createApiTestApp(overrides: HubConfigInput = {}): Promise<
     log,
   });
   const live = new LiveChanges({ marks: repos.changeMarks, clock: systemClock, log });
+  const pipelines = new PipelineRunner({
+    repos,
+    blobs,
+    signing,
+    rollouts,
+    jobs,
+    clock: systemClock,
+    log,
+    codeVersion: "0.0.0-test",
+  });
   const disconnected: string[] = [];
   const app = createApiApp({
     version: "0.0.0-test",
@@ -99,6 +110,7 @@ export async function createApiTestApp(overrides: HubConfigInput = {}): Promise<
     rollouts,
     jobs,
     drift,
+    pipelines,
     live,
     // No broker in process: records which devices a route asked to cut off.
     sessions: {
@@ -137,6 +149,7 @@ export async function createApiTestApp(overrides: HubConfigInput = {}): Promise<
     },
     async close() {
       live.close();
+      await pipelines.close();
       await rollouts.close();
       await jobs.close();
       await telemetry.close();
