@@ -12,6 +12,7 @@ import { metricsOf } from "../../training/auto.js";
 import { type DatasetFormat, NO_DATASET_LIMITS } from "../../training/dataset/read.js";
 import { runOnnx } from "../../training/evaluate/onnx-check.js";
 import { loadRunDataset, type RunDataSpec, testSplit } from "../../training/run-data.js";
+import type { ModelInt8 } from "../db/schema/models.js";
 
 export interface MeasureInput {
   /** The float model's blob file. */
@@ -22,19 +23,23 @@ export interface MeasureInput {
   ops?: QuantizableOp[];
 }
 
-export interface Int8Measurement {
-  bytes: Uint8Array;
-  quantized: Record<string, number>;
-  skipped: number;
-  opset: { from: number; to: number };
-  metric: string;
-  higherIsBetter: boolean;
-  float: number;
-  int8: number;
-  relativeLoss: number;
-  testRows: number;
-  metrics: { float: Record<string, number | null>; int8: Record<string, number | null> };
-}
+/**
+ * What one measurement finds: the quantized bytes and the figures a version's int8 record keeps
+ * (the record's own type, so the measurement and the stored column cannot drift apart).
+ */
+export type Int8Measurement = { bytes: Uint8Array } & Pick<
+  ModelInt8,
+  | "quantized"
+  | "skipped"
+  | "opset"
+  | "metric"
+  | "higherIsBetter"
+  | "float"
+  | "int8"
+  | "relativeLoss"
+  | "testRows"
+  | "metrics"
+>;
 
 /** The metric an int8 threshold is judged on: accuracy for classifiers, RMSE for regressors. */
 export function thresholdMetric(task: RunDataSpec["task"]): { metric: string; higherIsBetter: boolean } {

@@ -47,6 +47,34 @@ const TrainingSchema = z.object({
   target: z.string(),
 });
 
+const FigureMap = z.record(z.string(), z.number().nullable());
+
+export const Int8Schema = z
+  .object({
+    mode: z.literal("dynamic"),
+    sha256: z.string(),
+    size: z.number().int(),
+    floatSize: z.number().int(),
+    quantized: z.record(z.string(), z.number().int()).meta({ description: "quantized nodes per operator" }),
+    skipped: z.number().int().meta({ description: "candidate nodes left in float" }),
+    opset: z.object({ from: z.number().int(), to: z.number().int() }),
+    metric: z.string().meta({ description: "the metric the threshold applies to (accuracy or rmse)" }),
+    higherIsBetter: z.boolean(),
+    float: z.number(),
+    int8: z.number(),
+    relativeLoss: z
+      .number()
+      .meta({ description: "0.004 = 0.4 % worse than float; negative = int8 is better" }),
+    testRows: z.number().int(),
+    metrics: z.object({ float: FigureMap, int8: FigureMap }),
+    createdAt: Timestamp,
+    by: z.string(),
+  })
+  .meta({
+    id: "ModelInt8",
+    description: "the validated int8 variant, measured on the version's own test split",
+  });
+
 export const ModelVersionSchema = z
   .object({
     id: z.number().int(),
@@ -68,6 +96,7 @@ export const ModelVersionSchema = z
       description: "the training-data profile drift monitors compare against (bins and reference statistics)",
     }),
     training: TrainingSchema.nullable(),
+    int8: Int8Schema.nullable(),
   })
   .meta({ id: "ModelVersion" });
 

@@ -4,13 +4,14 @@ import { z } from "zod";
 import { AUDIT_OUTCOMES } from "../../db/schema/index.js";
 import type { Repositories } from "../../repos/index.js";
 import { requireRole } from "../auth.js";
+import { Timestamp } from "../responses/common.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { jsonOk } from "./schemas.js";
 
 const AuditEntrySchema = z
   .object({
     id: z.number().int(),
-    at: z.string(),
+    at: Timestamp,
     actorKind: z.string(),
     actor: z.string().nullable(),
     actorId: z.string().nullable(),
@@ -20,7 +21,10 @@ const AuditEntrySchema = z
     outcome: z.enum(AUDIT_OUTCOMES),
     status: z.number().int().nullable(),
     source: z.string().nullable(),
-    details: z.record(z.string(), z.unknown()).nullable(),
+    details: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .meta({ description: "what the action carried: its own fields per action (ids, names, counts)" }),
   })
   .meta({ id: "AuditEntry" });
 

@@ -1,13 +1,18 @@
 /** Firmware profiles: the device classes the hub knows (firmware-profiles/profiles/*.json). */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
-import { getProfile, listProfiles, UnknownProfileError } from "../../../firmware-profiles/index.js";
+import {
+  FirmwareProfileSchema,
+  getProfile,
+  listProfiles,
+  UnknownProfileError,
+} from "../../../firmware-profiles/index.js";
 import { requireRole } from "../auth.js";
 import { ApiError } from "../errors.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { jsonOk } from "./schemas.js";
 
-const ProfileSchema = z.record(z.string(), z.unknown()).meta({ id: "FirmwareProfile" });
+const ProfileSchema = FirmwareProfileSchema.meta({ id: "FirmwareProfile" });
 
 const list = createRoute({
   method: "get",

@@ -5,6 +5,7 @@ import { QUANTIZABLE_OPS } from "../../../modules/onnx/quantize/index.js";
 import { type QuantizationDeps, quantizeModelVersion } from "../../quantization/service.js";
 import { AliasNameSchema } from "../../repos/models.js";
 import { requireRole } from "../auth.js";
+import { ModelVersionSchema } from "../responses/models.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { ModelNameSchema } from "./models.js";
 import { jsonOk } from "./schemas.js";
@@ -34,7 +35,7 @@ const quantize = createRoute({
       required: false,
     },
   },
-  responses: jsonOk(z.record(z.string(), z.unknown()), "The model version with its `int8` record"),
+  responses: jsonOk(ModelVersionSchema, "The model version with its `int8` record"),
 });
 
 /** What the route uses: the quantization service's dependencies. */
@@ -54,7 +55,7 @@ export function quantizeRoutes(deps: QuantizeRouteDeps): ApiApp {
       by,
       ...(body.ops ? { ops: body.ops } : {}),
     });
-    return c.json(updated as unknown as Record<string, unknown>, 200);
+    return c.json(updated, 200);
   });
   return app;
 }

@@ -6,6 +6,7 @@ import type { Database } from "../../db/database.js";
 import type { SigningKeys } from "../../keys.js";
 import type { HubLink } from "../../mqtt/hub-link.js";
 import { allowDevicesOr } from "../auth.js";
+import { PrincipalSchema } from "../responses/access.js";
 import { type ApiApp, createRouter } from "../router.js";
 
 const health = createRoute({
@@ -38,7 +39,7 @@ const whoami = createRoute({
   responses: {
     200: {
       description: "Caller",
-      content: { "application/json": { schema: z.record(z.string(), z.unknown()) } },
+      content: { "application/json": { schema: PrincipalSchema } },
     },
   },
 });
@@ -88,7 +89,7 @@ export function systemRoutes(deps: SystemRouteDeps): ApiApp {
       200,
     ),
   );
-  app.openapi(whoami, (c) => c.json({ ...c.get("principal") }, 200));
+  app.openapi(whoami, (c) => c.json(c.get("principal"), 200));
   app.openapi(signingKey, (c) =>
     c.json(
       {

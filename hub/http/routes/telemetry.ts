@@ -3,6 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { Repositories, TelemetryWriter } from "../../repos/index.js";
 import { requireRole } from "../auth.js";
+import { DeviceEventSchema, TelemetryWindowSchema } from "../responses/telemetry.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { DeviceIdSchema, jsonOk } from "./schemas.js";
 
@@ -19,7 +20,7 @@ const list = createRoute({
       limit: z.coerce.number().int().min(1).max(10_000).default(100),
     }),
   },
-  responses: jsonOk(z.object({ windows: z.array(z.record(z.string(), z.unknown())) }), "Windows"),
+  responses: jsonOk(z.object({ windows: z.array(TelemetryWindowSchema) }), "Windows"),
 });
 
 const events = createRoute({
@@ -33,7 +34,7 @@ const events = createRoute({
       limit: z.coerce.number().int().min(1).max(10_000).default(100),
     }),
   },
-  responses: jsonOk(z.object({ events: z.array(z.record(z.string(), z.unknown())) }), "Events"),
+  responses: jsonOk(z.object({ events: z.array(DeviceEventSchema) }), "Events"),
 });
 
 /** What the telemetry routes use: the stored windows and events, and the writer (flushed before a read). */

@@ -4,17 +4,16 @@ import { z } from "zod";
 import type { Logger } from "../../../lib/log.js";
 import type { Repositories } from "../../repos/index.js";
 import { type Principal, ROLES, requireRole } from "../auth.js";
+import { CreatedTokenSchema, TokenSchema } from "../responses/access.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { jsonOk } from "./schemas.js";
-
-const Any = z.record(z.string(), z.unknown());
 
 const list = createRoute({
   method: "get",
   path: "/api/v1/tokens",
   summary: "List tokens (secrets are never shown again)",
   middleware: [requireRole("admin")] as const,
-  responses: jsonOk(z.object({ tokens: z.array(Any) }), "Tokens"),
+  responses: jsonOk(z.object({ tokens: z.array(TokenSchema) }), "Tokens"),
 });
 
 const create = createRoute({
@@ -47,7 +46,7 @@ const create = createRoute({
       required: true,
     },
   },
-  responses: jsonOk(Any, "The token"),
+  responses: jsonOk(CreatedTokenSchema, "The token"),
 });
 
 const revoke = createRoute({
@@ -78,10 +77,10 @@ export function tokenRoutes(deps: TokenRouteDeps): ApiApp {
     const tokens = (await deps.repos.tokens.list()).map((token) => ({
       ...token,
       state: token.revokedAt
-        ? "revoked"
+        ? ("revoked" as const)
         : token.expiresAt && token.expiresAt.getTime() <= now
-          ? "expired"
-          : "active",
+          ? ("expired" as const)
+          : ("active" as const),
     }));
     return c.json({ tokens }, 200);
   });
