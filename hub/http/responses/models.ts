@@ -88,7 +88,9 @@ export const ModelVersionSchema = z
     irVersion: z.number().int(),
     opsets: z.record(z.string(), z.number().int()),
     producer: z.string(),
-    metadata: z.record(z.string(), z.unknown()),
+    metadata: z
+      .record(z.string(), z.unknown())
+      .meta({ description: "the ONNX file's metadata_props, key to value" }),
     createdAt: Timestamp,
     lineage: LineageSchema.nullable(),
     metrics: SplitMetricsSchema.nullable(),
