@@ -7,12 +7,10 @@ export const TelemetryWindowSchema = z
   .object({
     id: z.number().int(),
     deviceId: z.string(),
-    epoch: z
-      .string()
-      .meta({
-        description:
-          "the agent start that sent it (empty from older agents); with seq, a repeat is stored once",
-      }),
+    epoch: z.string().meta({
+      description:
+        "the agent start that sent it (empty from older agents); with seq, a repeat is stored once",
+    }),
     seq: z.number().int().meta({ description: "the device's window sequence within its epoch" }),
     module: z.string(),
     moduleVersion: z.string(),
