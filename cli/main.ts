@@ -14,6 +14,7 @@ import { registerModelQuantizeCommand } from "./commands/model-quantize.js";
 import { registerModelsCommand } from "./commands/models.js";
 import { registerModulesCommand } from "./commands/modules.js";
 import { registerMonitorsCommands } from "./commands/monitors.js";
+import { registerPipelinesCommands } from "./commands/pipelines.js";
 import { registerRunsCommands } from "./commands/runs.js";
 import { registerSimulateCommand } from "./commands/simulate.js";
 import { registerTokensCommand } from "./commands/tokens.js";
@@ -44,6 +45,7 @@ registerRunsCommands(program);
 registerModelPackageCommand(program);
 registerModelQuantizeCommand(program);
 registerMonitorsCommands(program);
+registerPipelinesCommands(program);
 registerAuditCommand(program);
 registerConsoleCommand(program);
 
