@@ -25,11 +25,13 @@ import { bindHttpServer } from "./http/server.js";
 import { JobService } from "./jobs/service.js";
 import { loadOrCreateSigningKeys, type SigningKeys } from "./keys.js";
 import { writeLocalHubInfo } from "./local-access.js";
+import { HubMetrics } from "./metrics/hub-metrics.js";
 import { createDriftMonitoring, type DriftMonitoring } from "./monitors/index.js";
 import { connectHubLink, HUB_USERNAME, type HubLink } from "./mqtt/hub-link.js";
 import { inProcessIngest } from "./mqtt/in-process-ingest.js";
 import { PipelineRunner } from "./pipelines/runner.js";
 import { createRepositories, type Repositories, TelemetryWriter } from "./repos/index.js";
+import { stateCountReaders } from "./repos/state-counts.js";
 import { startRetentionSweeper } from "./retention/sweeper.js";
 import { RolloutController } from "./rollouts/controller.js";
 import { republishDesired } from "./services/deployments.js";
@@ -60,6 +62,8 @@ export interface HubParts {
   drift: DriftMonitoring;
   /** Pipelines with step reuse (hub/pipelines). */
   pipelines: PipelineRunner;
+  /** The Prometheus series `/metrics` serves (hub/metrics). */
+  metrics: HubMetrics;
 }
 
 export interface RunningHub {
@@ -96,9 +100,17 @@ export async function startHub(
     // no other local user may enter it, whatever the umask made of the files inside.
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     await chmod(config.dataDir, 0o700);
-    const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, log });
+    // First, so every part can report to it from its start; scrape-time sources are filled in below.
+    const metrics = new HubMetrics();
+    const database = await openDatabase({
+      dataDir: config.dataDir,
+      databaseUrl: config.databaseUrl,
+      log,
+      onQuery: (seconds) => metrics.recordQuery(seconds),
+    });
     closers.push(() => database.close());
     const repos = createRepositories(database.db);
+    Object.assign(metrics.sources, stateCountReaders(database.db));
     const blobs = new BlobStore(config.dataDir);
     const signing = await loadOrCreateSigningKeys(config.dataDir);
     if (signing.created) log.info({ event: "hub.signing-key.created", fingerprint: signing.fingerprint });
@@ -129,6 +141,7 @@ export async function startHub(
         recentlyVerified: (id, secret) => repos.devices.recentlyVerified(id, secret),
         throttle: authThrottle,
         log: log.child({ part: "broker" }),
+        onRefused: (action) => metrics.recordBrokerRefusal(action),
         onConnectRefused: (refusal) => {
           void repos.audit
             .record({
@@ -157,9 +170,16 @@ export async function startHub(
       username: broker ? HUB_USERNAME : undefined,
       password: broker ? hubSecret : undefined,
       log: log.child({ part: "mqtt" }),
+      observe: {
+        received: (kind) => metrics.recordMessageIn(kind),
+        dropped: (kind, reason) => metrics.recordMessageDropped(kind, reason),
+        published: (kind) => metrics.recordMessageOut(kind),
+      },
       handlers,
     });
     closers.push(() => link.close());
+    metrics.sources.handlerQueueDepth = () => link.pending;
+    metrics.sources.telemetry = () => telemetry.stats();
     if (broker) {
       // Runs before the link's close: devices are cut off first, then everything the broker
       // acknowledged to them reaches the handlers, so a graceful stop loses no device message
@@ -244,6 +264,7 @@ export async function startHub(
       drift,
       pipelines,
       live,
+      metrics,
     });
     http.serve(app.fetch);
     // Stopped first on close, as before any other part, so no request reaches a closing part.
@@ -298,6 +319,7 @@ export async function startHub(
       jobs,
       drift,
       pipelines,
+      metrics,
     };
     return { parts, url: http.url, mqttUrl: urls.mqtt, adminToken, close: closeAll };
   } catch (error) {

@@ -9,23 +9,12 @@
  * module "" so a scanner cannot grow the series without bound.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { EXPOSITION_CONTENT_TYPE, exposition, LATENCY_BUCKETS_S } from "../../lib/prometheus.js";
 import type { InferenceRuntime, RuntimeEvent } from "../runtime/inference-runtime.js";
 import type { ServingTable } from "../runtime/serving-table.js";
 
-/** Request latency buckets in seconds: sub-millisecond tabular scores up to the 10 s deadline. */
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128];
-
-let processRegistry: Registry | undefined;
-
-function processMetrics(): Registry {
-  if (processRegistry === undefined) {
-    processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry, prefix: "edgefleet_agent_" });
-  }
-  return processRegistry;
-}
 
 export type ScoringRoute = "score" | "infer";
 
@@ -61,14 +50,14 @@ export class AgentMetrics {
       name: "edgefleet_agent_request_duration_seconds",
       help: "Scoring request latency, from routing to the response",
       labelNames: ["module", "version", "route"],
-      buckets: LATENCY_BUCKETS,
+      buckets: LATENCY_BUCKETS_S,
       registers,
     });
     this.#runs = new Histogram({
       name: "edgefleet_agent_inference_run_duration_seconds",
       help: "Time inside onnxruntime's session.run per (possibly batched) run",
       labelNames: ["module", "version", "executor"],
-      buckets: LATENCY_BUCKETS,
+      buckets: LATENCY_BUCKETS_S,
       registers,
     });
     this.#batchRows = new Histogram({
@@ -147,12 +136,12 @@ export class AgentMetrics {
 
   /** The exposition text: process metrics, then the agent's. */
   async text(): Promise<string> {
-    return `${await processMetrics().metrics()}\n${await this.registry.metrics()}`;
+    return exposition("edgefleet_agent_", [this.registry]);
   }
 
   /** Content type of the exposition format. */
   get contentType(): string {
-    return this.registry.contentType;
+    return EXPOSITION_CONTENT_TYPE;
   }
 
   /** Stops listening to the runtime. */

@@ -42,6 +42,8 @@ export interface EmbeddedBrokerOptions {
    * not handle; a rejection refuses the publish, so the device sends it again after reconnecting.
    */
   ingest?: (topic: string, payload: Buffer, retained: boolean) => Promise<boolean>;
+  /** Told of every refused connect, publish and subscribe (the hub counts them); must not throw. */
+  onRefused?: (action: "connect" | "publish" | "subscribe") => void;
 }
 
 /** A CONNECT the policy refused: who it claimed to be, from where, and why. */
@@ -138,6 +140,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
             principals.set(client, decision.principal);
             return done(null, true);
           }
+          options.onRefused?.("connect");
           log.warn({ event: "mqtt.connect.refused", clientId: client.id, username, reason: decision.reason });
           const conn = client.conn as { remoteAddress?: string } | undefined;
           options.onConnectRefused?.({
@@ -171,6 +174,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         );
       }
       if (decision.ok) return done(null);
+      options.onRefused?.("publish");
       log.warn({
         event: "mqtt.publish.refused",
         clientId: client?.id ?? null,
@@ -192,6 +196,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         ? authorizeSubscribe(principal, subscription.topic)
         : { ok: false, reason: "no principal" };
       if (decision.ok) return done(null, subscription);
+      options.onRefused?.("subscribe");
       log.warn({
         event: "mqtt.subscribe.refused",
         clientId: client.id,

@@ -25,6 +25,8 @@ export interface OpenDatabaseOptions {
   /** `postgres://…`: use this PostgreSQL server instead of PGlite. */
   databaseUrl?: string;
   log?: Logger;
+  /** Told the duration of every statement after the migrations (the hub's metrics); must not throw. */
+  onQuery?: (seconds: number) => void;
 }
 
 /** Session advisory-lock key so hub replicas starting together run migrations one at a time. */
@@ -39,9 +41,85 @@ export function migrationsFolder(): string {
 /** Opens (creating and migrating as needed) the hub database. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const log = options.log ?? silentLogger;
+  const onQuery = options.onQuery ?? (() => {});
   return options.databaseUrl
-    ? openPostgres(options.databaseUrl, log)
-    : openPglite(join(options.dataDir, "pglite"), log);
+    ? openPostgres(options.databaseUrl, log, onQuery)
+    : openPglite(join(options.dataDir, "pglite"), log, onQuery);
+}
+
+type OnQuery = (seconds: number) => void;
+
+/** Times one promise-returning call: from the call to its settling. */
+function timed<T>(onQuery: OnQuery, run: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const done = () => onQuery((performance.now() - started) / 1000);
+  return run().finally(done);
+}
+
+/** Times PGlite's statements, inside transactions too (drizzle queries the transaction handle). */
+function timePglite(client: PGlite, onQuery: OnQuery): void {
+  const query = client.query.bind(client);
+  const exec = client.exec.bind(client);
+  const transaction = client.transaction.bind(client);
+  client.query = ((...args: Parameters<PGlite["query"]>) =>
+    timed(onQuery, () => query(...args))) as PGlite["query"];
+  client.exec = ((...args: Parameters<PGlite["exec"]>) =>
+    timed(onQuery, () => exec(...args))) as PGlite["exec"];
+  client.transaction = ((callback: Parameters<PGlite["transaction"]>[0]) =>
+    transaction((tx) => {
+      const txQuery = tx.query.bind(tx);
+      const txExec = tx.exec.bind(tx);
+      tx.query = ((...args: Parameters<typeof tx.query>) =>
+        timed(onQuery, () => txQuery(...args))) as typeof tx.query;
+      tx.exec = ((...args: Parameters<typeof tx.exec>) =>
+        timed(onQuery, () => txExec(...args))) as typeof tx.exec;
+      return callback(tx);
+    })) as PGlite["transaction"];
+}
+
+/**
+ * Times postgres.js statements. Its queries are lazy thenables that drizzle may switch to array
+ * rows (`.values()`) before awaiting, so the timing wraps the query's own `then` rather than
+ * awaiting it here; transactions get the same wrapping on their own `sql`.
+ */
+function timePostgres<S extends postgres.Sql | postgres.TransactionSql>(sql: S, onQuery: OnQuery): S {
+  // Loosely typed on purpose: the wrapper forwards whatever postgres.js was given and returns its query.
+  type Thenable = {
+    then: (resolved?: (value: unknown) => unknown, rejected?: (error: unknown) => unknown) => unknown;
+  };
+  const target = sql as unknown as {
+    unsafe: (...args: unknown[]) => Thenable;
+    begin?: (...args: unknown[]) => Promise<unknown>;
+  };
+  const unsafe = target.unsafe.bind(sql);
+  target.unsafe = (...args) => {
+    const pending = unsafe(...args);
+    const started = performance.now();
+    const then = pending.then.bind(pending);
+    const done = () => onQuery((performance.now() - started) / 1000);
+    // biome-ignore lint/suspicious/noThenProperty: wrapping postgres.js's own lazy thenable is the point.
+    pending.then = (resolved, rejected) =>
+      then(
+        (value) => {
+          done();
+          return resolved ? resolved(value) : value;
+        },
+        (error) => {
+          done();
+          if (rejected) return rejected(error);
+          throw error;
+        },
+      );
+    return pending;
+  };
+  if (target.begin) {
+    const begin = target.begin.bind(sql);
+    target.begin = (...args) => {
+      const callback = args.pop() as (tx: postgres.TransactionSql) => unknown;
+      return begin(...args, (tx: postgres.TransactionSql) => callback(timePostgres(tx, onQuery)));
+    };
+  }
+  return sql;
 }
 
 /** PGlite's start parameters without `-F` (fsync off); see pglite-durability.ts for the rest. */
@@ -59,7 +137,7 @@ function makeDurable(client: PGlite, folder: string): void {
   };
 }
 
-async function openPglite(folder: string, log: Logger): Promise<Database> {
+async function openPglite(folder: string, log: Logger, onQuery: OnQuery): Promise<Database> {
   let client: PGlite | undefined;
   try {
     await mkdir(folder, { recursive: true });
@@ -68,6 +146,7 @@ async function openPglite(folder: string, log: Logger): Promise<Database> {
     await migratePglite(db, { migrationsFolder: migrationsFolder() });
     // After the migrations, which a crash simply reruns; the first statement then syncs the whole cluster.
     makeDurable(client, folder);
+    timePglite(client, onQuery);
     log.info({ event: "db.opened", dialect: "pglite", folder });
     const opened = client;
     return {
@@ -84,7 +163,7 @@ async function openPglite(folder: string, log: Logger): Promise<Database> {
   }
 }
 
-async function openPostgres(url: string, log: Logger): Promise<Database> {
+async function openPostgres(url: string, log: Logger, onQuery: OnQuery): Promise<Database> {
   const where = describeUrl(url);
   const common = { connect_timeout: CONNECT_TIMEOUT_S, onnotice: () => {} };
   try {
@@ -92,7 +171,7 @@ async function openPostgres(url: string, log: Logger): Promise<Database> {
   } catch (error) {
     throw new Error(`could not open PostgreSQL at ${where}: ${describe(error)}`, { cause: error });
   }
-  const client = postgres(url, { ...common, max: 10 });
+  const client = timePostgres(postgres(url, { ...common, max: 10 }), onQuery);
   log.info({ event: "db.opened", dialect: "postgres", server: where });
   return {
     db: drizzlePostgres({ client, schema }) as unknown as Db,

@@ -8,6 +8,7 @@ import type { Logger } from "../../lib/log.js";
 import type { HubConfig } from "../config.js";
 import { fleetRoutes, type LiveChanges, staticConsoleRoutes, streamRoutes } from "../console/index.js";
 import type { AuthThrottle } from "../credentials/auth-throttle.js";
+import { httpMetrics } from "../metrics/http-metrics.js";
 import type { Repositories } from "../repos/index.js";
 import { auditTrail } from "./audit-trail.js";
 import { authenticate } from "./auth.js";
@@ -20,6 +21,7 @@ import { type BlobRouteDeps, blobRoutes } from "./routes/blobs.js";
 import { type DatasetRouteDeps, datasetRoutes } from "./routes/datasets.js";
 import { type DeploymentRouteDeps, deploymentRoutes } from "./routes/deployments.js";
 import { type DeviceRouteDeps, deviceRoutes } from "./routes/devices.js";
+import { type MetricsRouteDeps, metricsRoutes } from "./routes/metrics.js";
 import { type ModelRouteDeps, modelRoutes } from "./routes/models.js";
 import { type ModuleRouteDeps, moduleRoutes } from "./routes/modules.js";
 import { type MonitorRouteDeps, monitorRoutes } from "./routes/monitors.js";
@@ -49,7 +51,8 @@ export type ApiDeps = SystemRouteDeps &
   DatasetRouteDeps &
   RunRouteDeps &
   PipelineRouteDeps &
-  WorkerRouteDeps & {
+  WorkerRouteDeps &
+  MetricsRouteDeps & {
     repos: Pick<Repositories, "tokens" | "devices" | "audit" | "fleetView">;
     config: Pick<HubConfig, "maxJsonBytes" | "maxModelBytes" | "maxDatasetBytes">;
     /** Change notices for the console's live stream. */
@@ -100,6 +103,8 @@ function uploadLimits(config: ApiDeps["config"]): UploadLimit[] {
 /** Builds the Hono app of a hub from its parts. */
 export function createApiApp(deps: ApiDeps): ApiApp {
   const app = createRouter();
+  // First, so the time and status of every request count, refusals by auth and limits included.
+  app.use("*", httpMetrics({ metrics: deps.metrics }));
   app.onError(handleError(deps.log));
   app.notFound((c) => errorResponse(c, "not_found", `no route ${c.req.method} ${c.req.path}`));
 
@@ -138,6 +143,7 @@ export function createApiApp(deps: ApiDeps): ApiApp {
   app.route("/", workerRoutes(deps));
   app.route("/", fleetRoutes({ fleetView: deps.repos.fleetView }));
   app.route("/", streamRoutes(deps));
+  app.route("/", metricsRoutes(deps, auth));
   // The console's files under `/`, outside /api/v1 and its authentication: the page holds no data.
   app.route("/", staticConsoleRoutes({ log: deps.log }));
 

@@ -42,7 +42,14 @@ export interface RoutedMessage {
 
 export type RouteResult =
   | { ok: true; message: RoutedMessage }
-  | { ok: false; drop: "not-ours" | "empty" | "invalid"; deviceId?: string; reason: string };
+  | {
+      ok: false;
+      drop: "not-ours" | "empty" | "invalid";
+      deviceId?: string;
+      /** The message kind when the topic named one this hub routes. */
+      kind?: string;
+      reason: string;
+    };
 
 type Route = {
   schema: z.ZodType<unknown>;
@@ -78,9 +85,9 @@ export function routeMessage(topic: string, payload: Buffer, retained: boolean):
   const route = ROUTES[kind];
   if (!route) return { ok: false, drop: "not-ours", deviceId, reason: `no route for "${rest}"` };
   // An empty retained payload is how a retained message is deleted, not a message.
-  if (payload.length === 0) return { ok: false, drop: "empty", deviceId, reason: "empty payload" };
+  if (payload.length === 0) return { ok: false, drop: "empty", deviceId, kind, reason: "empty payload" };
   const result = parsePayload(route.schema, payload);
-  if (!result.ok) return { ok: false, drop: "invalid", deviceId, reason: result.error };
+  if (!result.ok) return { ok: false, drop: "invalid", deviceId, kind, reason: result.error };
   const meta: MessageMeta = { topic, retained };
   return {
     ok: true,

@@ -55,6 +55,18 @@ export const HUB_SUBSCRIPTIONS = [
   allDevicesTopic("responses/+"),
 ] as const;
 
+/** Told of every message in and out, for the hub's metrics; kinds come from a closed set. */
+export interface LinkObserver {
+  /** A device message accepted and queued for its handler. */
+  received(kind: string): void;
+  /** A message dropped before any handler; `kind` is "" when the topic named no kind the hub routes. */
+  dropped(kind: string, reason: "not-ours" | "empty" | "invalid"): void;
+  /** A publish the broker acknowledged: desired, command or alert. */
+  published(kind: "desired" | "command" | "alert"): void;
+}
+
+const NO_OBSERVER: LinkObserver = { received() {}, dropped() {}, published() {} };
+
 export interface HubLinkOptions {
   url: string;
   username?: string | undefined;
@@ -65,11 +77,14 @@ export interface HubLinkOptions {
   concurrency?: number;
   maxPending?: number;
   reconnect?: Partial<ReconnectBackoff>;
+  observe?: LinkObserver;
 }
 
 export interface HubLink {
   /** True while connected to the broker. */
   readonly connected: boolean;
+  /** Device messages queued or being handled. */
+  readonly pending: number;
   /**
    * Publishes a device's desired state (QoS 1, retained); resolves on PUBACK. While the link is down
    * the publish waits in mqtt.js and is sent on reconnect; close() fails whatever is still waiting.
@@ -94,6 +109,7 @@ export interface HubLink {
 /** Connects the hub to the broker and subscribes; rejects when the first attempt fails. */
 export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> {
   const { log, handlers } = options;
+  const observe = options.observe ?? NO_OBSERVER;
   const clientId = options.clientId ?? HUB_LINK_DEFAULTS.clientId;
   const maxPending = options.maxPending ?? HUB_LINK_DEFAULTS.maxPending;
   const backoff = { ...HUB_LINK_DEFAULTS.reconnect, ...options.reconnect };
@@ -136,6 +152,7 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
     const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
     const routed = routeMessage(packet.topic, payload, packet.retain);
     if (!routed.ok) {
+      observe.dropped(routed.kind ?? "", routed.drop);
       if (routed.drop === "invalid") {
         log.warn({
           event: "mqtt.payload.rejected",
@@ -149,6 +166,7 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
       return done();
     }
     const { message } = routed;
+    observe.received(message.kind);
     queue.push(message.deviceId, () => message.call(handlers));
     if (queue.size < maxPending) return done();
     queue.whenAtMost(maxPending - 1).then(() => done());
@@ -185,8 +203,13 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
   // Publishes still waiting for PUBACK; close() fails them instead of leaving callers hanging.
   const unacknowledged = new Set<(error: Error) => void>();
   const publishRetained = (deviceId: string, payload: string) =>
-    publishTo(deviceTopic(deviceId, "desired"), payload, true);
-  const publishTo = (topic: string, payload: string, retain: boolean) =>
+    publishTo(deviceTopic(deviceId, "desired"), payload, true, "desired");
+  const publishTo = (
+    topic: string,
+    payload: string,
+    retain: boolean,
+    kind: "desired" | "command" | "alert",
+  ) =>
     new Promise<void>((resolve, reject) => {
       if (closed) return reject(new Error("hub MQTT link is closed"));
       const fail = (error: Error) => {
@@ -196,14 +219,18 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
       unacknowledged.add(fail);
       client.publish(topic, payload, { qos: 1, retain }, (error) => {
         if (!unacknowledged.delete(fail)) return;
-        if (error) reject(error);
-        else resolve();
+        if (error) return reject(error);
+        observe.published(kind);
+        resolve();
       });
     });
 
   return {
     get connected() {
       return client.connected && !closed;
+    },
+    get pending() {
+      return queue.size;
     },
     async publishDesired(deviceId, state) {
       assertDeviceId(deviceId);
@@ -218,10 +245,10 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
     },
     async publishCommand(deviceId, name, payload) {
       assertDeviceId(deviceId);
-      await publishTo(commandTopic(deviceId, name), JSON.stringify(payload), false);
+      await publishTo(commandTopic(deviceId, name), JSON.stringify(payload), false, "command");
     },
     async publishAlert(monitorId, payload) {
-      await publishTo(alertTopic(monitorId), JSON.stringify(payload), true);
+      await publishTo(alertTopic(monitorId), JSON.stringify(payload), true, "alert");
     },
     async drain(timeoutMs = HUB_LINK_DEFAULTS.closeTimeoutMs) {
       if (closed) return;

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../hub/db/connect.js";
 import { deviceRepo } from "../../hub/repos/index.js";
+import { describeQueryTiming } from "./query-timing.js";
 import { describeStoreContract } from "./store-contract.js";
 
 const folders: string[] = [];
@@ -17,7 +18,9 @@ afterAll(async () => {
   await Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true })));
 });
 
-describeStoreContract("pglite", async () => openDatabase({ dataDir: await tempDir() }));
+// Timed as the hub times them, so the whole contract runs through the timing wrapper.
+describeStoreContract("pglite", async () => openDatabase({ dataDir: await tempDir(), onQuery: () => {} }));
+describeQueryTiming("pglite", async (onQuery) => openDatabase({ dataDir: await tempDir(), onQuery }));
 
 describe("pglite files", () => {
   it("keeps data across close and reopen of the same data folder, migrating only once", async () => {

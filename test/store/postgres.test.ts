@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../hub/db/connect.js";
 import type { Database } from "../../hub/db/database.js";
 import { createScratchDatabase, DEFAULT_TEST_DATABASE_URL, probePostgres } from "./postgres-scratch.js";
+import { describeQueryTiming } from "./query-timing.js";
 import { describeStoreContract } from "./store-contract.js";
 
 // Config parsing for this test file: the only environment read it makes.
@@ -16,7 +17,12 @@ const unavailable = await probePostgres(adminUrl);
 async function openScratch(): Promise<Database> {
   const scratch = await createScratchDatabase(adminUrl);
   try {
-    const database = await openDatabase({ dataDir: "/nonexistent-not-used", databaseUrl: scratch.url });
+    // Timed as the hub times them, so the whole contract runs through the timing wrapper.
+    const database = await openDatabase({
+      dataDir: "/nonexistent-not-used",
+      databaseUrl: scratch.url,
+      onQuery: () => {},
+    });
     return {
       ...database,
       async close() {
@@ -39,6 +45,21 @@ if (unavailable) {
   });
 } else {
   describeStoreContract("postgres", openScratch);
+  describeQueryTiming("postgres", async (onQuery) => {
+    const scratch = await createScratchDatabase(adminUrl);
+    const database = await openDatabase({
+      dataDir: "/nonexistent-not-used",
+      databaseUrl: scratch.url,
+      onQuery,
+    });
+    return {
+      ...database,
+      async close() {
+        await database.close();
+        await scratch.drop();
+      },
+    };
+  });
 
   describe("postgres migrations", () => {
     it("opens an already migrated database again without changes", async () => {

@@ -15,6 +15,7 @@ import type { Database } from "../../hub/db/database.js";
 import { type ApiApp, createApiApp } from "../../hub/http/app.js";
 import { JobService } from "../../hub/jobs/service.js";
 import { loadOrCreateSigningKeys, type SigningKeys } from "../../hub/keys.js";
+import { HubMetrics } from "../../hub/metrics/hub-metrics.js";
 import { createDriftMonitoring } from "../../hub/monitors/index.js";
 import { PipelineRunner } from "../../hub/pipelines/runner.js";
 import { createRepositories, type Repositories, TelemetryWriter } from "../../hub/repos/index.js";
@@ -112,6 +113,7 @@ export async function createApiTestApp(overrides: HubConfigInput = {}): Promise<
     drift,
     pipelines,
     live,
+    metrics: new HubMetrics(),
     // No broker in process: records which devices a route asked to cut off.
     sessions: {
       async disconnect(deviceId: string) {

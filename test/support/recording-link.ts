@@ -22,6 +22,7 @@ export function recordingLink(): RecordingLink {
   const alerts: RecordingLink["alerts"] = [];
   return {
     connected: true,
+    pending: 0,
     desired,
     commands,
     alerts,
