@@ -129,7 +129,15 @@ export async function startHub(
     const handlers = deviceMessageHandlers({ repos, telemetry, log }, (deviceId) =>
       deviceChanges.publish(deviceId),
     );
-    const ingest = config.mqttUrl ? undefined : inProcessIngest(handlers, log.child({ part: "mqtt" }));
+    const observeLink = {
+      received: (kind: string) => metrics.recordMessageIn(kind),
+      dropped: (kind: string, reason: "not-ours" | "empty" | "invalid") =>
+        metrics.recordMessageDropped(kind, reason),
+      published: (kind: string) => metrics.recordMessageOut(kind),
+    };
+    const ingest = config.mqttUrl
+      ? undefined
+      : inProcessIngest(handlers, log.child({ part: "mqtt" }), observeLink);
     let broker: EmbeddedBroker | undefined;
     if (!config.mqttUrl) {
       broker = await startEmbeddedBroker({
@@ -170,11 +178,7 @@ export async function startHub(
       username: broker ? HUB_USERNAME : undefined,
       password: broker ? hubSecret : undefined,
       log: log.child({ part: "mqtt" }),
-      observe: {
-        received: (kind) => metrics.recordMessageIn(kind),
-        dropped: (kind, reason) => metrics.recordMessageDropped(kind, reason),
-        published: (kind) => metrics.recordMessageOut(kind),
-      },
+      observe: observeLink,
       handlers,
     });
     closers.push(() => link.close());

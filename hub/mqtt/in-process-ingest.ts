@@ -11,6 +11,7 @@
  */
 import type { Logger } from "../../lib/log.js";
 import { type DeviceMessageHandlers, routeMessage } from "./dispatch.js";
+import type { LinkObserver } from "./hub-link.js";
 
 export interface InProcessIngest {
   /**
@@ -24,7 +25,12 @@ export interface InProcessIngest {
 }
 
 /** Builds the ingest the embedded broker awaits before its PUBACK. */
-export function inProcessIngest(handlers: DeviceMessageHandlers, log: Logger): InProcessIngest {
+export function inProcessIngest(
+  handlers: DeviceMessageHandlers,
+  log: Logger,
+  // The same counters as the link's: messages ingested here never reach the link.
+  observe: Pick<LinkObserver, "received" | "dropped"> = { received() {}, dropped() {} },
+): InProcessIngest {
   /** The last message of each device still being handled; later ones chain behind it. */
   const tails = new Map<string, Promise<unknown>>();
   return {
@@ -32,6 +38,7 @@ export function inProcessIngest(handlers: DeviceMessageHandlers, log: Logger): I
       const routed = routeMessage(topic, payload, retained);
       if (!routed.ok) {
         if (routed.drop === "invalid") {
+          observe.dropped(routed.kind ?? "", "invalid");
           // Acknowledged and dropped, as on the link: sending it again would not make it valid.
           log.warn({
             event: "mqtt.payload.rejected",
@@ -44,6 +51,7 @@ export function inProcessIngest(handlers: DeviceMessageHandlers, log: Logger): I
         return Promise.resolve(false);
       }
       const { deviceId } = routed.message;
+      observe.received(routed.message.kind);
       const previous = tails.get(deviceId) ?? Promise.resolve();
       const handled = previous.then(
         () => routed.message.call(handlers),
