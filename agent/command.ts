@@ -15,6 +15,9 @@ interface AgentFlags {
   host?: string;
   port?: string;
   trustKeyFile?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
   trustOnFirstUse?: boolean;
   telemetryInterval?: string;
   profile?: string;
@@ -39,6 +42,12 @@ export function registerAgentCommand(program: Command): void {
       "--trust-key-file <file>",
       "hub signing public key (EDGEFLEET_TRUST_KEY_FILE; the provisioning bundle carries it)",
     )
+    .option("--ca <file>", "PEM CA bundle that signed the hub's TLS certificate (EDGEFLEET_CA_FILE)")
+    .option(
+      "--cert <file>",
+      "PEM device certificate from the hub's CA, for mutual TLS instead of (or beside) the secret (EDGEFLEET_DEVICE_CERT_FILE)",
+    )
+    .option("--key <file>", "PEM private key of --cert (EDGEFLEET_DEVICE_KEY_FILE)")
     .option(
       "--trust-on-first-use",
       "without a trust key, pin the key the hub answers first (EDGEFLEET_TRUST_ON_FIRST_USE; unsafe on an untrusted network)",
@@ -66,6 +75,9 @@ export function registerAgentCommand(program: Command): void {
           host: flags.host,
           port: flags.port,
           trustKeyFile: flags.trustKeyFile,
+          caFile: flags.ca,
+          certFile: flags.cert,
+          keyFile: flags.key,
           trustOnFirstUse: flags.trustOnFirstUse,
           telemetryIntervalMs: flags.telemetryInterval,
           profile: flags.profile,

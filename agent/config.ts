@@ -4,7 +4,7 @@
  * except as MQTT password and Basic auth; log `redactAgentConfig(config)` instead of the config.
  */
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { DEVICE_ID_PATTERN } from "../wire/topics.js";
 import { FAULT_POINTS } from "./faults.js";
@@ -57,7 +57,17 @@ export const AgentConfigSchema = z.object({
   /** Broker the hub uses, e.g. mqtt://hub.local:1883. */
   mqttUrl: z.url({ protocol: /^(mqtts?|wss?|tcp|ssl)$/ }),
   deviceId: z.string().regex(DEVICE_ID_PATTERN, "lowercase letters, digits and '-', 1-64 long"),
-  deviceSecret: z.string().min(1),
+  /** The device secret; optional with a device certificate (`certFile`, `keyFile`). */
+  deviceSecret: z.string().min(1).optional(),
+  /** PEM CA bundle to verify the hub's HTTPS and MQTTS certificates (the provisioning bundle's `ca`). */
+  ca: z
+    .string()
+    .refine((value) => value.includes("-----BEGIN CERTIFICATE-----"), "a PEM certificate bundle")
+    .optional(),
+  /** PEM device certificate the hub's CA signed (mutual TLS), with `keyFile`. */
+  certFile: z.string().min(1).optional(),
+  /** PEM private key of `certFile` (keep it 0600). */
+  keyFile: z.string().min(1).optional(),
   dataDir: z
     .string()
     .min(1)
@@ -93,8 +103,18 @@ export const AgentConfigSchema = z.object({
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
-/** Keys a flag, an environment variable or the config file may set (trustKeyFile resolves to trustKey). */
-export type AgentConfigKey = keyof AgentConfig | "trustKeyFile";
+/** A device authenticates with a secret, a certificate, or both; a certificate needs its key. */
+function credentialProblems(config: AgentConfig): string[] {
+  const problems: string[] = [];
+  if ((config.certFile === undefined) !== (config.keyFile === undefined))
+    problems.push("certFile and keyFile go together (EDGEFLEET_DEVICE_CERT_FILE, EDGEFLEET_DEVICE_KEY_FILE)");
+  if (config.deviceSecret === undefined && config.certFile === undefined)
+    problems.push("deviceSecret: a device secret or a device certificate (certFile, keyFile) is required");
+  return problems;
+}
+
+/** Keys a flag, an environment variable or the config file may set (trustKeyFile, caFile resolve to the PEM). */
+export type AgentConfigKey = keyof AgentConfig | "trustKeyFile" | "caFile";
 export type AgentConfigInput = Partial<Record<AgentConfigKey, string | number | boolean | undefined>>;
 
 /** Environment variables the agent reads, and the config key each one sets. */
@@ -109,6 +129,10 @@ export const AGENT_ENV = {
   EDGEFLEET_TRUST_KEY: "trustKey",
   EDGEFLEET_TRUST_KEY_FILE: "trustKeyFile",
   EDGEFLEET_TRUST_ON_FIRST_USE: "trustOnFirstUse",
+  EDGEFLEET_CA: "ca",
+  EDGEFLEET_CA_FILE: "caFile",
+  EDGEFLEET_DEVICE_CERT_FILE: "certFile",
+  EDGEFLEET_DEVICE_KEY_FILE: "keyFile",
   EDGEFLEET_TELEMETRY_INTERVAL_MS: "telemetryIntervalMs",
   EDGEFLEET_PROFILE: "profile",
   EDGEFLEET_LOG_LEVEL: "logLevel",
@@ -125,7 +149,7 @@ export const AGENT_ENV = {
 /** Environment variable naming the optional JSON config file (when `file` is not passed). */
 export const AGENT_CONFIG_FILE_ENV = "EDGEFLEET_AGENT_CONFIG";
 
-const KNOWN_KEYS = new Set<string>([...Object.keys(AgentConfigSchema.shape), "trustKeyFile"]);
+const KNOWN_KEYS = new Set<string>([...Object.keys(AgentConfigSchema.shape), "trustKeyFile", "caFile"]);
 
 export interface ParseAgentConfigOptions {
   /** CLI flags (commander's opts()); undefined values are ignored. */
@@ -158,8 +182,21 @@ export function parseAgentConfig(options: ParseAgentConfigOptions = {}): AgentCo
       delete merged.trustKey;
       delete merged.trustKeyFile;
     }
+    if (level.ca !== undefined || level.caFile !== undefined) {
+      delete merged.ca;
+      delete merged.caFile;
+    }
     Object.assign(merged, level);
   }
+  if (merged.ca === undefined && merged.caFile !== undefined) {
+    const caFile = String(merged.caFile);
+    try {
+      merged.ca = readFileSync(caFile, "utf8");
+    } catch (error) {
+      problems.push(`caFile: cannot read ${caFile}: ${(error as Error).message}`);
+    }
+  }
+  delete merged.caFile;
   if (merged.trustKey === undefined && merged.trustKeyFile !== undefined) {
     const keyFile = String(merged.trustKeyFile);
     try {
@@ -171,6 +208,7 @@ export function parseAgentConfig(options: ParseAgentConfigOptions = {}): AgentCo
   delete merged.trustKeyFile;
   const result = AgentConfigSchema.safeParse(merged);
   if (!result.success) problems.push(z.prettifyError(result.error));
+  else problems.push(...credentialProblems(result.data));
   if (problems.length > 0 || !result.success) {
     throw new Error(`invalid agent configuration:\n${problems.join("\n")}`);
   }
@@ -180,9 +218,13 @@ export function parseAgentConfig(options: ParseAgentConfigOptions = {}): AgentCo
 /** The config with the secret masked, for logs and `--json` output. */
 export function redactAgentConfig(
   config: AgentConfig,
-): Omit<AgentConfig, "deviceSecret"> & { deviceSecret: "***" } {
-  return { ...config, deviceSecret: "***" };
+): Omit<AgentConfig, "deviceSecret"> & { deviceSecret?: "***" } {
+  const { deviceSecret, ...rest } = config;
+  return { ...rest, ...(deviceSecret ? { deviceSecret: "***" as const } : {}) };
 }
+
+/** Config keys that name files; in a config file they are relative to the file's folder. */
+const FILE_KEYS = new Set(["trustKeyFile", "caFile", "certFile", "keyFile"]);
 
 function readConfigFile(path: string, problems: string[]): AgentConfigInput {
   let parsed: unknown;
@@ -202,6 +244,9 @@ function readConfigFile(path: string, problems: string[]): AgentConfigInput {
       problems.push(`config file ${path}: unknown key "${key}"`);
     } else if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
       problems.push(`config file ${path}: "${key}" must be a string, a number or a boolean`);
+    } else if (FILE_KEYS.has(key) && typeof value === "string") {
+      // A bundle names its files beside itself: it is copied to the device as one folder.
+      input[key as AgentConfigKey] = resolve(dirname(path), value);
     } else {
       input[key as AgentConfigKey] = value;
     }

@@ -27,6 +27,8 @@ export interface DownloadRequest {
   downloadsDir: string;
   /** `Authorization` header value, when the URL is the hub's own (see `hubAuthorization`). */
   authorization?: string;
+  /** The fetch to use (TLS trust and client certificate, lib/tls/client-tls.ts); global fetch by default. */
+  fetch?: typeof fetch;
   signal?: AbortSignal;
   log: Logger;
   /** No byte for this long fails the attempt (transient) instead of hanging the reconciler. */
@@ -44,8 +46,10 @@ export function hubAuthorization(
   url: string,
   hubUrl: string,
   deviceId: string,
-  secret: string,
+  secret: string | undefined,
 ): string | undefined {
+  // A device with a certificate and no secret authenticates with the certificate alone.
+  if (secret === undefined) return undefined;
   if (new URL(url).origin !== new URL(hubUrl).origin) return undefined;
   return `Basic ${Buffer.from(`${deviceId}:${secret}`).toString("base64")}`;
 }
@@ -115,7 +119,7 @@ async function fetchInto(request: DownloadRequest, partPath: string, offset: num
   if (request.authorization) headers.authorization = request.authorization;
   if (offset > 0) headers.range = `bytes=${offset}-`;
   try {
-    const response = await fetch(url, { headers, signal });
+    const response = await (request.fetch ?? fetch)(url, { headers, signal });
     let start = offset;
     if (response.status === 200) {
       start = 0; // The server sent the whole file: start over.

@@ -8,6 +8,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { findProfile } from "../firmware-profiles/index.js";
 import { type Logger, silentLogger } from "../lib/log.js";
+import { type ClientTls, tlsFetch } from "../lib/tls/client-tls.js";
 import { loadLastKnownGood } from "./boot.js";
 import { deviceCapabilities } from "./capabilities.js";
 import type { AgentConfig } from "./config.js";
@@ -126,7 +127,10 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     ),
   });
 
-  const authorization = hubAuthorization(config.hubUrl, config.hubUrl, config.deviceId, config.deviceSecret)!;
+  const authorization = hubAuthorization(config.hubUrl, config.hubUrl, config.deviceId, config.deviceSecret);
+  // The hub's CA and this device's certificate, for downloads, the signing key and MQTTS alike.
+  const tls = await clientTlsOf(config);
+  const hubFetch = tlsFetch(tls);
   // TEST-ONLY fault injection (faults.ts); inert unless EDGEFLEET_FAULT_KILL_AT is set.
   const faults = new FaultInjector(config.dataDir, config.faultKillAt);
   const agentEffects = new AgentEffects({
@@ -136,12 +140,14 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     device,
     runtime,
     authorizationFor: (url) => hubAuthorization(url, config.hubUrl, config.deviceId, config.deviceSecret),
+    fetch: hubFetch,
     trustKey: trustKeyProvider({
       configured: config.trustKey,
       trustOnFirstUse: config.trustOnFirstUse,
       dataDir: config.dataDir,
       hubUrl: config.hubUrl,
       authorization,
+      fetch: hubFetch,
       log,
     }),
     ...(faults.armed
@@ -202,6 +208,7 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     url: config.mqttUrl,
     deviceId: config.deviceId,
     secret: config.deviceSecret,
+    tls,
     log,
     birth: () => ({
       agentVersion,
@@ -258,6 +265,16 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     process.once("SIGINT", onSignal);
   }
   return { scoringUrl: server.url, table, idle: () => reconciler.idle(), stop };
+}
+
+/** The TLS settings in the config, with the device certificate and key read from their files. */
+async function clientTlsOf(config: AgentConfig): Promise<ClientTls | undefined> {
+  if (config.ca === undefined && config.certFile === undefined) return undefined;
+  const [cert, key] = await Promise.all([
+    config.certFile ? readFile(config.certFile, "utf8") : undefined,
+    config.keyFile ? readFile(config.keyFile, "utf8") : undefined,
+  ]);
+  return { ca: config.ca, cert, key };
 }
 
 /** The agent's version: package.json next to the source tree or the compiled dist/ tree. */

@@ -10,6 +10,7 @@
  */
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "../lib/log.js";
+import { type ClientTls, mqttTlsOptions } from "../lib/tls/client-tls.js";
 import {
   type DesiredState,
   DesiredStateSchema,
@@ -40,7 +41,10 @@ export type EventInput = Omit<DeviceEvent, "protocol" | "at">;
 export interface MqttLinkOptions {
   url: string;
   deviceId: string;
-  secret: string;
+  /** The device secret (MQTT password); none when the device logs in with its certificate. */
+  secret?: string | undefined;
+  /** CA bundle and device certificate for an mqtts:// broker. */
+  tls?: ClientTls | undefined;
   log: Logger;
   /** Birth payload fields (agent version, profile, capabilities, scoring URL). */
   birth: () => Omit<Status, "protocol" | "online" | "at">;
@@ -82,7 +86,8 @@ export class MqttLink {
       protocolVersion: 4,
       clientId: deviceId,
       username: deviceId,
-      password: options.secret,
+      ...(options.secret !== undefined ? { password: options.secret } : {}),
+      ...mqttTlsOptions(options.tls),
       clean: false,
       keepalive: options.keepaliveSec ?? 30,
       reconnectPeriod: 0,

@@ -23,8 +23,8 @@ export interface TrustKeyOptions {
   fetch?: typeof fetch;
   dataDir: string;
   hubUrl: string;
-  /** `Authorization` header for the hub (device Basic auth). */
-  authorization: string;
+  /** `Authorization` header for the hub (device Basic auth); none with a device certificate. */
+  authorization: string | undefined;
   log: Logger;
 }
 
@@ -98,7 +98,10 @@ async function fetchSigningKey(options: TrustKeyOptions): Promise<string> {
   let response: Response;
   try {
     response = await (options.fetch ?? fetch)(url, {
-      headers: { authorization: options.authorization, accept: "application/json" },
+      headers: {
+        ...(options.authorization ? { authorization: options.authorization } : {}),
+        accept: "application/json",
+      },
     });
   } catch (error) {
     throw new TrustKeyError(`cannot reach ${url} for the signing key: ${(error as Error).message}`);

@@ -5,10 +5,13 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ADMIN_TOKEN_FILE, readLocalHubInfo } from "../hub/local-access.js";
+import { CA_CERT_FILE, TLS_DIR } from "../hub/tls/files.js";
 import { HubClient } from "../hub-api/client.js";
 
 export interface HubTargetFlags {
   hub?: string;
+  /** PEM CA bundle file for an https:// hub. */
+  ca?: string;
   token?: string;
   data?: string;
 }
@@ -37,5 +40,23 @@ export async function resolveHubClient(flags: HubTargetFlags, env: NodeJS.Proces
   if (!token)
     token = (await readFile(join(dataDir, ADMIN_TOKEN_FILE), "utf8").catch(() => "")).trim() || undefined;
   if (!token) throw new CliError("no API token: pass --token or set EDGEFLEET_TOKEN");
-  return new HubClient({ url, token });
+  return new HubClient({ url, token, tls: await hubCa(flags, env, dataDir) });
+}
+
+/** The CA to verify the hub with: --ca, EDGEFLEET_CA_FILE, or the local hub's own CA; none: the system's. */
+async function hubCa(
+  flags: HubTargetFlags,
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+): Promise<{ ca: string } | undefined> {
+  const file = flags.ca ?? env.EDGEFLEET_CA_FILE;
+  if (file) {
+    try {
+      return { ca: await readFile(file, "utf8") };
+    } catch (error) {
+      throw new CliError(`--ca ${file}: ${(error as Error).message}`);
+    }
+  }
+  const local = await readFile(join(dataDir, TLS_DIR, CA_CERT_FILE), "utf8").catch(() => undefined);
+  return local === undefined ? undefined : { ca: local };
 }

@@ -3,6 +3,7 @@
  * hub's error shape as HubApiError, JSON and byte bodies, server-sent event streams. The CLI, the
  * trainer worker (trainer-api.ts) and the simulator all call the hub through it.
  */
+import { type ClientTls, tlsFetch } from "../lib/tls/client-tls.js";
 
 export class HubApiError extends Error {
   constructor(
@@ -26,11 +27,17 @@ export interface HubClientOptions {
   token?: string;
   /** Basic credentials for device calls. */
   device?: { id: string; secret: string };
+  /** CA bundle (and client certificate) for an https:// hub whose certificate the system does not trust. */
+  tls?: ClientTls | undefined;
 }
 
 /** Calls the hub's `/api/v1` routes with auth and its error shape. */
 export class HubClient {
-  constructor(readonly options: HubClientOptions) {}
+  readonly #fetch: typeof fetch;
+
+  constructor(readonly options: HubClientOptions) {
+    this.#fetch = tlsFetch(options.tls);
+  }
 
   /** The hub's base URL as given. */
   get url(): string {
@@ -91,7 +98,7 @@ export class HubClient {
   /** fetch, with an unreachable hub as a HubApiError (an abort the caller asked for stays itself). */
   private async send(path: string, init: RequestInit): Promise<Response> {
     try {
-      return await fetch(this.resolve(path), init);
+      return await this.#fetch(this.resolve(path), init);
     } catch (error) {
       if (init.signal?.aborted) throw error;
       throw new HubApiError(

@@ -4,6 +4,7 @@
  * AttemptLostError (the attempt must stop at once); every other failure is a HubApiError, whose
  * `transient` says whether trying again could help.
  */
+import type { ClientTls } from "../lib/tls/client-tls.js";
 import { HubApiError, HubClient } from "./client.js";
 import {
   type Claim,
@@ -25,6 +26,7 @@ export class AttemptLostError extends Error {
 export interface TrainerHubApiOptions {
   url: string;
   token: string;
+  tls?: ClientTls | undefined;
 }
 
 /** The worker protocol's calls, each a typed request through the shared client. */
@@ -32,7 +34,11 @@ export class TrainerHubApi {
   readonly #client: HubClient;
 
   constructor(options: TrainerHubApiOptions) {
-    this.#client = new HubClient({ url: options.url.replace(/\/$/, ""), token: options.token });
+    this.#client = new HubClient({
+      url: options.url.replace(/\/$/, ""),
+      token: options.token,
+      tls: options.tls,
+    });
   }
 
   get url(): string {

@@ -1,6 +1,6 @@
 /** Hub config: plaintext listeners stay on loopback unless the operator says --insecure (issue 12). */
 import { describe, expect, it } from "vitest";
-import { HUB_DEFAULTS, isLoopbackHost, parseHubConfig } from "./config.js";
+import { HUB_DEFAULTS, hubTlsMode, isLoopbackHost, parseHubConfig } from "./config.js";
 
 describe("parseHubConfig: plaintext only on loopback by default", () => {
   it("binds HTTP and the embedded broker to loopback by default", () => {
@@ -11,13 +11,24 @@ describe("parseHubConfig: plaintext only on loopback by default", () => {
   });
 
   it("refuses a plaintext listener on a wildcard or LAN address, naming each and the way out", () => {
-    expect(() => parseHubConfig({ mqttHost: "0.0.0.0" })).toThrow(
+    expect(() => parseHubConfig({ mqttHost: "0.0.0.0", tls: "off" })).toThrow(
       /embedded MQTT broker on 0\.0\.0\.0:1883.*--insecure/s,
     );
-    expect(() => parseHubConfig({}, { EDGEFLEET_HOST: "192.168.1.10" })).toThrow(
+    expect(() => parseHubConfig({}, { EDGEFLEET_HOST: "192.168.1.10", EDGEFLEET_TLS: "off" })).toThrow(
       /HTTP on 192\.168\.1\.10:8470/,
     );
-    expect(() => parseHubConfig({ host: "::" })).toThrow(/plaintext beyond this machine/);
+    expect(() => parseHubConfig({ host: "::", tls: "off" })).toThrow(/plaintext beyond this machine/);
+  });
+
+  it("turns TLS on with the hub's own CA when a listener leaves loopback and nothing was said", () => {
+    expect(hubTlsMode(parseHubConfig({ mqttHost: "0.0.0.0" }))).toBe("auto");
+    expect(hubTlsMode(parseHubConfig({ host: "192.168.1.10" }))).toBe("auto");
+    expect(hubTlsMode(parseHubConfig({}))).toBe("off");
+    expect(hubTlsMode(parseHubConfig({}, { EDGEFLEET_TLS: "auto" }))).toBe("auto");
+    expect(hubTlsMode(parseHubConfig({ host: "0.0.0.0", insecure: true }))).toBe("off");
+    expect(hubTlsMode(parseHubConfig({ tlsCert: "c.pem", tlsKey: "k.pem", host: "0.0.0.0" }))).toBe("files");
+    expect(() => parseHubConfig({ tlsCert: "c.pem" })).toThrow(/go together/);
+    expect(() => parseHubConfig({ tls: "off", tlsCert: "c.pem", tlsKey: "k.pem" })).toThrow(/contradicts/);
   });
 
   it("allows them with --insecure or EDGEFLEET_INSECURE=1, and an external broker's address is not ours to judge", () => {

@@ -17,6 +17,12 @@ export const HUB_DEFAULTS = {
   mqttHost: "127.0.0.1",
   /** Allow plaintext HTTP and MQTT listeners on addresses other than loopback. */
   insecure: false,
+  /**
+   * TLS on the HTTP API and the embedded broker: `auto` makes the hub's own CA and server
+   * certificate in the data folder, `off` keeps plaintext. Unset: on with `tlsCert`/`tlsKey`,
+   * `auto` when a listener is bound beyond loopback without `insecure`, otherwise off.
+   */
+  tls: undefined,
   /** Largest ONNX file the hub accepts, in bytes (512 MiB). */
   maxModelBytes: 512 * 1024 * 1024,
   /** Largest JSON request body, in bytes (1 MiB); uploads have their own limits. */
@@ -85,6 +91,16 @@ export const HubConfigSchema = z.object({
         ),
     ),
   ),
+  tls: z.enum(["auto", "off"]).optional(),
+  /** PEM server certificate (chain) for HTTPS and MQTTS; with `tlsKey`. */
+  tlsCert: z.string().min(1).optional(),
+  /** PEM private key of `tlsCert`. */
+  tlsKey: z.string().min(1).optional(),
+  /**
+   * PEM CA bundle handed to devices (provisioning bundles) and trusted by the hub's own clients;
+   * defaults to the hub's CA with `tls: auto`. Client certificates are checked against the hub's CA.
+   */
+  tlsCa: z.string().min(1).optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
 });
 export type HubConfig = z.infer<typeof HubConfigSchema>;
@@ -109,6 +125,10 @@ export const HUB_ENV = {
   EDGEFLEET_RETENTION_DAYS: "retentionDays",
   EDGEFLEET_INSECURE: "insecure",
   EDGEFLEET_WEBHOOK_ALLOW: "webhookAllow",
+  EDGEFLEET_TLS: "tls",
+  EDGEFLEET_TLS_CERT: "tlsCert",
+  EDGEFLEET_TLS_KEY: "tlsKey",
+  EDGEFLEET_TLS_CA: "tlsCa",
   EDGEFLEET_LOG_LEVEL: "logLevel",
 } as const satisfies Record<string, keyof HubConfig>;
 
@@ -122,13 +142,31 @@ export function parseHubConfig(options: HubConfigInput = {}, env: NodeJS.Process
   const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const result = HubConfigSchema.safeParse({ ...HUB_DEFAULTS, logLevel: "info", ...fromEnv, ...defined });
   if (!result.success) throw new Error(`invalid hub configuration:\n${z.prettifyError(result.error)}`);
-  const exposed = plaintextBeyondLoopback(result.data);
-  if (exposed.length > 0 && !result.data.insecure) {
+  const config = result.data;
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined))
+    throw new Error(
+      "invalid hub configuration:\n--tls-cert and --tls-key go together (EDGEFLEET_TLS_CERT, EDGEFLEET_TLS_KEY)",
+    );
+  if (config.tls === "off" && config.tlsCert !== undefined)
+    throw new Error("invalid hub configuration:\n--tls off contradicts --tls-cert; drop one");
+  const exposed = plaintextBeyondLoopback(config);
+  // Asked to listen beyond this machine with nothing said about TLS: TLS with the hub's own CA.
+  if (exposed.length > 0 && !config.insecure && config.tls === undefined) return { ...config, tls: "auto" };
+  if (exposed.length > 0 && !config.insecure) {
     throw new Error(
       `invalid hub configuration:\n${exposed.join("; ")} would speak plaintext beyond this machine (device secrets and tokens in the clear); bind to 127.0.0.1, or pass --insecure (EDGEFLEET_INSECURE=1) on a network you trust`,
     );
   }
-  return result.data;
+  return config;
+}
+
+/** How the hub's listeners speak: with the operator's certificate files, its own CA, or plaintext. */
+export type HubTlsMode = "files" | "auto" | "off";
+
+/** The TLS mode a parsed config asks for. */
+export function hubTlsMode(config: Pick<HubConfig, "tls" | "tlsCert">): HubTlsMode {
+  if (config.tlsCert !== undefined) return "files";
+  return config.tls === "auto" ? "auto" : "off";
 }
 
 /** True for addresses only this machine can reach. */
@@ -139,9 +177,10 @@ export function isLoopbackHost(host: string): boolean {
   );
 }
 
-/** The plaintext listeners this config opens on a non-loopback address (TLS is not built in yet). */
+/** The plaintext listeners this config opens on a non-loopback address. */
 function plaintextBeyondLoopback(config: HubConfig): string[] {
   const exposed: string[] = [];
+  if (hubTlsMode(config) !== "off") return exposed;
   if (!isLoopbackHost(config.host)) exposed.push(`HTTP on ${config.host}:${config.port}`);
   if (!config.mqttUrl && !isLoopbackHost(config.mqttHost))
     exposed.push(`the embedded MQTT broker on ${config.mqttHost}:${config.mqttPort}`);

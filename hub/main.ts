@@ -37,6 +37,7 @@ import { RolloutController } from "./rollouts/controller.js";
 import { republishDesired } from "./services/deployments.js";
 import { DeviceChanges } from "./services/device-changes.js";
 import { deviceMessageHandlers } from "./services/device-messages.js";
+import { loadHubTls } from "./tls/hub-tls.js";
 import { type HubUrls, hubUrls } from "./urls.js";
 
 /**
@@ -74,6 +75,8 @@ export interface RunningHub {
   mqttUrl: string;
   /** The admin token the local CLI uses (from the data folder). */
   adminToken: string;
+  /** The CA bundle clients verify this hub's HTTPS and MQTTS with; undefined when plaintext (or a public CA). */
+  caPem: string | undefined;
   close(): Promise<void>;
 }
 
@@ -115,6 +118,9 @@ export async function startHub(
     const signing = await loadOrCreateSigningKeys(config.dataDir);
     if (signing.created) log.info({ event: "hub.signing-key.created", fingerprint: signing.fingerprint });
     const adminToken = await ensureAdminToken(repos.tokens, config.dataDir, log);
+    // HTTPS and MQTTS with the operator's certificate or the hub's own CA (hub/tls/), or plaintext.
+    const tls = await loadHubTls(config, log);
+    const listenerTls = tls && { ...tls.server, clientCa: tls.authority.caPem };
 
     // Sockets: the broker (unless external) and the HTTP port, so every address is known from here on.
     const hubSecret = randomBytes(24).toString("base64url");
@@ -146,6 +152,8 @@ export async function startHub(
         port: config.mqttPort,
         hubSecret,
         verifyDevice: (id, secret) => repos.devices.verifySecret(id, secret),
+        verifyDeviceCertificate: (id, certificate) => repos.devices.verifyCertificate(id, certificate.sha256),
+        ...(listenerTls ? { tls: listenerTls } : {}),
         recentlyVerified: (id, secret) => repos.devices.recentlyVerified(id, secret),
         throttle: authThrottle,
         log: log.child({ part: "broker" }),
@@ -167,7 +175,7 @@ export async function startHub(
       closers.push(() => broker!.close());
     }
     const brokerUrl = config.mqttUrl ?? broker!.url;
-    const http = await bindHttpServer(config.host, config.port);
+    const http = await bindHttpServer(config.host, config.port, listenerTls);
     // Released here only when start-up fails before the API is served; see the closer after serve().
     closers.push(() => http.close());
     const urls = hubUrls(config, { httpUrl: http.url, brokerUrl });
@@ -177,6 +185,7 @@ export async function startHub(
       url: brokerUrl,
       username: broker ? HUB_USERNAME : undefined,
       password: broker ? hubSecret : undefined,
+      tls: broker ? tls?.selfClient : tls && { ca: tls.trustPem },
       log: log.child({ part: "mqtt" }),
       observe: observeLink,
       handlers,
@@ -252,6 +261,8 @@ export async function startHub(
         { disconnect: async () => false };
     const app = createApiApp({
       authThrottle,
+      authority: tls?.authority,
+      tlsTrustPem: tls?.trustPem,
       sessions,
       version,
       config,
@@ -287,6 +298,7 @@ export async function startHub(
       // Over HTTP like any other worker, so the in-hub one and `edgefleet trainer` behave the same.
       const trainer = await startTrainerWorker({
         hubUrl: http.url,
+        ...(tls ? { tls: tls.selfClient } : {}),
         token: adminToken,
         name: "in-hub",
         labels: { "edgefleet.in-hub": "true" },
@@ -325,7 +337,7 @@ export async function startHub(
       pipelines,
       metrics,
     };
-    return { parts, url: http.url, mqttUrl: urls.mqtt, adminToken, close: closeAll };
+    return { parts, url: http.url, mqttUrl: urls.mqtt, adminToken, caPem: tls?.trustPem, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

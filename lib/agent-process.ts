@@ -26,7 +26,8 @@ export interface AgentProcessOptions {
   hubUrl: string;
   mqttUrl: string;
   deviceId: string;
-  secret: string;
+  /** The device secret; leave it out for a device that logs in with its certificate (`env`). */
+  secret?: string;
   trustKey?: string;
   dataDir?: string;
   port?: number;
@@ -52,12 +53,12 @@ export async function spawnAgent(options: AgentProcessOptions): Promise<AgentPro
     EDGEFLEET_HUB_URL: options.hubUrl,
     EDGEFLEET_MQTT_URL: options.mqttUrl,
     EDGEFLEET_DEVICE_ID: options.deviceId,
-    EDGEFLEET_DEVICE_SECRET: options.secret,
     EDGEFLEET_DATA: dataDir,
     EDGEFLEET_AGENT_PORT: String(port),
     EDGEFLEET_TELEMETRY_INTERVAL_MS: String(options.telemetryIntervalMs ?? 500),
     EDGEFLEET_LOG_LEVEL: options.logLevel ?? "debug",
   };
+  if (options.secret) env.EDGEFLEET_DEVICE_SECRET = options.secret;
   if (options.trustKey) env.EDGEFLEET_TRUST_KEY = options.trustKey;
   Object.assign(env, options.env);
   const cli = options.executable

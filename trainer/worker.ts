@@ -6,6 +6,7 @@
  * attempt without reporting (the hub has moved on). Runs inside the hub (main.ts) or on its own
  * machine (`edgefleet trainer`), always over HTTP.
  */
+
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,6 +14,7 @@ import { HubApiError } from "../hub-api/client.js";
 import { AttemptLostError, TrainerHubApi } from "../hub-api/trainer-api.js";
 import type { Claim, FailBody } from "../hub-api/training.js";
 import type { Logger } from "../lib/log.js";
+import type { ClientTls } from "../lib/tls/client-tls.js";
 import { runBuiltinJob } from "./builtin-job.js";
 import { detectCapabilities, type GpuInfo, type JobKind, type WorkerCapabilities } from "./capabilities.js";
 import { failureOf } from "./errors.js";
@@ -26,6 +28,8 @@ import { loadOrCreateWorkerId } from "./worker-id.js";
 export interface TrainerWorkerOptions {
   hubUrl: string;
   token: string;
+  /** CA bundle (and client certificate) for an https:// hub. */
+  tls?: ClientTls | undefined;
   /** Stable id; default: the one saved in `dataDir` (made on first start). */
   id?: string;
   /** Display name; default: the host name. */
@@ -100,7 +104,7 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
     ...(options.kinds ? { kinds: options.kinds } : {}),
     ...(options.gpus ? { gpus: options.gpus } : {}),
   });
-  const api = new TrainerHubApi({ url: options.hubUrl, token: options.token });
+  const api = new TrainerHubApi({ url: options.hubUrl, token: options.token, tls: options.tls });
   const log = options.log.child({ workerId: id });
   const workRoot = join(dataDir, "work");
   // Folders left by a previous process (killed mid-job) hold nothing anyone will read again;

@@ -28,6 +28,8 @@ export interface AgentEffectsOptions {
   log: Logger;
   /** `Authorization` header for a download URL (the hub's Basic auth, or none for other hosts). */
   authorizationFor: (url: string) => string | undefined;
+  /** fetch for downloads: one that trusts the hub's CA and presents the device certificate. */
+  fetch?: typeof fetch;
   /** The hub's module signing key (may fetch and pin it on first use). */
   trustKey: () => Promise<string>;
   /** Profile and capabilities for choosing a module variant. */
@@ -64,6 +66,7 @@ export class AgentEffects implements ReconcileEffects {
       signal,
       log,
       ...(authorization ? { authorization } : {}),
+      ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
       ...(this.options.onDownloadProgress ? { onProgress: this.options.onDownloadProgress } : {}),
     });
   }

@@ -1,9 +1,10 @@
-/** `edgefleet devices list|show|provision|disable|enable|rotate-secret|delete`. */
+/** `edgefleet devices list|show|provision|disable|enable|rotate-secret|delete|certificate|revoke-certificate`. */
 import { writeFile } from "node:fs/promises";
-import { basename, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { resolveHubClient } from "../hub-target.js";
 import { printObject, printTable } from "../output.js";
+import { issueDeviceCertificate } from "./device-certificate.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
 
 type Device = Record<string, unknown> & { id: string; tags: Record<string, string>; online: boolean };
@@ -63,7 +64,11 @@ export function registerDevicesCommand(program: Command): void {
 
   withHubOptions(devices.command("provision [id]"))
     .description(
-      "provision a device; writes its agent bundle (hub and broker URLs, id, secret, trust key) and prints how to start it",
+      "provision a device; writes its agent bundle (hub and broker URLs, id, secret or certificate, trust key, CA) and prints how to start it",
+    )
+    .option(
+      "--cert",
+      "give the device a certificate from the hub's CA (key made here, 0600) instead of putting its secret in the bundle",
     )
     .option("--name <name>", "display name")
     .option("--tag <key=value...>", "tags (repeatable)")
@@ -72,7 +77,13 @@ export function registerDevicesCommand(program: Command): void {
     .action(
       async (
         id: string | undefined,
-        options: HubOptions & { name?: string; tag?: string[]; profile?: string; bundle?: string },
+        options: HubOptions & {
+          name?: string;
+          tag?: string[];
+          profile?: string;
+          bundle?: string;
+          cert?: boolean;
+        },
       ) => {
         const client = await resolveHubClient(options, process.env);
         const tags = Object.fromEntries(
@@ -84,28 +95,58 @@ export function registerDevicesCommand(program: Command): void {
           hubUrl: string;
           mqttUrl: string;
           trustKey: string;
+          ca?: string;
         }>("/api/v1/devices", {
           id,
           name: options.name,
           tags,
           profile: options.profile,
         });
-        if (options.json) return printObject(result);
+        if (options.json && !options.cert) return printObject(result);
         const bundlePath = resolve(options.bundle ?? `${result.device.id}.agent.json`);
+        // With a certificate the bundle names its files beside it, and carries no secret.
+        const certificate = options.cert
+          ? await issueDeviceCertificate(client, result.device.id, dirname(bundlePath))
+          : undefined;
         await writeAgentBundle(bundlePath, {
           hubUrl: result.hubUrl,
           mqttUrl: result.mqttUrl,
           deviceId: result.device.id,
-          deviceSecret: result.secret,
+          ...(certificate
+            ? { certFile: basename(certificate.certFile), keyFile: basename(certificate.keyFile) }
+            : { deviceSecret: result.secret }),
           trustKey: result.trustKey,
+          ...((certificate?.ca ?? result.ca) ? { ca: certificate?.ca ?? result.ca! } : {}),
           ...(result.device.profile ? { profile: String(result.device.profile) } : {}),
         });
+        if (options.json)
+          return printObject({ ...result, secret: undefined, bundle: bundlePath, certificate });
+        const files = certificate
+          ? `  ${bundlePath}\n  ${certificate.certFile}\n  ${certificate.keyFile} (the private key)\n`
+          : `  ${bundlePath}\n`;
         process.stdout.write(
-          `device ${result.device.id} provisioned. Its secret is shown only now, in its agent bundle:\n  ${bundlePath}\n\n` +
-            `copy it to the device (it holds the secret) and start the agent with:\n  edgefleet agent --config ${basename(bundlePath)}\n`,
+          `device ${result.device.id} provisioned. Its ${certificate ? "key" : "secret"} is only here:\n${files}\n` +
+            `copy ${certificate ? "these files" : "it"} to the device and start the agent with:\n  edgefleet agent --config ${basename(bundlePath)}\n`,
         );
       },
     );
+
+  withHubOptions(devices.command("certificate <id>"))
+    .description(
+      "issue the device a new certificate from the hub's CA (key made here); its earlier certificate stops working at once",
+    )
+    .option("--out <dir>", "folder for <id>.cert.pem and <id>.key.pem (default .)")
+    .action(async (id: string, options: HubOptions & { out?: string }) => {
+      const client = await resolveHubClient(options, process.env);
+      printObject(await issueDeviceCertificate(client, id, resolve(options.out ?? ".")));
+    });
+
+  withHubOptions(devices.command("revoke-certificate <id>"))
+    .description("refuse the device's certificate from now on and close its live MQTT session")
+    .action(async (id: string, options: HubOptions) => {
+      const client = await resolveHubClient(options, process.env);
+      printObject(await client.request("DELETE", `/api/v1/devices/${encodeURIComponent(id)}/certificate`));
+    });
 }
 
 /**

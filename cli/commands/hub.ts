@@ -12,6 +12,10 @@ interface HubFlags {
   mqttPort?: string;
   mqttHost?: string;
   insecure?: boolean;
+  tls?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
   mqttUrl?: string;
   databaseUrl?: string;
   publicUrl?: string;
@@ -33,6 +37,16 @@ export function registerHubCommand(program: Command): void {
       "--insecure",
       "allow plaintext HTTP/MQTT on addresses beyond loopback, for a network you trust (EDGEFLEET_INSECURE=1)",
     )
+    .option(
+      "--tls <mode>",
+      "auto: HTTPS and MQTTS with the hub's own CA in the data folder; off: plaintext (EDGEFLEET_TLS; default: on with --tls-cert, auto beyond loopback)",
+    )
+    .option("--tls-cert <file>", "PEM server certificate (chain) for HTTPS and MQTTS (EDGEFLEET_TLS_CERT)")
+    .option("--tls-key <file>", "PEM private key of --tls-cert (EDGEFLEET_TLS_KEY)")
+    .option(
+      "--tls-ca <file>",
+      "PEM CA bundle devices get to verify the hub (EDGEFLEET_TLS_CA; default the hub's own CA)",
+    )
     .option("--mqtt-port <port>", "embedded broker port (EDGEFLEET_MQTT_PORT, default 1883)")
     .option("--mqtt-url <url>", "use an external broker instead of the embedded one (MQTT_URL)")
     .option("--database-url <url>", "use PostgreSQL instead of PGlite (DATABASE_URL)")
@@ -53,6 +67,10 @@ export function registerHubCommand(program: Command): void {
           logLevel: flags.logLevel as never,
           trainer: flags.trainer === false ? false : undefined,
           insecure: flags.insecure,
+          tls: flags.tls as never,
+          tlsCert: flags.tlsCert,
+          tlsKey: flags.tlsKey,
+          tlsCa: flags.tlsCa,
         },
         process.env,
       );

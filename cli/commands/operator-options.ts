@@ -10,11 +10,16 @@ export function withHubOptions(command: Command): Command {
       "--data <dir>",
       "hub data folder to find a local hub in (default: EDGEFLEET_DATA or ./.edgefleet)",
     )
+    .option(
+      "--ca <file>",
+      "PEM CA bundle to verify an https:// hub (default: EDGEFLEET_CA_FILE, then the local hub's tls/ca.pem)",
+    )
     .option("--json", "print JSON");
 }
 
 export interface HubOptions {
   hub?: string;
+  ca?: string;
   token?: string;
   data?: string;
   json?: boolean;

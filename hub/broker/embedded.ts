@@ -1,12 +1,14 @@
 /**
- * The embedded MQTT broker: aedes 1.x (MQTT 3.1.1) on a plain TCP socket, with `policy.ts` as its
+ * The embedded MQTT broker: aedes 1.x (MQTT 3.1.1) on a plain TCP or a TLS socket, with `policy.ts` as its
  * authenticate/authorize handlers. The hub itself connects to it as an ordinary MQTT client
  * (`hub/mqtt/hub-link.ts`), exactly as it would to an external broker.
  */
 import { createServer, type Server } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from "aedes";
 import type { Logger } from "../../lib/log.js";
 import type { AuthThrottle } from "../credentials/auth-throttle.js";
+import { peerDeviceCertificate } from "../tls/peer-certificate.js";
 import {
   authenticate,
   authorizePublish,
@@ -18,6 +20,7 @@ import {
   type PublishRequest,
   principalForOrphanWill,
   type VerifyDevice,
+  type VerifyDeviceCertificate,
 } from "./policy.js";
 
 export interface EmbeddedBrokerOptions {
@@ -28,6 +31,10 @@ export interface EmbeddedBrokerOptions {
   /** Password of the hub principal (username "edgefleet-hub"). */
   hubSecret: string;
   verifyDevice: VerifyDevice;
+  /** MQTTS instead of plain TCP: the server certificate and the CA device certificates must chain to. */
+  tls?: { cert: string; key: string; clientCa: string };
+  /** Checks a device certificate against the device's record; needed for certificate logins. */
+  verifyDeviceCertificate?: VerifyDeviceCertificate;
   /** A secret verified moments ago (no scrypt), admitted even while its id is throttled. */
   recentlyVerified?: (deviceId: string, secret: string) => boolean;
   /** Failed-auth back-off per source and device, shared with the HTTP API. */
@@ -55,7 +62,7 @@ export interface ConnectRefusal {
 }
 
 export interface EmbeddedBroker {
-  /** URL a client on this machine connects to, e.g. mqtt://127.0.0.1:1883. */
+  /** URL a client on this machine connects to, e.g. mqtt://127.0.0.1:1883 (mqtts:// with TLS). */
   url: string;
   port: number;
   /**
@@ -119,7 +126,21 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       done(null, true);
     },
     authenticate(client, username, password, done) {
+      const peer = peerDeviceCertificate(client.conn as unknown as TLSSocket);
+      if (peer.kind === "unverified") {
+        log.warn({ event: "mqtt.connect.refused", clientId: client.id, username, reason: peer.reason });
+        options.onConnectRefused?.({
+          clientId: client.id,
+          username,
+          source: remoteAddress(client),
+          reason: peer.reason,
+        });
+        const error = new Error(peer.reason) as AuthenticateError;
+        error.returnCode = 5;
+        return done(error, false);
+      }
       const request = {
+        certificate: peer.kind === "verified" ? peer.certificate : undefined,
         clientId: client.id,
         username,
         password,
@@ -132,6 +153,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         hubSecret,
         verifyDevice,
         ...(options.recentlyVerified ? { recentlyVerified: options.recentlyVerified } : {}),
+        ...(options.verifyDeviceCertificate
+          ? { verifyDeviceCertificate: options.verifyDeviceCertificate }
+          : {}),
         ...(options.throttle ? { throttle: options.throttle } : {}),
       };
       authenticate(request, deps, limits).then(
@@ -227,7 +251,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     log.debug({ event: "mqtt.connection.error", clientId: client?.id ?? null, error: error.message });
   });
 
-  const server = createServer((socket) => broker.handle(socket));
+  const tls = options.tls;
+  // With TLS a client certificate is asked for, not required: devices with a secret still log in.
+  const server = tls
+    ? createTlsServer(
+        { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: true, rejectUnauthorized: false },
+        (socket) => broker.handle(socket),
+      )
+    : createServer((socket) => broker.handle(socket));
   try {
     await listen(server, options.host, options.port);
   } catch (error) {
@@ -236,7 +267,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   }
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
-  const url = `mqtt://${loopbackFor(options.host)}:${port}`;
+  const url = `${tls ? "mqtts" : "mqtt"}://${loopbackFor(options.host)}:${port}`;
   log.info({ event: "mqtt.broker.listening", host: options.host, port });
 
   let closing: Promise<void> | null = null;

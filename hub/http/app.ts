@@ -20,6 +20,7 @@ import { type AuditRouteDeps, auditRoutes } from "./routes/audit.js";
 import { type BlobRouteDeps, blobRoutes } from "./routes/blobs.js";
 import { type DatasetRouteDeps, datasetRoutes } from "./routes/datasets.js";
 import { type DeploymentRouteDeps, deploymentRoutes } from "./routes/deployments.js";
+import { type DeviceCertificateRouteDeps, deviceCertificateRoutes } from "./routes/device-certificates.js";
 import { type DeviceRouteDeps, deviceRoutes } from "./routes/devices.js";
 import { type MetricsRouteDeps, metricsRoutes } from "./routes/metrics.js";
 import { type ModelRouteDeps, modelRoutes } from "./routes/models.js";
@@ -41,6 +42,7 @@ export type ApiDeps = SystemRouteDeps &
   AuditRouteDeps &
   TokenRouteDeps &
   DeviceRouteDeps &
+  DeviceCertificateRouteDeps &
   ModelRouteDeps &
   QuantizeRouteDeps &
   ModuleRouteDeps &
@@ -112,6 +114,7 @@ export function createApiApp(deps: ApiDeps): ApiApp {
     verifyToken: (token) => deps.repos.tokens.verify(token),
     verifyDevice: (id, secret) => deps.repos.devices.verifySecret(id, secret),
     recentlyVerified: (id, secret) => deps.repos.devices.recentlyVerified(id, secret),
+    verifyDeviceCertificate: (id, sha256) => deps.repos.devices.verifyCertificate(id, sha256),
     ...(deps.authThrottle ? { throttle: deps.authThrottle } : {}),
   });
   app.use("/api/v1/*", auditTrail({ audit: deps.repos.audit, log: deps.log, quiet: quietCall }));
@@ -129,6 +132,7 @@ export function createApiApp(deps: ApiDeps): ApiApp {
   app.route("/", tokenRoutes(deps));
   app.route("/", auditRoutes(deps));
   app.route("/", deviceRoutes(deps));
+  app.route("/", deviceCertificateRoutes(deps));
   app.route("/", profileRoutes());
   app.route("/", modelRoutes(deps));
   app.route("/", quantizeRoutes(deps));

@@ -3,9 +3,12 @@
  * (viewer < operator < admin) decides what it may do. Devices send HTTP Basic `deviceId:secret` and may
  * only read blobs and the signing key.
  */
+
+import type { TLSSocket } from "node:tls";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AuthThrottle } from "../credentials/auth-throttle.js";
+import { peerDeviceCertificate } from "../tls/peer-certificate.js";
 import { ApiError } from "./errors.js";
 
 export const ROLES = ["viewer", "operator", "admin"] as const;
@@ -18,6 +21,8 @@ export type Principal =
 export interface AuthOptions {
   verifyToken(token: string): Promise<{ id: string; name: string; role: Role } | null>;
   verifyDevice(deviceId: string, secret: string): Promise<boolean>;
+  /** Checks a client certificate (HTTPS with mutual TLS) is the device's current one. */
+  verifyDeviceCertificate?(deviceId: string, sha256: string): Promise<boolean>;
   /** A device secret verified moments ago (no scrypt): let through even while its id is throttled. */
   recentlyVerified?(deviceId: string, secret: string): boolean;
   /** Failed attempts per source and device, with back-off; none means no limit (tests of other things). */
@@ -31,6 +36,12 @@ export function requestSource(c: Context): string {
   } catch {
     return "unknown";
   }
+}
+
+/** The TLS socket under a request on the Node server; undefined in process (app.request()). */
+function requestSocket(c: Context): TLSSocket | undefined {
+  const env = c.env as { incoming?: { socket?: TLSSocket } } | undefined;
+  return env?.incoming?.socket;
 }
 
 /** Refuses an attempt the throttle blocks, with Retry-After in whole seconds. */
@@ -69,6 +80,22 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<{ Variable
       header.slice(header.indexOf(" ") + 1),
     ];
     const source = requestSource(c);
+    if (!header && options.verifyDeviceCertificate) {
+      const peer = peerDeviceCertificate(requestSocket(c));
+      if (peer.kind === "unverified") throw new ApiError("unauthorized", peer.reason);
+      if (peer.kind === "verified") {
+        const { deviceId, sha256 } = peer.certificate;
+        const attempt = { source, deviceId };
+        refuseWhileBlocked(c, throttle, source, deviceId);
+        if (await options.verifyDeviceCertificate(deviceId, sha256)) {
+          throttle?.succeeded(attempt);
+          c.set("principal", { kind: "device", deviceId });
+          return next();
+        }
+        throttle?.failed(attempt);
+        throw new ApiError("unauthorized", "unknown or disabled device, or a replaced certificate");
+      }
+    }
     if (scheme === "bearer" && value) {
       // A token check is one indexed sha256 lookup, so a valid token is never throttled; wrong
       // ones from a blocked address get 429 instead of 401.

@@ -4,6 +4,7 @@
  * the API, requests get 503 `unavailable` with `Retry-After`, never a hang or a half-built hub.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { ERROR_STATUS } from "./errors.js";
@@ -22,9 +23,25 @@ function answerStarting(_request: IncomingMessage, response: ServerResponse): vo
   response.end(JSON.stringify({ error: { code: "unavailable", message: "the hub is starting" } }));
 }
 
-/** Binds host:port (0 picks a free port); rejects with a clear message when the port is taken. */
-export async function bindHttpServer(host: string, port: number): Promise<BoundHttpServer> {
-  const server = createServer(answerStarting);
+/** TLS for the HTTP port: the server certificate, and the CA client certificates are checked against. */
+export interface HttpTls {
+  cert: string;
+  key: string;
+  clientCa: string;
+}
+
+/**
+ * Binds host:port (0 picks a free port); rejects with a clear message when the port is taken. With
+ * `tls` it speaks HTTPS only and asks for a client certificate it does not require: devices with
+ * one are identified by it (auth.ts), everyone else authenticates as before.
+ */
+export async function bindHttpServer(host: string, port: number, tls?: HttpTls): Promise<BoundHttpServer> {
+  const server = tls
+    ? createHttpsServer(
+        { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: true, rejectUnauthorized: false },
+        answerStarting,
+      )
+    : createServer(answerStarting);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => {
       reject(
@@ -44,7 +61,7 @@ export async function bindHttpServer(host: string, port: number): Promise<BoundH
   let serving = false;
   let closed: Promise<void> | undefined;
   return {
-    url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${bound}`,
+    url: `${tls ? "https" : "http"}://${host === "0.0.0.0" ? "127.0.0.1" : host}:${bound}`,
     serve(fetch) {
       if (serving) throw new Error("the HTTP server already serves an app");
       serving = true;

@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import { z } from "zod";
 import type { Logger } from "../../lib/log.js";
+import { type ClientTls, mqttTlsOptions } from "../../lib/tls/client-tls.js";
 import { type DesiredState, DesiredStateSchema } from "../../wire/messages.js";
 import {
   alertTopic,
@@ -72,6 +73,8 @@ export interface HubLinkOptions {
   username?: string | undefined;
   password?: string | undefined;
   clientId?: string | undefined;
+  /** CA bundle and client certificate for an mqtts:// broker. */
+  tls?: ClientTls | undefined;
   log: Logger;
   handlers: DeviceMessageHandlers;
   concurrency?: number;
@@ -133,6 +136,7 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
     // Keep trying after a refused CONNACK too: an external broker answers 3 while it restarts.
     reconnectOnConnackError: true,
     resubscribe: true,
+    ...mqttTlsOptions(options.tls),
   };
   if (options.username !== undefined) clientOptions.username = options.username;
   if (options.password !== undefined) clientOptions.password = options.password;

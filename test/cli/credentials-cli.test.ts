@@ -92,7 +92,7 @@ describe("edgefleet devices provision", () => {
       const config = parseAgentConfig({ file: bundle });
       expect(config).toMatchObject({ hubUrl: hub.url, mqttUrl: hub.mqttUrl, deviceId: "cli-bundle" });
       expect(config.trustKey).toBe(hub.parts.signing.publicKeyPem);
-      expect(await hub.parts.repos.devices.verifySecret("cli-bundle", config.deviceSecret)).toBe(true);
+      expect(await hub.parts.repos.devices.verifySecret("cli-bundle", config.deviceSecret!)).toBe(true);
       // A second provision must not clobber the first device's secret file.
       expect((await edgefleet("devices", "provision", "cli-bundle-2", "--bundle", bundle)).code).not.toBe(0);
       expect(parseAgentConfig({ file: bundle }).deviceId).toBe("cli-bundle");

@@ -38,7 +38,7 @@ export async function startTestHub(
   return {
     ...hub,
     dataDir,
-    client: new HubClient({ url: hub.url, token: hub.adminToken }),
+    client: new HubClient({ url: hub.url, token: hub.adminToken, tls: hub.caPem ? { ca: hub.caPem } : undefined }),
     async close() {
       if (closed) return;
       closed = true;

@@ -52,6 +52,8 @@ const provision = createRoute({
       hubUrl: z.string(),
       mqttUrl: z.string(),
       trustKey: z.string(),
+      /** PEM CA bundle to verify the hub's TLS certificate; absent on a plaintext hub or a publicly trusted certificate. */
+      ca: z.string().optional(),
     }),
     "The new device and its credentials",
   ),
@@ -109,6 +111,8 @@ export interface DeviceRouteDeps {
   urls: HubUrls;
   signing: Pick<SigningKeys, "publicKeyPem">;
   sessions: DeviceSessions;
+  /** The CA bundle devices verify the hub with (provisioning answers); none on a plaintext hub. */
+  tlsTrustPem?: string | undefined;
   log: Logger;
 }
 
@@ -141,6 +145,7 @@ export function deviceRoutes(deps: DeviceRouteDeps): ApiApp {
         hubUrl: deps.urls.api,
         mqttUrl: deps.urls.mqtt,
         trustKey: deps.signing.publicKeyPem,
+        ...(deps.tlsTrustPem ? { ca: deps.tlsTrustPem } : {}),
       },
       200,
     );
