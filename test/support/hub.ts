@@ -38,7 +38,11 @@ export async function startTestHub(
   return {
     ...hub,
     dataDir,
-    client: new HubClient({ url: hub.url, token: hub.adminToken, tls: hub.caPem ? { ca: hub.caPem } : undefined }),
+    client: new HubClient({
+      url: hub.url,
+      token: hub.adminToken,
+      tls: hub.caPem ? { ca: hub.caPem } : undefined,
+    }),
     async close() {
       if (closed) return;
       closed = true;
