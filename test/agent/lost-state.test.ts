@@ -12,8 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentProcess, spawnAgent } from "../../lib/agent-process.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { startScoringLoad } from "../support/scoring-load.js";
-import { createDevice, publishTabularModule, storedRequests } from "../support/tabular-module.js";
-import { getJson, waitFor } from "../support/wait.js";
+import {
+  createDevice,
+  publishTabularModule,
+  servedVersion,
+  storedRequests,
+} from "../support/tabular-module.js";
+import { waitFor } from "../support/wait.js";
 
 let hub: TestHub;
 let agent: AgentProcess | undefined;
@@ -31,12 +36,7 @@ function startAgent(previous?: AgentProcess): Promise<AgentProcess> {
   });
 }
 
-const serving = (target: AgentProcess) => async () => {
-  const body = await getJson<{ modules: { name: string; version: string }[] }>(
-    `${target.scoringUrl}/v1/modules`,
-  );
-  return body?.modules.find((m) => m.name === "lost")?.version;
-};
+const serving = (target: AgentProcess) => () => servedVersion(target.scoringUrl, "lost");
 
 beforeAll(async () => {
   hub = await startTestHub({ keepData: true });

@@ -11,8 +11,13 @@ import { type AgentProcess, spawnAgent } from "../../lib/agent-process.js";
 import { canFreezeFolders, freezeFolder } from "../support/disk-faults.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { startScoringLoad } from "../support/scoring-load.js";
-import { createDevice, publishTabularModule, storedRequests } from "../support/tabular-module.js";
-import { getJson, waitFor } from "../support/wait.js";
+import {
+  createDevice,
+  publishTabularModule,
+  servedVersion,
+  storedRequests,
+} from "../support/tabular-module.js";
+import { waitFor } from "../support/wait.js";
 
 const freezable = await canFreezeFolders();
 let hub: TestHub;
@@ -52,10 +57,7 @@ describe.skipIf(!freezable)("telemetry while the disk refuses spool writes", () 
     });
     await waitFor(
       () => `agent serving\n${agent!.output()}`,
-      async () => {
-        const body = await getJson<{ modules: { name: string }[] }>(`${agent!.scoringUrl}/v1/modules`);
-        return body?.modules.some((m) => m.name === "diskfault");
-      },
+      () => servedVersion(agent!.scoringUrl, "diskfault"),
       90_000,
     );
     const load = startScoringLoad(agent.scoringUrl, "diskfault");

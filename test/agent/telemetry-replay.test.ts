@@ -8,11 +8,10 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentProcess, spawnAgent } from "../../lib/agent-process.js";
-import { buildMlpClassifier } from "../../modules/onnx/models.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
-import { getJson, waitFor } from "../support/wait.js";
-
-const FEATURES = ["f0", "f1", "f2", "f3"];
+import { startScoringLoad } from "../support/scoring-load.js";
+import { createDevice, publishTabularModule, servedVersion } from "../support/tabular-module.js";
+import { waitFor } from "../support/wait.js";
 
 let hub: TestHub;
 let agent: AgentProcess | undefined;
@@ -30,29 +29,14 @@ function startAgent(previous?: AgentProcess): Promise<AgentProcess> {
   });
 }
 
-/** Scores until stopped; counts the requests the agent answered. */
+/** Scores until stopped; counts the requests the agent answered, every one with 200. */
 function scoringLoad(target: AgentProcess) {
-  let running = true;
-  let answered = 0;
-  const failures: string[] = [];
-  const loop = (async () => {
-    while (running) {
-      const response = await fetch(`${target.scoringUrl}/v1/modules/replay/score`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ features: { f0: 1, f1: 2, f2: 3, f3: answered } }),
-      });
-      answered++;
-      if (response.status !== 200) failures.push(`${response.status} ${await response.text()}`);
-      else await response.arrayBuffer();
-    }
-  })();
+  const load = startScoringLoad(target.scoringUrl, "replay");
   return {
     /** Requests answered so far. */
-    count: () => answered,
+    count: () => load.answered,
     async stop() {
-      running = false;
-      await loop;
+      const { answered, failures } = await load.stop();
       expect(failures).toEqual([]);
       return answered;
     },
@@ -91,23 +75,8 @@ async function answeredMore(load: { count(): number }, more: number, what: strin
 
 beforeAll(async () => {
   hub = await startTestHub({ keepData: true });
-  const model = buildMlpClassifier({ inputSize: 4, hiddenSizes: [8], classes: 3, seed: 3 });
-  const registered = await hub.client.request<{ version: number }>(
-    "POST",
-    "/api/v1/models/replay/versions",
-    model.bytes,
-  );
-  await hub.client.post("/api/v1/modules", {
-    name: "replay",
-    version: "1.0.0",
-    model: { name: "replay", version: registered.version },
-    preprocessing: { kind: "tabular", input: "features", features: FEATURES.map((name) => ({ name })) },
-    postprocessing: { kind: "argmax", output: "logits" },
-  });
-  const created = await hub.client.post<{ device: { id: string }; secret: string }>("/api/v1/devices", {
-    id: "replay-1",
-  });
-  device = { id: created.device.id, secret: created.secret };
+  await publishTabularModule(hub, "replay");
+  device = await createDevice(hub, "replay-1");
 });
 
 afterAll(async () => {
@@ -127,10 +96,7 @@ describe("telemetry while the broker is down", () => {
     });
     await waitFor(
       () => `agent serving\n${agent!.output()}`,
-      async () => {
-        const body = await getJson<{ modules: { name: string }[] }>(`${agent!.scoringUrl}/v1/modules`);
-        return body?.modules.some((m) => m.name === "replay");
-      },
+      () => servedVersion(agent!.scoringUrl, "replay"),
       90_000,
     );
 
@@ -158,14 +124,7 @@ describe("telemetry while the broker is down", () => {
     // A graceful restart while offline: the window in progress goes to disk, the spool survives.
     await agent.stop();
     agent = await startAgent(agent);
-    await waitFor(
-      "restarted agent serving",
-      async () => {
-        const body = await getJson<{ modules: { name: string }[] }>(`${agent!.scoringUrl}/v1/modules`);
-        return body?.modules.some((m) => m.name === "replay");
-      },
-      90_000,
-    );
+    await waitFor("restarted agent serving", () => servedVersion(agent!.scoringUrl, "replay"), 90_000);
     load = scoringLoad(agent);
     const spooledAtRestart = await spooledWindows(agent);
     await waitFor(

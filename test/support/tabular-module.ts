@@ -1,6 +1,7 @@
 /** Test set-up shared by the agent process tests: a small tabular module on the hub, and a device. */
 import { buildMlpClassifier } from "../../modules/onnx/models.js";
 import type { TestHub } from "./hub.js";
+import { getJson } from "./wait.js";
 
 /** Feature names of the module `publishTabularModule` creates. */
 export const TABULAR_FEATURES = ["f0", "f1", "f2", "f3"];
@@ -40,4 +41,10 @@ export async function storedRequests(hub: TestHub, deviceId: string): Promise<nu
     `/api/v1/telemetry?device=${deviceId}&limit=10000`,
   );
   return windows.reduce((sum, window) => sum + window.requests, 0);
+}
+
+/** The version of `module` the agent at `scoringUrl` serves, or undefined (a `waitFor` probe). */
+export async function servedVersion(scoringUrl: string, module: string): Promise<string | undefined> {
+  const body = await getJson<{ modules: { name: string; version: string }[] }>(`${scoringUrl}/v1/modules`);
+  return body?.modules.find((m) => m.name === module)?.version;
 }
