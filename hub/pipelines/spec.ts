@@ -7,11 +7,9 @@
 import { z } from "zod";
 import { ModuleNameSchema } from "../../modules/manifest.js";
 import { QUANTIZABLE_OPS } from "../../modules/onnx/quantize/index.js";
-import { COLUMN_OVERRIDES } from "../../training/dataset/schema.js";
-import { Sha256HexSchema } from "../../wire/messages.js";
 import { STEP_KINDS, type StepKind } from "../db/schema/pipelines.js";
 import { TagsSchema } from "../fleet/selector.js";
-import { ComputeSchema, RECIPES } from "../jobs/spec.js";
+import { RunSubmissionSchema } from "../jobs/spec.js";
 import { RolloutRequestSchema } from "../rollouts/spec.js";
 
 /** `reuse: false` always recomputes the step (Azure ML's allow_reuse); default true. */
@@ -21,30 +19,21 @@ const DatasetStep = z
   .object({ name: ModuleNameSchema, version: z.string().min(1).max(64).default("latest"), ...reuse })
   .strict();
 
-const TrainStep = z
-  .object({
+/** The run submission's own fields (one definition, one set of checks), with pipeline defaults. */
+const TrainStep = RunSubmissionSchema.pick({
+  recipe: true,
+  split: true,
+  overrides: true,
+  maxCategories: true,
+  script: true,
+  compute: true,
+})
+  .extend({
     /** Default: the dataset's target and task as uploaded. */
-    target: z.string().min(1).max(256).optional(),
-    task: z.enum(["classification", "regression"]).optional(),
-    recipe: z.enum(RECIPES),
+    target: RunSubmissionSchema.shape.target.optional(),
+    task: RunSubmissionSchema.shape.task.optional(),
     params: z.record(z.string(), z.unknown()).default({}),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .default(1),
-    split: z
-      .object({ validation: z.number().min(0).max(0.9), test: z.number().gt(0).max(0.9) })
-      .strict()
-      .optional(),
-    overrides: z.record(z.string().min(1), z.enum(COLUMN_OVERRIDES)).optional(),
-    maxCategories: z.number().int().min(1).max(10_000).optional(),
-    script: z
-      .object({ snapshot: Sha256HexSchema, command: z.string().min(1).max(4096) })
-      .strict()
-      .optional(),
-    compute: ComputeSchema.optional(),
+    seed: RunSubmissionSchema.shape.seed.unwrap().default(1),
     /** Registered model name; default: the pipeline's name. */
     model: ModuleNameSchema.optional(),
     ...reuse,
