@@ -193,10 +193,12 @@ describe("drift summaries from a real agent reach the hub", () => {
       maxPerWindow: 10,
       windows: 1,
     });
-    // The command is asynchronous: score until a window with samples arrives.
+    // The command is asynchronous: score until a window with samples arrives. Feedback for a row
+    // whose window closed between scoring and the feedback POST goes out as a late label with the
+    // next window (wire/samples.ts), so keep scoring until every stored sample carries its label.
     const ids: string[] = [];
     const sampled = await waitFor(
-      () => `a window with samples\n${agent!.output()}`,
+      () => `a window with labelled samples\n${agent!.output()}`,
       async () => {
         const batch = await scoreRows(Array.from({ length: MIN_ROWS }, (_, i) => row(300 + ids.length + i)));
         for (const id of batch) {
@@ -208,7 +210,7 @@ describe("drift summaries from a real agent reach the hub", () => {
         }
         ids.push(...batch);
         const stored = await hub.parts.drift.store.data.samples({ module: "monitored" });
-        return stored.length > 0 ? stored : undefined;
+        return stored.length > 0 && stored.every((sample) => sample.label != null) ? stored : undefined;
       },
     );
     // One window of at most min(10 asked, 3 allowed) rows.
