@@ -2,6 +2,7 @@
  * Which hub an operator command talks to: --hub/--token flags, then EDGEFLEET_HUB_URL/EDGEFLEET_TOKEN,
  * then the data folder of a hub on this machine (hub.json and admin-token).
  */
+import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ADMIN_TOKEN_FILE, readLocalHubInfo } from "../hub/local-access.js";
@@ -40,7 +41,14 @@ export async function resolveHubClient(flags: HubTargetFlags, env: NodeJS.Proces
   if (!token)
     token = (await readFile(join(dataDir, ADMIN_TOKEN_FILE), "utf8").catch(() => "")).trim() || undefined;
   if (!token) throw new CliError("no API token: pass --token or set EDGEFLEET_TOKEN");
-  return new HubClient({ url, token, tls: await hubCa(flags, env, dataDir) });
+  // One random key prefix per invocation: its creating POSTs are keyed, and resent with the same
+  // key when an answer is lost, so a retry never creates twice.
+  return new HubClient({
+    url,
+    token,
+    tls: await hubCa(flags, env, dataDir),
+    idempotency: { prefix: randomUUID() },
+  });
 }
 
 /** The CA to verify the hub with: --ca, EDGEFLEET_CA_FILE, or the local hub's own CA; none: the system's. */

@@ -3,7 +3,9 @@
  * hub's error shape as HubApiError, JSON and byte bodies, server-sent event streams. The CLI, the
  * trainer worker (trainer-api.ts) and the simulator all call the hub through it.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { type ClientTls, tlsFetch } from "../lib/tls/client-tls.js";
+import { IDEMPOTENCY_HEADER, IDEMPOTENT_POST_PATHS, retryableWithKey } from "./idempotency.js";
 
 export class HubApiError extends Error {
   constructor(
@@ -29,11 +31,30 @@ export interface HubClientOptions {
   device?: { id: string; secret: string };
   /** CA bundle (and client certificate) for an https:// hub whose certificate the system does not trust. */
   tls?: ClientTls | undefined;
+  /**
+   * Send an `Idempotency-Key` on the creating POSTs (`hub-api/idempotency.ts`), `${prefix}-${n}`
+   * for the client's nth, and send one that got no answer again with the same key, so a cut
+   * connection never creates twice. The CLI gives each invocation a random prefix.
+   */
+  idempotency?: IdempotencyOptions;
 }
+
+export interface IdempotencyOptions {
+  /** Unique per client (a random UUID); each keyed request adds its own number. */
+  prefix: string;
+  /** Tries per keyed request, the first included (default 6). */
+  attempts?: number;
+  /** Wait before the first retry, doubling after each (ms, default 250: 7.75 s over 6 tries). */
+  firstDelayMs?: number;
+}
+
+export const IDEMPOTENT_RETRY_DEFAULTS = { attempts: 6, firstDelayMs: 250 } as const;
 
 /** Calls the hub's `/api/v1` routes with auth and its error shape. */
 export class HubClient {
   readonly #fetch: typeof fetch;
+  /** Keyed requests sent so far: the number in the next key. */
+  #keyed = 0;
 
   constructor(readonly options: HubClientOptions) {
     this.#fetch = tlsFetch(options.tls);
@@ -61,6 +82,28 @@ export class HubClient {
       init.body = JSON.stringify(body);
       (init.headers as Record<string, string>)["content-type"] = "application/json";
     }
+    const idempotency = this.options.idempotency;
+    if (!idempotency || method !== "POST" || !IDEMPOTENT_POST_PATHS.has(path.split("?")[0] ?? "")) {
+      return this.answer<T>(path, init);
+    }
+    (init.headers as Record<string, string>)[IDEMPOTENCY_HEADER] = `${idempotency.prefix}-${++this.#keyed}`;
+    const attempts = idempotency.attempts ?? IDEMPOTENT_RETRY_DEFAULTS.attempts;
+    let delayMs = idempotency.firstDelayMs ?? IDEMPOTENT_RETRY_DEFAULTS.firstDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.answer<T>(path, init);
+      } catch (error) {
+        const again =
+          error instanceof HubApiError && retryableWithKey(error.status, error.details) && attempt < attempts;
+        if (!again || signal?.aborted) throw error;
+        await sleep(delayMs, undefined, signal ? { signal } : {});
+        delayMs *= 2;
+      }
+    }
+  }
+
+  /** One send and its parsed answer. */
+  private async answer<T>(path: string, init: RequestInit): Promise<T> {
     const response = await this.send(path, init);
     const text = await response.text();
     if (!response.ok) throw refusal(response, text);

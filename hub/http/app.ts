@@ -14,6 +14,7 @@ import { auditTrail } from "./audit-trail.js";
 import { authenticate } from "./auth.js";
 import { bodyLimits, type UploadLimit } from "./body-limits.js";
 import { errorResponse, handleError } from "./errors.js";
+import { IDEMPOTENT_ROUTES, idempotency } from "./idempotency.js";
 import { inputGuard } from "./input-guard.js";
 import { type ApiApp, createRouter } from "./router.js";
 import { type AuditRouteDeps, auditRoutes } from "./routes/audit.js";
@@ -55,7 +56,7 @@ export type ApiDeps = SystemRouteDeps &
   PipelineRouteDeps &
   WorkerRouteDeps &
   MetricsRouteDeps & {
-    repos: Pick<Repositories, "tokens" | "devices" | "audit" | "fleetView">;
+    repos: Pick<Repositories, "tokens" | "devices" | "audit" | "fleetView" | "idempotency">;
     config: Pick<HubConfig, "maxJsonBytes" | "maxModelBytes" | "maxDatasetBytes">;
     /** Change notices for the console's live stream. */
     live: LiveChanges;
@@ -124,6 +125,11 @@ export function createApiApp(deps: ApiDeps): ApiApp {
   );
   app.use("/api/v1/*", async (c, next) => (PUBLIC_PATHS.has(c.req.path) ? next() : auth(c, next)));
   app.use("/api/v1/*", inputGuard());
+  // After auth (a key belongs to its caller) and the input guard (a refused body claims no key).
+  app.use(
+    "/api/v1/*",
+    idempotency({ keys: deps.repos.idempotency, routes: IDEMPOTENT_ROUTES, log: deps.log }),
+  );
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "device", { type: "http", scheme: "basic" });

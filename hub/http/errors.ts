@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   conflict: 409,
   lease_lost: 409,
   payload_too_large: 413,
+  idempotency_key_reused: 422,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
   too_many_requests: 429,

@@ -8,6 +8,7 @@ import { type DeploymentRepo, deploymentRepo } from "./deployments.js";
 import { type DeviceRepo, deviceRepo } from "./devices.js";
 import { type EventRepo, eventRepo } from "./events.js";
 import { type FleetViewRepo, fleetViewRepo } from "./fleet-view.js";
+import { type IdempotencyRepo, idempotencyRepo } from "./idempotency.js";
 import { type ModelRepo, modelRepo } from "./models.js";
 import { type ModuleRepo, moduleRepo } from "./modules.js";
 import { type PipelineRepo, pipelineRepo } from "./pipelines.js";
@@ -25,6 +26,7 @@ export * from "./devices.js";
 export * from "./errors.js";
 export * from "./events.js";
 export * from "./fleet-view.js";
+export * from "./idempotency.js";
 export * from "./models.js";
 export * from "./modules.js";
 export * from "./paging.js";
@@ -49,6 +51,8 @@ export interface Repositories {
   /** Pipeline runs and their steps (hub/pipelines). */
   pipelines: PipelineRepo;
   workers: WorkerRepo;
+  /** Idempotency keys of creating POSTs and their stored answers. */
+  idempotency: IdempotencyRepo;
   /** The console's paged, filtered fleet and its summary counts. */
   fleetView: FleetViewRepo;
   /** Fingerprints of what the console shows, for its live stream. */
@@ -70,6 +74,7 @@ export function createRepositories(db: Db, options?: RepoOptions): Repositories 
     runs: runRepo(db, options),
     pipelines: pipelineRepo(db, options),
     workers: workerRepo(db, options),
+    idempotency: idempotencyRepo(db, options),
     fleetView: fleetViewRepo(db),
     changeMarks: changeMarkRepo(db),
   };

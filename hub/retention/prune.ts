@@ -12,7 +12,13 @@
 import { inArray, lt } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { Db } from "../db/database.js";
-import { driftSamples, driftSummaries, monitorEvaluations, telemetryWindows } from "../db/schema/index.js";
+import {
+  driftSamples,
+  driftSummaries,
+  idempotencyKeys,
+  monitorEvaluations,
+  telemetryWindows,
+} from "../db/schema/index.js";
 
 /** Each pruned table with its id and the time its rows age by. */
 export const PRUNED_TABLES = {
@@ -47,4 +53,13 @@ export async function pruneOlderThan(
     }
   }
   return deleted;
+}
+
+/** Deletes the idempotency keys expired at `now` (few: one per creating POST that carried a key). */
+export async function pruneExpiredIdempotencyKeys(db: Db, now: Date): Promise<number> {
+  const rows = await db
+    .delete(idempotencyKeys)
+    .where(lt(idempotencyKeys.expiresAt, now))
+    .returning({ key: idempotencyKeys.key });
+  return rows.length;
 }

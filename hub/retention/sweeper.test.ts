@@ -9,7 +9,7 @@ import { waitFor } from "../../test/support/wait.js";
 import { parseHubConfig } from "../config.js";
 import { openDatabase } from "../db/connect.js";
 import type { Database } from "../db/database.js";
-import { TelemetryWriter } from "../repos/index.js";
+import { idempotencyRepo, TelemetryWriter } from "../repos/index.js";
 import { startRetentionSweeper } from "./sweeper.js";
 
 const DAY = 86_400_000;
@@ -75,6 +75,32 @@ describe("retention sweeper", () => {
     await sweeper.sweep();
     expect(memory.events("retention.swept")).toHaveLength(0);
     expect(await storedSeqs("dev-b")).toEqual([1]);
+    await sweeper.close();
+  });
+});
+
+describe("expired idempotency keys", () => {
+  it("are deleted by every sweep, also when the days kept are 0; unexpired keys stay", async () => {
+    const clock = new ManualClock(Date.parse("2025-06-01T00:00:00.000Z"));
+    const keys = idempotencyRepo(database.db, { now: () => clock.now() });
+    const request = (key: string) => ({
+      principal: "token:t",
+      key,
+      method: "POST",
+      path: "/api/v1/deployments",
+      requestSha256: "0".repeat(64),
+    });
+    await keys.claim(request("short"), 1_000);
+    await keys.claim(request("long"), DAY);
+    const memory = memoryLogger();
+    const sweeper = startRetentionSweeper({ db: database.db, retentionDays: 0, clock, log: memory.log });
+    clock.advance(2_000);
+    await sweeper.sweep();
+    expect(memory.events("idempotency.swept")[0]).toMatchObject({ deleted: 1 });
+    expect((await database.db.query.idempotencyKeys.findMany()).map((k) => k.key)).toEqual(["long"]);
+    // An expired key that the sweep has not reached yet is free to claim again all the same.
+    clock.advance(DAY);
+    expect(await keys.claim(request("long"), DAY)).toEqual({ claimed: true });
     await sweeper.close();
   });
 });

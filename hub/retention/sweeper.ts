@@ -1,13 +1,14 @@
 /**
  * Runs `pruneOlderThan` soon after the hub starts and then every `intervalMs` (an hour by default),
- * with the cutoff `retentionDays` before the clock's now. A failed sweep is logged and tried again at
- * the next interval. Replicas sharing a database may sweep at once: deleting a row twice is harmless.
+ * with the cutoff `retentionDays` before the clock's now, and deletes expired idempotency keys (they
+ * go whatever the retention setting: a key is kept for its expiry, never for history). A failed
+ * sweep is logged and tried again at the next interval. Replicas sharing a database may sweep at once: deleting a row twice is harmless.
  */
 
 import type { Clock, TimerHandle } from "../../lib/clock.js";
 import type { Logger } from "../../lib/log.js";
 import type { Db } from "../db/database.js";
-import { pruneOlderThan } from "./prune.js";
+import { pruneExpiredIdempotencyKeys, pruneOlderThan } from "./prune.js";
 
 export const RETENTION_DEFAULTS = {
   /** How often the tables are swept (ms). */
@@ -18,7 +19,7 @@ export const RETENTION_DEFAULTS = {
 
 export interface RetentionOptions {
   db: Db;
-  /** Days of history kept; 0 keeps everything (no sweeper runs). */
+  /** Days of history kept; 0 keeps all history (expired idempotency keys still go). */
   retentionDays: number;
   clock: Clock;
   log: Logger;
@@ -39,8 +40,17 @@ export function startRetentionSweeper(options: RetentionOptions): RetentionSweep
   let closed = false;
   let running: Promise<void> = Promise.resolve();
 
-  const sweepOnce = async () => {
-    if (closed || retentionDays <= 0) return;
+  const sweepKeys = async () => {
+    const now = clock.now();
+    try {
+      const deleted = await pruneExpiredIdempotencyKeys(db, now);
+      if (deleted > 0) log.info({ event: "idempotency.swept", deleted });
+    } catch (error) {
+      log.error({ event: "idempotency.sweep_failed", err: error });
+    }
+  };
+  const sweepHistory = async () => {
+    if (retentionDays <= 0) return;
     const cutoff = new Date(clock.now().getTime() - retentionDays * 86_400_000);
     const started = performance.now();
     try {
@@ -55,12 +65,17 @@ export function startRetentionSweeper(options: RetentionOptions): RetentionSweep
       log.error({ event: "retention.sweep_failed", cutoff: cutoff.toISOString(), err: error });
     }
   };
+  const sweepOnce = async () => {
+    if (closed) return;
+    await sweepHistory();
+    await sweepKeys();
+  };
   const sweep = () => {
     running = running.then(sweepOnce);
     return running;
   };
   const arm = (delayMs: number) => {
-    if (closed || retentionDays <= 0) return;
+    if (closed) return;
     timer = clock.setTimer(delayMs, () => {
       void sweep().finally(() => arm(intervalMs));
     });

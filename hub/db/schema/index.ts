@@ -4,6 +4,7 @@ export * from "./deployments.js";
 export * from "./devices.js";
 export * from "./drift.js";
 export * from "./events.js";
+export * from "./idempotency.js";
 export * from "./models.js";
 export * from "./modules.js";
 export * from "./pipelines.js";
