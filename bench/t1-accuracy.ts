@@ -3,7 +3,7 @@
  * metric over the five recorded splits against the best of scikit-learn's linear, RandomForest(500),
  * GradientBoosting and HistGradientBoosting models on the same rows (recorded by
  * scripts/reference/sklearn_reference.py: scikit-learn cannot run in this process, so the peer is
- * its recorded figure). Also reports `auto` (what `train --recipe auto` picks on validation).
+ * its recorded figure). Also reports `auto` (what `train --recipe auto` picks by 5-fold cross-validation on the training rows, refitted).
  * Accuracy for classification (ratio ours / peer, goal ≥ 0.98), RMSE for regression (≤ 1.02).
  * In-process predictions on the test split: the ONNX models equal them (training/README.md, parity).
  */

@@ -60,4 +60,30 @@ describe("printOutcome", () => {
     expect(text).toMatch(/2\s+ridge\s+3\.1/);
     expect(text).toContain('winner: gbt {"depth":3}');
   });
+
+  it("shows a cross-validated leaderboard's mean ± sd", async () => {
+    const { printLeaderboard } = await import("./run-view.js");
+    const { vi } = await import("vitest");
+    let text = "";
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      text += String(chunk);
+      return true;
+    });
+    try {
+      printLeaderboard([
+        {
+          rank: 1,
+          recipe: "logistic",
+          params: {},
+          evaluation: "cross-validation",
+          metric: { name: "logLoss", value: 0.25, sd: 0.05, folds: 5 },
+          durationMs: 300,
+        },
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(text).toMatch(/5-fold cross-validation on the training rows, mean ± sd/);
+    expect(text).toMatch(/1\s+logistic\s+0\.25 ± 0\.05/);
+  });
 });

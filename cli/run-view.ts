@@ -161,17 +161,27 @@ export function printLeaderboard(leaderboard: unknown): void {
     rank?: number;
     recipe?: string;
     params?: Record<string, unknown>;
-    metric?: { name?: string; value?: number };
+    evaluation?: string;
+    metric?: { name?: string; value?: number; sd?: number; folds?: number };
     durationMs?: number;
   };
   const entries = leaderboard as Entry[];
-  const metricName = entries[0]?.metric?.name ?? "metric";
-  process.stdout.write("\nleaderboard (validation):\n");
+  const first = entries[0]?.metric;
+  const metricName = first?.name ?? "metric";
+  const crossValidated = entries[0]?.evaluation === "cross-validation";
+  process.stdout.write(
+    crossValidated
+      ? `\nleaderboard (${first?.folds ?? "k"}-fold cross-validation on the training rows, mean ± sd):\n`
+      : "\nleaderboard (validation):\n",
+  );
   printTable(
     entries.map((e) => ({
       rank: e.rank,
       recipe: e.recipe,
-      [metricName]: formatMetric(e.metric?.value),
+      [metricName]:
+        typeof e.metric?.sd === "number"
+          ? `${formatMetric(e.metric.value)} ± ${formatMetric(e.metric.sd)}`
+          : formatMetric(e.metric?.value),
       seconds: typeof e.durationMs === "number" ? (e.durationMs / 1000).toFixed(1) : undefined,
       params: e.params && Object.keys(e.params).length > 0 ? JSON.stringify(e.params) : "-",
     })),

@@ -103,6 +103,12 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
         histories.push(history);
         request.onProgress?.({ kind: "candidate", candidate: index, of, recipe });
       },
+      // After cross-validation the winner is fitted once more on every training row: its series.
+      onRefit: (index) => {
+        candidate = index;
+        history = [];
+        histories[index] = history;
+      },
     });
     model = result.best;
     leaderboard = result.leaderboard;

@@ -267,13 +267,17 @@ export function RunPage({ id, me }: { id: string; me: Me | null }) {
             </thead>
             <tbody>
               {r.outputs.leaderboard.map((e) => {
-                const metric = e.metric as { name?: string; value?: number } | undefined;
+                const metric = e.metric as { name?: string; value?: number; sd?: number } | undefined;
                 const { rank, recipe, metric: _m, ...rest } = e;
                 return (
                   <tr key={String(rank)}>
                     <td>{String(rank)}</td>
                     <td>{String(recipe)}</td>
-                    <td>{metric ? `${metric.name} ${num(metric.value, 4)}` : "—"}</td>
+                    <td>
+                      {metric
+                        ? `${metric.name} ${num(metric.value, 4)}${metric.sd !== undefined ? ` ± ${num(metric.sd, 4)}` : ""}`
+                        : "—"}
+                    </td>
                     <td class="muted">{JSON.stringify(rest)}</td>
                   </tr>
                 );
