@@ -2,8 +2,6 @@
 import type { Command } from "commander";
 import { createLogger } from "../lib/log.js";
 import { untilSignal } from "../lib/signals.js";
-import { parseAgentConfig, redactAgentConfig } from "./config.js";
-import { runAgent } from "./main.js";
 
 interface AgentFlags {
   config?: string;
@@ -63,6 +61,9 @@ export function registerAgentCommand(program: Command): void {
       "largest scoring request body (EDGEFLEET_MAX_BODY_BYTES, default 16777216; a module may set its own)",
     )
     .action(async (flags: AgentFlags) => {
+      // Loaded here: the CLI registers this command, but only `edgefleet agent` needs its config
+      // schema (zod) and runtime (onnxruntime).
+      const { parseAgentConfig, redactAgentConfig } = await import("./config.js");
       const config = parseAgentConfig({
         file: flags.config,
         env: process.env,
@@ -87,6 +88,7 @@ export function registerAgentCommand(program: Command): void {
       });
       const log = createLogger({ component: "agent", level: config.logLevel });
       log.info({ event: "agent.config", config: redactAgentConfig(config) });
+      const { runAgent } = await import("./main.js");
       const agent = await runAgent(config, { log });
       await untilSignal();
       await agent.stop();

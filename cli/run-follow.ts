@@ -6,7 +6,8 @@
  * the last log seq shown, and no line is shown twice.
  */
 import { HubApiError, type HubClient } from "../hub-api/client.js";
-import { type LogLine, type Run, TERMINAL_RUN_STATUSES } from "../hub-api/training.js";
+import { TERMINAL_RUN_STATUSES } from "../hub-api/run-statuses.js";
+import type { LogLine, Run } from "../hub-api/training.js";
 import { readSse } from "./sse.js";
 
 /** The log route's largest page. */

@@ -6,18 +6,9 @@
  * the two sides cannot drift apart.
  */
 import { z } from "zod";
+import type { RunStatus } from "./run-statuses.js";
 
-export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "cancelling", "cancelled"] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-/** Statuses a run never leaves. */
-export const TERMINAL_RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>([
-  "succeeded",
-  "failed",
-  "cancelled",
-]);
-
-export const ATTEMPT_STATUSES = ["running", "succeeded", "failed", "lost", "cancelled"] as const;
-export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+export * from "./run-statuses.js";
 
 export type JobKind = "builtin" | "script";
 

@@ -6,7 +6,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { HubClient } from "../../hub-api/client.js";
-import { createDeviceCsr } from "../../lib/tls/x509.js";
 
 export interface IssuedFiles {
   certFile: string;
@@ -24,6 +23,8 @@ export async function issueDeviceCertificate(
   deviceId: string,
   dir: string,
 ): Promise<IssuedFiles> {
+  // x509 (and its reflect-metadata) loads only for the commands that make a key.
+  const { createDeviceCsr } = await import("../../lib/tls/x509.js");
   const { keyPem, csrPem } = await createDeviceCsr(deviceId);
   const issued = await client.post<{
     certificate: string;

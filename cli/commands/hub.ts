@@ -1,7 +1,5 @@
 /** `edgefleet hub`: run the hub on the embedded defaults or with DATABASE_URL / MQTT_URL. */
 import type { Command } from "commander";
-import { parseHubConfig } from "../../hub/config.js";
-import { startHub } from "../../hub/main.js";
 import { createLogger } from "../../lib/log.js";
 import { untilSignal } from "../../lib/signals.js";
 
@@ -54,6 +52,8 @@ export function registerHubCommand(program: Command): void {
     .option("--log-level <level>", "log level (EDGEFLEET_LOG_LEVEL, default info)")
     .option("--no-trainer", "do not run a trainer worker inside the hub (EDGEFLEET_TRAINER=0)")
     .action(async (flags: HubFlags) => {
+      // Loaded here so that `edgefleet --help` and the operator commands do not load the hub.
+      const { parseHubConfig } = await import("../../hub/config.js");
       const config = parseHubConfig(
         {
           dataDir: flags.data,
@@ -75,6 +75,7 @@ export function registerHubCommand(program: Command): void {
         process.env,
       );
       const log = createLogger({ component: "hub", level: config.logLevel });
+      const { startHub } = await import("../../hub/main.js");
       const hub = await startHub(config, { log });
       process.stderr.write(
         `edgefleet hub ${hub.parts.version}: API ${hub.url}/api/v1  MQTT ${hub.mqttUrl}  data ${config.dataDir}\n`,

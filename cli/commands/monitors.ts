@@ -4,7 +4,6 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import semver from "semver";
 import type { HubClient } from "../../hub-api/client.js";
 import { CliError, resolveHubClient } from "../hub-target.js";
 import { collect } from "../key-values.js";
@@ -49,6 +48,7 @@ async function latestVersion(client: HubClient, module: string): Promise<string>
   const { modules } = await client.get<{ modules: { version: string }[] }>(
     `/api/v1/modules?name=${encodeURIComponent(module)}`,
   );
+  const { default: semver } = await import("semver");
   const versions = modules.map((m) => m.version).filter((v) => semver.valid(v));
   const latest = semver.rsort(versions)[0];
   if (!latest)

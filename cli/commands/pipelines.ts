@@ -5,7 +5,6 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { parse as parseYaml } from "yaml";
 import type { HubClient } from "../../hub-api/client.js";
 import { CliError, resolveHubClient } from "../hub-target.js";
 import { printObject, printTable } from "../output.js";
@@ -39,6 +38,7 @@ export async function readSpecFile(path: string): Promise<unknown> {
     return JSON.parse(text);
   } catch {
     try {
+      const { parse: parseYaml } = await import("yaml");
       return parseYaml(text);
     } catch (error) {
       throw new CliError(`${path} is neither JSON nor YAML: ${(error as Error).message}`);

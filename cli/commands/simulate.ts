@@ -1,7 +1,6 @@
 /** `edgefleet simulate`: a fleet of lightweight simulated agents in this process (simulator/). */
 import type { Command } from "commander";
 import { untilSignal } from "../../lib/signals.js";
-import { startSimulatedFleet } from "../../simulator/fleet.js";
 import { CliError, resolveHubClient } from "../hub-target.js";
 import { numberFlag } from "../number-flags.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
@@ -44,6 +43,7 @@ export function registerSimulateCommand(program: Command): void {
       if (!Number.isInteger(count) || count < 1) throw new CliError("--agents must be a positive integer");
       const client = await resolveHubClient(flags, process.env);
       const started = Date.now();
+      const { startSimulatedFleet } = await import("../../simulator/fleet.js");
       const fleet = await startSimulatedFleet({
         hubUrl: client.options.url,
         token: client.options.token,

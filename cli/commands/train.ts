@@ -10,7 +10,6 @@ import { collect, keyValues, paramValues, splitAt } from "../key-values.js";
 import { positiveInt } from "../number-flags.js";
 import { printObject } from "../output.js";
 import { followAndReport } from "../run-view.js";
-import { uploadScriptSnapshot } from "../script-snapshot.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
 
 const RECIPES = ["logistic", "ridge", "mlp", "gbt", "forest", "auto"];
@@ -66,6 +65,7 @@ export function registerTrainCommand(program: Command): void {
       const client = await resolveHubClient(options, process.env);
       const body = trainRequest(options, await datasetDefaults(client, options));
       if (options.script) {
+        const { uploadScriptSnapshot } = await import("../script-snapshot.js");
         const snapshot = await uploadScriptSnapshot(client, options.script);
         body.script = { snapshot: snapshot.sha256, command: options.command! };
       }

@@ -3,7 +3,6 @@ import type { Command } from "commander";
 import { createLogger } from "../../lib/log.js";
 import { untilSignal } from "../../lib/signals.js";
 import { parseLabels } from "../../trainer/capabilities.js";
-import { startTrainerWorker } from "../../trainer/worker.js";
 import { CliError } from "../hub-target.js";
 import { collect } from "../key-values.js";
 import { positiveInt } from "../number-flags.js";
@@ -60,6 +59,7 @@ export function registerTrainerCommand(program: Command): void {
         component: "trainer",
         level: flags.logLevel ?? process.env.EDGEFLEET_LOG_LEVEL ?? "info",
       });
+      const { startTrainerWorker } = await import("../../trainer/worker.js");
       const worker = await startTrainerWorker({
         hubUrl,
         token,
