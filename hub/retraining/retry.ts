@@ -8,6 +8,7 @@
  * so a step that moves the cycle on leaves a stale count behind that the next step ignores.
  */
 import { isTransient } from "../../lib/errors.js";
+import type { CycleStatus } from "../repos/retraining.js";
 
 /** A step's deliberate outcome: the cycle cannot go on (ends `failed` without retrying). */
 export class CycleFailure extends Error {
@@ -89,4 +90,24 @@ export function describeError(error: unknown): string {
     parts.push(e.message.startsWith("Failed query:") ? "database query failed" : e.message);
   }
   return parts.join(": ");
+}
+
+/**
+ * The step that clears a count once the step of `status` went through again without moving the
+ * cycle on (it still reads `statusNow`), so failures are counted in a row; null when there is no
+ * count of this status, or the cycle moved on (the count then belongs to the old status, which
+ * the next step ignores).
+ */
+export function recoveryOf(
+  status: string,
+  transient: TransientCount | null | undefined,
+  statusNow: string | undefined,
+): { status: CycleStatus; state: { transient: null }; step: string; message: string } | null {
+  if (!transient || transient.status !== status || statusNow !== status) return null;
+  return {
+    status: status as CycleStatus,
+    state: { transient: null },
+    step: `${status}-recovered`,
+    message: `the step went through again after ${transient.failures} transient failure(s)`,
+  };
 }
