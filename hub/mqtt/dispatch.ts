@@ -3,6 +3,7 @@
  * message kind, so adding a kind is adding a row (like aedes' lib/handlers/index.js).
  */
 import { z } from "zod";
+import { findUnstorable } from "../../lib/storable-text.js";
 import {
   type DeviceEvent,
   DeviceEventSchema,
@@ -88,6 +89,13 @@ export function routeMessage(topic: string, payload: Buffer, retained: boolean):
   if (payload.length === 0) return { ok: false, drop: "empty", deviceId, kind, reason: "empty payload" };
   const result = parsePayload(route.schema, payload);
   if (!result.ok) return { ok: false, drop: "invalid", deviceId, kind, reason: result.error };
+  // The HTTP input guard's rule (lib/storable-text.ts): a NUL or lone surrogate would fail the
+  // statement, and with it every other device's message written in the same batch.
+  const unstorable = findUnstorable(result.value);
+  if (unstorable) {
+    const reason = `the payload at ${unstorable.path} ${unstorable.reason}`;
+    return { ok: false, drop: "invalid", deviceId, kind, reason };
+  }
   const meta: MessageMeta = { topic, retained };
   return {
     ok: true,

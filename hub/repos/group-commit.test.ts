@@ -72,4 +72,29 @@ describe("GroupCommit", () => {
     await Promise.all(calls);
     expect(batches.map((b) => [...b.keys()])).toEqual([["a"], ["b", "c"], ["d", "e"]]);
   });
+
+  it("rejects only the key whose value the write refuses; the rest of its batch is stored", async () => {
+    const attempts: string[][] = [];
+    const write: BatchWrite<string> = async (batch) => {
+      attempts.push([...batch.keys()]);
+      if ([...batch.values()].includes("bad")) throw new Error("value refused");
+      return new Set(batch.keys());
+    };
+    const group = new GroupCommit({ write, missing, maxBatch: 100 });
+    const first = group.submit("x", "ok");
+    // Made while the first write runs, so they share the second.
+    const calls = ["a", "b", "c", "d", "e"].map((key) => group.submit(key, key === "c" ? "bad" : "ok"));
+    await first;
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    expect((outcomes[2] as PromiseRejectedResult).reason).toEqual(new Error("value refused"));
+    expect(attempts[1]).toEqual(["a", "b", "c", "d", "e"]);
+    expect(attempts).toContainEqual(["c"]);
+  });
 });

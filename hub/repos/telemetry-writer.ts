@@ -2,7 +2,9 @@
  * Buffers telemetry windows and writes them in one multi-row INSERT per flush: at `maxRows` rows
  * or every `flushIntervalMs`, whichever comes first. Telemetry is best-effort by design (QoS 1,
  * windows are statistics), so a failed write is logged, retried once on the next flush,
- * then counted as dropped; nothing here throws into the MQTT handler that calls `add`.
+ * then counted as dropped; nothing here throws into the MQTT handler that calls `add`. A failed
+ * multi-row INSERT is split in halves and retried at once, down to single rows, so a row the
+ * database refuses fails alone and the other devices' windows of its batch are stored.
  *
  * `store` is `add` for a caller that acknowledges the window to its device: it resolves once the
  * rows are committed (or were there already) and rejects when they were dropped, so a PUBACK is
@@ -192,49 +194,61 @@ export class TelemetryWriter {
     return this.#chain;
   }
 
+  /** Inserts the rows and their drift rows in one transaction; returns how many rows were new. */
+  async #insert(batch: readonly Pending[]): Promise<number> {
+    return this.#db.transaction(async (tx) => {
+      const ids = await tx
+        .insert(telemetryWindows)
+        .values(batch.map((p) => p.row))
+        .onConflictDoNothing({
+          target: [
+            telemetryWindows.deviceId,
+            telemetryWindows.epoch,
+            telemetryWindows.seq,
+            telemetryWindows.module,
+          ],
+        })
+        .returning({ id: telemetryWindows.id });
+      await writeDriftRows(
+        tx,
+        batch.map((p) => p.drift),
+      );
+      return ids.length;
+    });
+  }
+
   async #pass(): Promise<void> {
     this.#passQueued = false;
     const taken = this.#buffer;
     this.#buffer = [];
     const retry: Pending[] = [];
-    for (let start = 0; start < taken.length; start += this.#maxRows) {
-      const batch = taken.slice(start, start + this.#maxRows);
+    const batches: Pending[][] = [];
+    for (let start = 0; start < taken.length; start += this.#maxRows)
+      batches.push(taken.slice(start, start + this.#maxRows));
+    for (let batch = batches.shift(); batch; batch = batches.shift()) {
       try {
-        const inserted = await this.#db.transaction(async (tx) => {
-          const ids = await tx
-            .insert(telemetryWindows)
-            .values(batch.map((p) => p.row))
-            .onConflictDoNothing({
-              target: [
-                telemetryWindows.deviceId,
-                telemetryWindows.epoch,
-                telemetryWindows.seq,
-                telemetryWindows.module,
-              ],
-            })
-            .returning({ id: telemetryWindows.id });
-          await writeDriftRows(
-            tx,
-            batch.map((p) => p.drift),
-          );
-          return ids;
-        });
-        this.#stats.written += inserted.length;
-        this.#stats.duplicates += batch.length - inserted.length;
+        const inserted = await this.#insert(batch);
+        this.#stats.written += inserted;
+        this.#stats.duplicates += batch.length - inserted;
         for (const pending of batch) pending.settle?.();
       } catch (error) {
         this.#stats.failedFlushes++;
         this.#log.error({ event: "telemetry.flush_failed", rows: batch.length, err: error });
-        for (const pending of batch) {
-          pending.attempts++;
-          if (pending.attempts < MAX_ATTEMPTS) retry.push(pending);
-          else {
-            this.#stats.dropped++;
-            pending.settle?.(new Error("telemetry rows dropped after a failed write and its retry"));
-          }
+        if (batch.length > 1) {
+          // One row the database refuses must not cost the others their write: each half is
+          // tried apart (next, before any later batch), down to the single row that fails.
+          const half = Math.ceil(batch.length / 2);
+          batches.unshift(batch.slice(0, half), batch.slice(half));
+          continue;
         }
-        const dropped = batch.length - batch.filter((p) => p.attempts < MAX_ATTEMPTS).length;
-        if (dropped > 0) this.#log.error({ event: "telemetry.rows_dropped", rows: dropped });
+        const pending = batch[0]!;
+        pending.attempts++;
+        if (pending.attempts < MAX_ATTEMPTS) retry.push(pending);
+        else {
+          this.#stats.dropped++;
+          this.#log.error({ event: "telemetry.rows_dropped", rows: 1, deviceId: pending.row.deviceId });
+          pending.settle?.(new Error("telemetry rows dropped after a failed write and its retry"));
+        }
       }
     }
     // Retries go first so rows stay roughly in arrival order.

@@ -157,6 +157,38 @@ export function deviceContract(ctx: ContractContext): void {
         expect(await devices.get(id)).toMatchObject({ reported: report(3), reportedAt: new Date(3) });
     });
 
+    it("stores the rest of a burst when the database refuses one device's report", async () => {
+      const devices = deviceRepo(ctx.db());
+      const ids = Array.from({ length: 6 }, () => unique("rn"));
+      for (const id of ids) await devices.provision({ id });
+      const report = (error?: string): ReportedState => ({
+        protocol: 1,
+        revision: 2,
+        modules: [
+          {
+            name: "m",
+            version: "1.0.0",
+            state: "failed",
+            since: "2025-03-01T11:00:00.000Z",
+            ...(error ? { error } : {}),
+          },
+        ],
+        at: "2025-03-01T11:00:00.000Z",
+      });
+      const [poisoned, ...valid] = ids as [string, ...string[]];
+      // Held back behind a first write, so every report below shares one batch.
+      const first = devices.setReported(valid[0]!, report(), new Date(1));
+      const calls = valid.map((id) => devices.setReported(id, report(), new Date(2)));
+      // jsonb cannot hold U+0000: this row fails its statement.
+      const refused = devices.setReported(poisoned, report("bad \u0000 byte"), new Date(2));
+      await first;
+      await Promise.all(calls);
+      await expect(refused).rejects.toThrow();
+      for (const id of valid)
+        expect(await devices.get(id)).toMatchObject({ reported: report(), reportedAt: new Date(2) });
+      expect(await devices.get(poisoned)).toMatchObject({ reported: null });
+    });
+
     it("refuses status and reported for unknown devices", async () => {
       const devices = deviceRepo(ctx.db());
       const ghost = unique("ghost");

@@ -105,19 +105,44 @@ export function telemetryContract(ctx: ContractContext): void {
       try {
         const failing = new TelemetryWriter(db);
         failing.add(device, window(1, [moduleWindow("a", 5_000_000), moduleWindow("b", 5_000_000)]));
-        await failing.flush(); // first attempt and its retry both fail
-        expect(failing.stats()).toMatchObject({ written: 0, dropped: 2, failedFlushes: 2, pending: 0 });
+        // Both rows fail together, then each alone (the split); the retry does the same again.
+        await failing.flush();
+        expect(failing.stats()).toMatchObject({ written: 0, dropped: 2, failedFlushes: 6, pending: 0 });
 
         const recovering = new TelemetryWriter(db, { maxRows: 2, flushIntervalMs: 3_600_000 });
         recovering.add(device, window(2, [moduleWindow("a", 5_000_000), moduleWindow("b", 5_000_000)]));
-        await vi.waitFor(() => expect(recovering.stats()).toMatchObject({ failedFlushes: 1, pending: 2 }));
+        await vi.waitFor(() => expect(recovering.stats()).toMatchObject({ failedFlushes: 3, pending: 2 }));
         await db.execute(sql`alter table telemetry_windows drop constraint ${constraint}`);
         await recovering.close();
-        expect(recovering.stats()).toMatchObject({ written: 2, dropped: 0, failedFlushes: 1 });
+        expect(recovering.stats()).toMatchObject({ written: 2, dropped: 0, failedFlushes: 3 });
       } finally {
         await db.execute(sql`alter table telemetry_windows drop constraint if exists ${constraint}`);
       }
       expect(await telemetryRepo(db).count({ deviceId: device })).toBe(2);
+    });
+
+    it("stores the other devices' windows of a batch in which the database refuses one row", async () => {
+      const db = ctx.db();
+      const constraint = sql.raw(`tw_test_${unique("c").replace("-", "_")}`);
+      const refused = unique("dev");
+      const others = [unique("dev"), unique("dev"), unique("dev")];
+      // NOT VALID: rows earlier tests stored with large counts stay; only new rows are checked.
+      await db.execute(
+        sql`alter table telemetry_windows add constraint ${constraint} check (requests < 1000000) not valid`,
+      );
+      try {
+        const writer = new TelemetryWriter(db, { maxRows: 100, flushIntervalMs: 3_600_000 });
+        const stored = others.map((device) => writer.store(device, window(1, [moduleWindow("a")])));
+        const dropped = writer.store(refused, window(1, [moduleWindow("a", 5_000_000)]));
+        await Promise.all(stored);
+        await expect(dropped).rejects.toThrow("dropped");
+        await writer.close();
+        expect(writer.stats()).toMatchObject({ written: 3, dropped: 1 });
+      } finally {
+        await db.execute(sql`alter table telemetry_windows drop constraint if exists ${constraint}`);
+      }
+      for (const device of others) expect(await telemetryRepo(db).count({ deviceId: device })).toBe(1);
+      expect(await telemetryRepo(db).count({ deviceId: refused })).toBe(0);
     });
   });
 }
