@@ -1,6 +1,12 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { ImageInputError, imageToTensor, sniffImageFormat, stackImageTensors } from "./image-preprocess.js";
+import {
+  ImageInputError,
+  imagesToTensor,
+  imageToTensor,
+  sniffImageFormat,
+  stackImageTensors,
+} from "./image-preprocess.js";
 import { type ImagePreprocessing, ImagePreprocessingSchema, parseManifest } from "./manifest.js";
 
 /** A lossless PNG from interleaved RGB pixels. */
@@ -204,5 +210,95 @@ describe("image preprocessing in the manifest", () => {
     ["two mean values for RGB", { mean: [1, 2] }, undefined, undefined, /mean needs 1 or 3 values/],
   ])("refuses %s", (_, pre, shape, datatype, message) => {
     expect(() => parseManifest(manifest(pre, shape, datatype))).toThrow(message);
+  });
+});
+
+describe("keep-aspect resizing", () => {
+  const keepAspect = (resize: Record<string, unknown> = {}) =>
+    ImagePreprocessingSchema.parse({
+      kind: "image",
+      input: "x",
+      kernel: "nearest",
+      background: [9],
+      resize: { mode: "keep-aspect", maxSide: 64, multiple: 32, ...resize },
+    });
+  const solid = (width: number, height: number) =>
+    sharp({ create: { width, height, channels: 3, background: "#ffffff" } })
+      .png()
+      .toBuffer();
+
+  it("feeds each image at its own aspect ratio, padded to the multiple where it says", async () => {
+    const landscape = await imageToTensor(keepAspect(), await solid(64, 48));
+    expect(landscape.shape).toEqual([1, 3, 64, 64]);
+    expect(landscape.geometry).toMatchObject({ resized: { width: 64, height: 48 }, offsetX: 0, offsetY: 8 });
+    // 30×80 → 24×64 → padded to 32 wide, 4 columns each side in the background colour.
+    const portrait = await imageToTensor(keepAspect(), await solid(30, 80));
+    expect(portrait.shape).toEqual([1, 3, 64, 32]);
+    const firstRow = Array.from(portrait.data.slice(0, 32));
+    expect(firstRow).toEqual([...Array(4).fill(9), ...Array(24).fill(255), ...Array(4).fill(9)]);
+    const rounded = await imageToTensor(keepAspect({ toMultiple: "round" }), await solid(30, 80));
+    expect(rounded.shape).toEqual([1, 3, 64, 32]);
+    expect(new Set(rounded.data)).toEqual(new Set([255]));
+  });
+
+  it("pads a batch of different shapes to its largest at the right and bottom", async () => {
+    const { tensor, geometries } = await imagesToTensor(keepAspect({ toMultiple: "round" }), [
+      await solid(64, 48),
+      await solid(30, 80),
+    ]);
+    expect(tensor.shape).toEqual([2, 3, 64, 64]);
+    expect(geometries.map((g) => g.input)).toEqual([
+      { width: 64, height: 64 },
+      { width: 64, height: 64 },
+    ]);
+    expect(geometries[1]).toMatchObject({ resized: { width: 32, height: 64 }, offsetX: 0 });
+    // Image 2's first row: 32 image columns, then 32 of background.
+    const second = Array.from(tensor.data.slice(3 * 64 * 64, 3 * 64 * 64 + 64));
+    expect(second).toEqual([...Array(32).fill(255), ...Array(32).fill(9)]);
+  });
+});
+
+describe("keep-aspect preprocessing in the manifest", () => {
+  const manifest = (pre: Record<string, unknown>, shape = [-1, 3, -1, -1]) => ({
+    schemaVersion: 1,
+    name: "detector",
+    version: "1.0.0",
+    model: { file: "model.onnx", sha256: "a".repeat(64), size: 10 },
+    inputs: [{ name: "x", datatype: "FP32", shape }],
+    outputs: [{ name: "y", datatype: "FP32", shape: [-1, 2] }],
+    preprocessing: { kind: "image", input: "x", resize: { mode: "keep-aspect", maxSide: 640 }, ...pre },
+    createdAt: new Date().toISOString(),
+  });
+
+  it("takes a model with dynamic height and width, with defaults", () => {
+    expect(parseManifest(manifest({})).preprocessing).toMatchObject({
+      resize: { mode: "keep-aspect", maxSide: 640, multiple: 32, toMultiple: "pad", upscale: false },
+    });
+  });
+
+  it.each([
+    [
+      "a fixed height and width",
+      {},
+      [-1, 3, 640, 640],
+      /needs dynamic H and W: \[batch, 3, H, W\].*resize ..contain/,
+    ],
+    ["a width beside keep-aspect", { width: 640 }, undefined, /keep-aspect resize takes no width or height/],
+    [
+      "a maxSide off the multiple",
+      { resize: { mode: "keep-aspect", maxSide: 650 } },
+      undefined,
+      /maxSide 650 is not a multiple of 32/,
+    ],
+    [
+      "a misspelt keep-aspect field",
+      { resize: { mode: "keep-aspect", maxside: 640 } },
+      undefined,
+      /keep-aspect resize: .*maxSide/,
+    ],
+    ["an unknown mode", { resize: "squash" }, undefined, /resize must be one of fill, cover, contain/],
+    ["fill without a size", { resize: "fill" }, undefined, /resize ..fill.. needs width and height/],
+  ])("refuses %s", (_, pre, shape, message) => {
+    expect(() => parseManifest(manifest(pre, shape))).toThrow(message);
   });
 });

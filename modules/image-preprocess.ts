@@ -5,7 +5,8 @@
  * final pixel → tensor loop.
  */
 import sharp from "sharp";
-import type { ImagePreprocessing } from "./manifest.js";
+import { geometryOf, type ImageGeometry, planResize, type Size } from "./image-geometry.js";
+import type { ImagePreprocessing } from "./image-manifest.js";
 import { InputError } from "./preprocess.js";
 
 /** Why an image was refused: maps to HTTP 415 (unsupported), 413 (too_large) or 400 (invalid). */
@@ -50,30 +51,57 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
+/** A batch-1 image tensor and where the image landed in it (for mapping boxes back). */
+export type PlacedImageTensor = ImageTensor & { geometry: ImageGeometry };
+
 /** Decodes, orients, resizes and normalises one image into a batch-1 tensor; throws ImageInputError. */
 export async function imageToTensor(
   spec: ImagePreprocessing,
   bytes: Uint8Array,
   options: ImageOptions = {},
-): Promise<ImageTensor> {
-  if (bytes.length === 0) throw new ImageInputError("invalid", "the image is empty");
-  const format = sniffImageFormat(bytes);
-  if (format === undefined) {
-    throw new ImageInputError(
-      "unsupported",
-      `not a JPEG, PNG or WebP image (first bytes ${hex(bytes.subarray(0, 8))})`,
-    );
-  }
-  const pixels = await resizedPixels(spec, bytes, format, options.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS);
-  return toTensor(spec, pixels);
+): Promise<PlacedImageTensor> {
+  const { pixels, geometry } = await decodeImage(spec, bytes, options);
+  return { ...toTensor(spec, pixels), geometry };
 }
 
-/** Stacks batch-1 image tensors into one [n, ...] tensor (all from the same preprocessing). */
+/**
+ * Several images as one batch tensor, one geometry per image. Keep-aspect images of different
+ * shapes are padded at the right and bottom with `background` to the batch's largest height and
+ * width (the model sees one shape per run); their offsets do not change. Errors name the image.
+ */
+export async function imagesToTensor(
+  spec: ImagePreprocessing,
+  images: readonly Uint8Array[],
+  options: ImageOptions = {},
+): Promise<{ tensor: ImageTensor; geometries: ImageGeometry[] }> {
+  const decoded = await Promise.all(
+    images.map((bytes, i) =>
+      decodeImage(spec, bytes, options).catch((error: unknown) => {
+        if (error instanceof ImageInputError && images.length > 1) {
+          throw new ImageInputError(error.reason, `image #${i + 1}: ${error.message}`);
+        }
+        throw error;
+      }),
+    ),
+  );
+  const canvas = {
+    width: Math.max(...decoded.map((d) => d.pixels.width)),
+    height: Math.max(...decoded.map((d) => d.pixels.height)),
+  };
+  const fill = backgroundPixel(spec);
+  const tensor = stackImageTensors(decoded.map((d) => toTensor(spec, padPixels(d.pixels, canvas, fill))));
+  return { tensor, geometries: decoded.map((d) => ({ ...d.geometry, input: canvas })) };
+}
+
+/** Stacks batch-1 image tensors of one shape into one [n, ...] tensor (all from the same preprocessing). */
 export function stackImageTensors(tensors: readonly ImageTensor[]): ImageTensor {
   const first = tensors[0];
   if (first === undefined) throw new InputError("no image to score");
-  if (tensors.length === 1) return first;
+  if (tensors.length === 1) return { datatype: first.datatype, data: first.data, shape: first.shape };
   const size = first.data.length;
+  if (tensors.some((t) => t.data.length !== size)) {
+    throw new InputError("images of different tensor shapes cannot share a batch");
+  }
   const data =
     first.datatype === "FP32"
       ? new Float32Array(size * tensors.length)
@@ -86,6 +114,24 @@ interface Pixels {
   /** Interleaved (HWC) 8-bit pixels, `channels` per pixel, exactly width × height. */
   data: Uint8Array;
   channels: number;
+  width: number;
+  height: number;
+}
+
+async function decodeImage(
+  spec: ImagePreprocessing,
+  bytes: Uint8Array,
+  options: ImageOptions,
+): Promise<{ pixels: Pixels; geometry: ImageGeometry }> {
+  if (bytes.length === 0) throw new ImageInputError("invalid", "the image is empty");
+  const format = sniffImageFormat(bytes);
+  if (format === undefined) {
+    throw new ImageInputError(
+      "unsupported",
+      `not a JPEG, PNG or WebP image (first bytes ${hex(bytes.subarray(0, 8))})`,
+    );
+  }
+  return resizedPixels(spec, bytes, format, options.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS);
 }
 
 async function resizedPixels(
@@ -93,29 +139,42 @@ async function resizedPixels(
   bytes: Uint8Array,
   format: ImageFormat,
   maxPixels: number,
-): Promise<Pixels> {
+): Promise<{ pixels: Pixels; geometry: ImageGeometry }> {
   const gray = spec.channels === "GRAY";
   const background = colour(spec.background, spec.channels === "BGR");
   try {
     // failOn "error": truncated or corrupt files are refused instead of scored half-grey.
-    let image = sharp(bytes, { limitInputPixels: maxPixels, failOn: "error" })
+    const decoder = sharp(bytes, { limitInputPixels: maxPixels, failOn: "error" });
+    // The header alone gives the oriented size, which the plan needs before any pixel is decoded.
+    const { autoOrient } = await decoder.metadata();
+    if (autoOrient.width * autoOrient.height > maxPixels) throw new Error("pixel limit exceeded");
+    const source = { width: autoOrient.width, height: autoOrient.height };
+    const plan = planResize(spec, source);
+    // Resize to exactly the planned size, then pad (contain, keep-aspect) or crop (cover): the
+    // geometry is then exact by construction.
+    let image = decoder
       .rotate() // apply EXIF orientation, as a viewer shows the photo
       .flatten({ background })
-      .resize({
-        width: spec.width,
-        height: spec.height,
-        fit: spec.resize,
-        position: spec.position === "top-left" ? "left top" : "centre",
-        background,
-        kernel: spec.kernel,
-      });
+      .resize({ ...plan.resized, fit: "fill", kernel: spec.kernel });
+    const right = plan.input.width - plan.resized.width - plan.left;
+    const bottom = plan.input.height - plan.resized.height - plan.top;
+    if (plan.left < 0 || plan.top < 0) {
+      image = image.extract({ left: -plan.left, top: -plan.top, ...plan.input });
+    } else if (plan.left > 0 || plan.top > 0 || right > 0 || bottom > 0) {
+      image = image.extend({ top: plan.top, left: plan.left, bottom, right, background });
+    }
     image = gray ? image.toColourspace("b-w") : image.toColourspace("srgb");
     const { data, info } = await image.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
     const channels = gray ? 1 : 3;
-    if (info.width !== spec.width || info.height !== spec.height || info.channels !== channels) {
+    if (info.width !== plan.input.width || info.height !== plan.input.height || info.channels !== channels) {
       throw new Error(`resized to ${info.width}x${info.height}x${info.channels}`);
     }
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), channels };
+    const pixels = {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      channels,
+      ...plan.input,
+    };
+    return { pixels, geometry: geometryOf(source, plan) };
   } catch (error) {
     const message = (error as Error).message;
     if (/pixel limit/i.test(message)) {
@@ -125,9 +184,32 @@ async function resizedPixels(
   }
 }
 
+/** Pads pixels at the right and bottom to `canvas` with `fill` (one value per pixel channel). */
+function padPixels(pixels: Pixels, canvas: Size, fill: readonly number[]): Pixels {
+  if (pixels.width === canvas.width && pixels.height === canvas.height) return pixels;
+  const c = pixels.channels;
+  const out = new Uint8Array(canvas.width * canvas.height * c);
+  for (let p = 0; p < canvas.width * canvas.height; p++) {
+    for (let k = 0; k < c; k++) out[p * c + k] = fill[k]!;
+  }
+  const row = pixels.width * c;
+  for (let y = 0; y < pixels.height; y++) {
+    out.set(pixels.data.subarray(y * row, (y + 1) * row), y * canvas.width * c);
+  }
+  return { data: out, channels: c, ...canvas };
+}
+
+/** The background as decoded pixels hold it: RGB (before any BGR swap) or one gray value. */
+function backgroundPixel(spec: ImagePreprocessing): number[] {
+  // GRAY takes one background value (parseManifest checks), which stays that value in b-w.
+  if (spec.channels === "GRAY") return [spec.background[0]!];
+  const { r, g, b } = colour(spec.background, spec.channels === "BGR");
+  return [r, g, b];
+}
+
 /** Pixels (HWC, RGB or gray) → the tensor: channel order, layout, scale/mean/std, datatype. */
 function toTensor(spec: ImagePreprocessing, pixels: Pixels): ImageTensor {
-  const { width: w, height: h } = spec;
+  const { width: w, height: h } = pixels;
   const c = pixels.channels;
   const shape = spec.layout === "NCHW" ? [1, c, h, w] : [1, h, w, c];
   // Tensor channel k reads source channel order[k]: BGR swaps R and B.

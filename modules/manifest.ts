@@ -7,6 +7,16 @@ import { z } from "zod";
 import { MonitoringSchema, monitoringProblems } from "../drift-summary/monitoring.js";
 import { PrecisionSchema } from "../firmware-profiles/schema.js";
 import { Sha256HexSchema } from "../wire/messages.js";
+import { ImagePreprocessingSchema, imageProblems } from "./image-manifest.js";
+
+export {
+  FIXED_RESIZE_MODES,
+  fixedSize,
+  type ImagePreprocessing,
+  ImagePreprocessingSchema,
+  type KeepAspectResize,
+  KeepAspectResizeSchema,
+} from "./image-manifest.js";
 
 export const MANIFEST_FILE = "module.json";
 export const SIGNATURE_FILE = "module.sig";
@@ -62,43 +72,6 @@ export const TabularFeatureSchema = z.object({
   categories: z.array(z.string()).min(1).optional(),
 });
 export type TabularFeature = z.infer<typeof TabularFeatureSchema>;
-
-/** Per-channel numbers: one value for every channel, or one per channel in `channels` order. */
-const perChannel = (item: z.ZodNumber) => z.array(item).min(1).max(3);
-
-/**
- * Image preprocessing (modules/image-preprocess.ts): JPEG/PNG/WebP bytes → one image tensor.
- * Each element is `(pixel * scale - mean[c]) / std[c]` for FP32, the raw pixel for UINT8.
- */
-export const ImagePreprocessingSchema = z.object({
-  kind: z.literal("image"),
-  /** Model input the image tensor is fed to: rank 4, [batch, C, H, W] (NCHW) or [batch, H, W, C] (NHWC). */
-  input: z.string().min(1),
-  width: z.number().int().min(1).max(8192),
-  height: z.number().int().min(1).max(8192),
-  /**
-   * fill: stretch to width × height; cover: scale to cover the box, crop the centre;
-   * contain: scale to fit inside the box, pad the rest with `background` (letterbox).
-   */
-  resize: z.enum(["fill", "cover", "contain"]).default("fill"),
-  /** Where `contain` puts the image inside the box (PaddleOCR pads right and bottom: top-left). */
-  position: z.enum(["center", "top-left"]).default("center"),
-  /** Letterbox and transparency colour, pixel values 0-255 before scaling (e.g. [114] as YOLO does). */
-  background: perChannel(z.number().int().min(0).max(255)).default([0]),
-  /** Resampling kernel; most training pipelines resize bilinearly. */
-  kernel: z.enum(["nearest", "linear", "cubic", "lanczos3"]).default("linear"),
-  /** Channel order in the tensor; GRAY gives one channel. */
-  channels: z.enum(["RGB", "BGR", "GRAY"]).default("RGB"),
-  /** Multiplies each pixel (0-255) first, e.g. 1/255 = 0.00392156862745098. FP32 only. */
-  scale: z.number().positive().default(1),
-  /** Subtracted after scaling, per channel. FP32 only. */
-  mean: perChannel(z.number()).default([0]),
-  /** Divides after the mean, per channel. FP32 only. */
-  std: perChannel(z.number().positive()).default([1]),
-  layout: z.enum(["NCHW", "NHWC"]).default("NCHW"),
-  datatype: z.enum(["FP32", "UINT8"]).default("FP32"),
-});
-export type ImagePreprocessing = z.infer<typeof ImagePreprocessingSchema>;
 
 export const PreprocessingSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("none") }),
@@ -334,7 +307,7 @@ export function parseManifest(value: unknown): Manifest {
     problems.push(`preprocessing.input "${manifest.preprocessing.input}" is not a model input`);
   }
   if (manifest.preprocessing.kind === "image")
-    problems.push(...imageProblems(manifest, manifest.preprocessing));
+    problems.push(...imageProblems(manifest.inputs, manifest.preprocessing));
   const post = manifest.postprocessing;
   if (post.kind !== "raw" && !outputNames.has(post.output)) {
     problems.push(`postprocessing.output "${post.output}" is not a model output`);
@@ -366,38 +339,6 @@ export function parseManifest(value: unknown): Manifest {
     throw new z.ZodError(problems.map((message) => ({ code: "custom", message, path: [], input: value })));
   }
   return manifest;
-}
-
-/** Cross-section checks of image preprocessing: the input exists and has the layout's shape. */
-function imageProblems(manifest: Manifest, pre: ImagePreprocessing): string[] {
-  const problems: string[] = [];
-  const channels = pre.channels === "GRAY" ? 1 : 3;
-  for (const key of ["background", "mean", "std"] as const) {
-    if (pre[key].length !== 1 && pre[key].length !== channels) {
-      problems.push(`preprocessing.${key} needs 1 or ${channels} values for ${pre.channels}`);
-    }
-  }
-  const identity = pre.scale === 1 && pre.mean.every((v) => v === 0) && pre.std.every((v) => v === 1);
-  if (pre.datatype === "UINT8" && !identity) {
-    problems.push("preprocessing with datatype UINT8 feeds raw pixels: leave out scale, mean and std");
-  }
-  const input = manifest.inputs.find((t) => t.name === pre.input);
-  if (input === undefined) return [...problems, `preprocessing.input "${pre.input}" is not a model input`];
-  if (input.datatype !== pre.datatype) {
-    problems.push(`preprocessing.datatype is ${pre.datatype} but input "${pre.input}" is ${input.datatype}`);
-  }
-  const expected =
-    pre.layout === "NCHW" ? [channels, pre.height, pre.width] : [pre.height, pre.width, channels];
-  const fits =
-    input.shape.length === 4 &&
-    expected.every((dim, i) => input.shape[i + 1] === -1 || input.shape[i + 1] === dim);
-  if (!fits) {
-    problems.push(
-      `image input "${pre.input}" has shape [${input.shape}] but ${pre.layout} ${pre.channels} ` +
-        `${pre.width}x${pre.height} needs [batch, ${expected}]`,
-    );
-  }
-  return problems;
 }
 
 /** Largest warm-up tensor, in elements: a warm-up must not be what runs the device out of memory. */

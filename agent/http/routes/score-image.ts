@@ -6,7 +6,8 @@
  */
 import type { Context } from "hono";
 import { Tensor } from "onnxruntime-node";
-import { ImageInputError, imageToTensor, stackImageTensors } from "../../../modules/image-preprocess.js";
+import type { ImageGeometry } from "../../../modules/image-geometry.js";
+import { imagesToTensor } from "../../../modules/image-preprocess.js";
 import type { Feeds, LoadedModule } from "../../runtime/loaded-module.js";
 import { ScoringError } from "../errors.js";
 
@@ -57,7 +58,7 @@ export async function readImageBody(c: Context): Promise<Uint8Array[] | undefine
 export async function prepareImages(
   module: LoadedModule,
   images: readonly Uint8Array[],
-): Promise<{ feeds: Feeds; batchSize: number }> {
+): Promise<{ feeds: Feeds; batchSize: number; images: ImageGeometry[] }> {
   const pre = module.manifest.preprocessing;
   if (pre.kind !== "image") {
     throw new ScoringError(
@@ -72,19 +73,10 @@ export async function prepareImages(
       `module "${module.name}" takes ${batchDim} image(s) per request; got ${images.length}`,
     );
   }
-  const tensors = await Promise.all(
-    images.map((bytes, i) =>
-      imageToTensor(pre, bytes).catch((error: unknown) => {
-        if (error instanceof ImageInputError && images.length > 1) {
-          throw new ImageInputError(error.reason, `image #${i + 1}: ${error.message}`);
-        }
-        throw error;
-      }),
-    ),
-  );
-  const batch = stackImageTensors(tensors);
+  // Keep-aspect images come out at their own sizes; a batch shares the largest (padded).
+  const { tensor: batch, geometries } = await imagesToTensor(pre, images);
   const feeds: Feeds = {
     [pre.input]: new Tensor(batch.datatype === "FP32" ? "float32" : "uint8", batch.data, batch.shape),
   };
-  return { feeds, batchSize: images.length };
+  return { feeds, batchSize: images.length, images: geometries };
 }
