@@ -13,13 +13,29 @@
  */
 import type { onnx as OnnxProto } from "onnx-proto";
 import { tensorProto } from "../builder.js";
-import { int64ToNumber, onnx } from "../proto.js";
+import { onnx } from "../proto.js";
 import { QuantizationError } from "./errors.js";
+import {
+  attrFloat,
+  attrInt,
+  constantsOf,
+  DEFAULT_MIN_WEIGHT_ELEMENTS,
+  decodeModel,
+  dimsOf,
+  dropUnused,
+  FLOAT,
+  floatValues,
+  hasSubgraphs,
+  namer,
+  nothingToQuantize,
+  QUANTIZABLE_OPS,
+  type QuantizableOp,
+  type QuantizedNode,
+  type SkippedNode,
+  weightOf,
+} from "./graph.js";
 import { raiseOpset } from "./opset.js";
 import { quantizePerChannel, SYMMETRIC_ZERO_POINT } from "./weights.js";
-
-export const QUANTIZABLE_OPS = ["MatMul", "Gemm", "Conv"] as const;
-export type QuantizableOp = (typeof QUANTIZABLE_OPS)[number];
 
 export interface DynamicQuantizeOptions {
   /** Which operators to quantize (default all three). */
@@ -28,60 +44,12 @@ export interface DynamicQuantizeOptions {
   minWeightElements?: number;
 }
 
-export interface QuantizedNode {
-  node: string;
-  op: QuantizableOp;
-  weight: string;
-  elements: number;
-}
-
 export interface DynamicQuantizeResult {
   bytes: Uint8Array;
   quantized: QuantizedNode[];
   /** Candidate nodes left in float, with why. */
-  skipped: { node: string; op: string; reason: string }[];
+  skipped: SkippedNode[];
   opset: { from: number; to: number };
-}
-
-const FLOAT = 1;
-const DEFAULT_MIN_WEIGHT_ELEMENTS = 16;
-
-function decodeModel(bytes: Uint8Array): OnnxProto.ModelProto {
-  try {
-    return onnx.ModelProto.decode(bytes);
-  } catch (error) {
-    throw new QuantizationError("invalid_model", `not an ONNX model: ${(error as Error).message}`);
-  }
-}
-
-function floatValues(tensor: OnnxProto.ITensorProto): Float32Array | null {
-  if (tensor.dataType !== FLOAT) return null;
-  if (tensor.rawData && tensor.rawData.byteLength > 0) {
-    const raw = tensor.rawData;
-    const copy = new Uint8Array(raw.byteLength);
-    copy.set(raw);
-    return new Float32Array(copy.buffer);
-  }
-  if (tensor.externalData && tensor.externalData.length > 0) return null;
-  return Float32Array.from(tensor.floatData ?? []);
-}
-
-const dimsOf = (tensor: OnnxProto.ITensorProto) => (tensor.dims ?? []).map((d) => int64ToNumber(d as never));
-
-function attrInt(node: OnnxProto.INodeProto, name: string, fallback: number): number {
-  const a = node.attribute?.find((x) => x.name === name);
-  return a ? int64ToNumber(a.i as never) : fallback;
-}
-function attrFloat(node: OnnxProto.INodeProto, name: string, fallback: number): number {
-  const a = node.attribute?.find((x) => x.name === name);
-  return a ? (a.f ?? fallback) : fallback;
-}
-
-/** A constant reachable by name: an initializer or a Constant node's `value`. */
-interface Constant {
-  tensor: OnnxProto.ITensorProto;
-  /** Where it lives, so it can be dropped once unused. */
-  source: { kind: "initializer" } | { kind: "node"; node: OnnxProto.INodeProto };
 }
 
 /** Rewrites every quantizable node of `bytes`; QuantizationError when none can be. */
@@ -94,31 +62,9 @@ export function quantizeDynamic(
   if (!graph) throw new QuantizationError("invalid_model", "the model has no graph");
   const ops = new Set<string>(options.ops ?? QUANTIZABLE_OPS);
   const minElements = options.minWeightElements ?? DEFAULT_MIN_WEIGHT_ELEMENTS;
-
-  const names = new Set<string>();
-  for (const v of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])])
-    names.add(v.name ?? "");
-  for (const t of graph.initializer ?? []) names.add(t.name ?? "");
-  for (const n of graph.node ?? []) for (const o of n.output ?? []) names.add(o);
-  const unique = (base: string) => {
-    let name = base;
-    for (let i = 1; names.has(name); i++) name = `${base}_${i}`;
-    names.add(name);
-    return name;
-  };
-
-  const constants = new Map<string, Constant>();
-  for (const t of graph.initializer ?? [])
-    constants.set(t.name ?? "", { tensor: t, source: { kind: "initializer" } });
-  for (const n of graph.node ?? []) {
-    const value =
-      n.opType === "Constant" && !n.domain ? n.attribute?.find((a) => a.name === "value")?.t : undefined;
-    if (value && n.output?.[0])
-      constants.set(n.output[0], { tensor: value, source: { kind: "node", node: n } });
-  }
-  const hasSubgraphs = (graph.node ?? []).some((n) =>
-    n.attribute?.some((a) => a.g || (a.graphs?.length ?? 0) > 0),
-  );
+  const unique = namer(graph);
+  const constants = constantsOf(graph);
+  const keepConstants = hasSubgraphs(graph);
 
   const newInitializers: OnnxProto.ITensorProto[] = [];
   const addInitializer = (t: OnnxProto.ITensorProto) => {
@@ -155,21 +101,6 @@ export function quantizeDynamic(
     return found;
   };
 
-  /** Why `node` stays float, or its weight constant and layout. */
-  const candidate = (
-    node: OnnxProto.INodeProto,
-  ): { reason: string } | { weight: string; values: Float32Array; dims: number[] } => {
-    const weight = node.input?.[1] ?? "";
-    const constant = constants.get(weight);
-    if (!constant) return { reason: "the weight is not a constant" };
-    if (constants.has(node.input?.[0] ?? "")) return { reason: "both operands are constants" };
-    const values = floatValues(constant.tensor);
-    if (!values) return { reason: "the weight is not FP32 data stored in the file" };
-    if (values.length < minElements)
-      return { reason: `the weight has ${values.length} elements (< ${minElements})` };
-    return { weight, values, dims: dimsOf(constant.tensor) };
-  };
-
   for (const node of graph.node ?? []) {
     const op = node.opType ?? "";
     if (node.domain || !ops.has(op)) {
@@ -177,7 +108,7 @@ export function quantizeDynamic(
       continue;
     }
     const label = node.name || `${op}(${node.output?.[0]})`;
-    const found = candidate(node);
+    const found = weightOf(node, constants, minElements);
     const skip = (reason: string) => {
       skipped.push({ node: label, op, reason });
       rewritten.push(node);
@@ -325,42 +256,12 @@ export function quantizeDynamic(
     quantized.push({ node: label, op: "Conv", weight: found.weight, elements: values.length });
   }
 
-  if (quantized.length === 0) {
-    const why =
-      skipped.length > 0
-        ? `: ${skipped
-            .slice(0, 3)
-            .map((s) => `${s.node} (${s.reason})`)
-            .join("; ")}`
-        : "";
-    throw new QuantizationError(
-      "nothing_to_quantize",
-      `the model has no MatMul, Gemm or Conv with a constant FP32 weight to quantize${why}`,
-    );
-  }
+  if (quantized.length === 0) throw nothingToQuantize(skipped);
 
   const opset = raiseOpset(model, unique, addInitializer);
   graph.node = rewritten;
   graph.initializer = [...(graph.initializer ?? []), ...newInitializers];
-  if (!hasSubgraphs) dropUnused(graph, constants);
+  if (!keepConstants) dropUnused(graph, constants);
   model.producerName = model.producerName ? `${model.producerName} + edgefleet int8` : "edgefleet int8";
   return { bytes: onnx.ModelProto.encode(model).finish(), quantized, skipped, opset };
-}
-
-/** Removes float constants no node or graph output reads any more (the weights just quantized). */
-function dropUnused(graph: OnnxProto.IGraphProto, constants: Map<string, Constant>): void {
-  const used = new Set<string>();
-  for (const n of graph.node ?? []) for (const i of n.input ?? []) used.add(i);
-  for (const o of graph.output ?? []) used.add(o.name ?? "");
-  const unusedNodes = new Set<OnnxProto.INodeProto>();
-  const unusedInitializers = new Set<string>();
-  for (const [name, constant] of constants) {
-    if (used.has(name)) continue;
-    if (constant.source.kind === "node") unusedNodes.add(constant.source.node);
-    else unusedInitializers.add(name);
-  }
-  graph.node = (graph.node ?? []).filter((n) => !unusedNodes.has(n));
-  graph.initializer = (graph.initializer ?? []).filter((t) => !unusedInitializers.has(t.name ?? ""));
-  // IR < 4 also lists initializers as inputs; drop the ones that are gone.
-  graph.input = (graph.input ?? []).filter((v) => !unusedInitializers.has(v.name ?? ""));
 }
