@@ -40,7 +40,10 @@ export const ClaimSchema = z.object({
       task: z.enum(["classification", "regression"]),
       target: z.string(),
       recipe: z.string(),
-      params: z.record(z.string(), z.unknown()).optional(),
+      params: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .meta({ description: "the recipe's hyperparameters as submitted" }),
       seed: z.number().optional(),
       split: z.object({ validation: z.number(), test: z.number() }).optional(),
       maxCategories: z.number().int().positive().optional(),

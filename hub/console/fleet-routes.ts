@@ -8,14 +8,13 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { checkProfile } from "../fleet/profile-check.js";
 import { requireRole } from "../http/auth.js";
+import { FleetPageSchema, FleetSummarySchema } from "../http/responses/fleet.js";
 import { type ApiApp, createRouter } from "../http/router.js";
 import { DeviceIdSchema, jsonOk, parseTagSelector } from "../http/routes/schemas.js";
 import type { FleetFilter, FleetViewRepo } from "../repos/fleet-view.js";
 
 /** The most devices one page may hold; the console asks for 50. */
 export const FLEET_PAGE_MAX = 500;
-
-const Any = z.record(z.string(), z.unknown());
 
 const PageQuery = z.object({
   q: z.string().max(128).optional().describe("substring of the device id or name, any case"),
@@ -38,7 +37,7 @@ const summary = createRoute({
   summary:
     "Fleet counts: online/offline, by profile, module version and agent version; profile-check failures",
   middleware: [requireRole("viewer")] as const,
-  responses: jsonOk(Any, "The summary"),
+  responses: jsonOk(FleetSummarySchema, "The summary"),
 });
 
 const page = createRoute({
@@ -47,10 +46,7 @@ const page = createRoute({
   summary: "One page of devices (ordered by id) matching the filters, with the total that match",
   middleware: [requireRole("viewer")] as const,
   request: { query: PageQuery },
-  responses: jsonOk(
-    z.object({ devices: z.array(Any), total: z.number(), next: z.string().nullable() }),
-    "A page of devices",
-  ),
+  responses: jsonOk(FleetPageSchema, "A page of devices"),
 });
 
 export interface FleetRouteDeps {

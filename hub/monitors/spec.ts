@@ -43,7 +43,10 @@ export const RetrainSchema = z
   .object({
     dataset: ModuleNameSchema,
     recipe: z.enum(["logistic", "ridge", "mlp", "gbt", "forest", "auto"]).optional(),
-    params: z.record(z.string(), z.unknown()).optional(),
+    params: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: "the recipe's hyperparameters, passed as given" }),
     model: ModuleNameSchema.optional(),
     margin: z.number().min(0).max(1).default(MONITOR_DEFAULTS.margin),
     minLabelled: z.number().int().min(1).max(100_000).default(MONITOR_DEFAULTS.minLabelled),

@@ -11,4 +11,6 @@ export const MaybeTimestamp = Timestamp.nullable();
 export const MetricsSchema = z.record(z.string(), z.number().nullable()).meta({ id: "Metrics" });
 
 /** Free-form parameters (recipe params, webhook headers) that the API stores as given. */
-export const ParamsSchema = z.record(z.string(), z.unknown()).meta({ id: "Params" });
+export const ParamsSchema = z
+  .record(z.string(), z.unknown())
+  .meta({ id: "Params", description: "free-form parameters, stored as given" });

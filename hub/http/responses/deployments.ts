@@ -21,6 +21,10 @@ const GatesSchema = z.object({
   onOffline: z.enum(["exclude", "fail"]).optional(),
 });
 
+const ShadowGateResultItem = z.unknown().meta({
+  description: "a shadow gate's result: gate, status (pass | fail | no-data), value, threshold, message",
+});
+
 const ShadowSpecSchema = z.object({
   bakeMs: z.number().int(),
   minScored: z.number().int(),
@@ -29,7 +33,7 @@ const ShadowSpecSchema = z.object({
   maxLatencyRatio: z.number(),
   maxLoadFailureRate: z.number(),
   phase: z.enum(["scoring", "promoted"]),
-  verdict: z.object({ at: z.string(), results: z.array(z.unknown()) }).optional(),
+  verdict: z.object({ at: z.string(), results: z.array(ShadowGateResultItem) }).optional(),
 });
 
 export const RolloutSpecSchema = z
@@ -57,7 +61,10 @@ const OutcomeSchema = z.object({
   at: z.string(),
   message: z.string(),
   wave: z.number().int().optional(),
-  details: z.unknown().optional(),
+  details: z
+    .unknown()
+    .optional()
+    .meta({ description: "what stopped it: the failed gate's results, or the devices not applied" }),
   devices: z
     .array(
       z.object({
@@ -151,7 +158,7 @@ const ShadowViewSchema = z
   .looseObject({
     phase: z.enum(["scoring", "promoted"]),
     judgedAt: Timestamp.optional(),
-    gates: z.array(z.unknown()),
+    gates: z.array(ShadowGateResultItem),
   })
   .meta({
     description: "serving and candidate figures on the same requests, side by side, and the shadow gates",

@@ -20,7 +20,10 @@ export const LineageSchema = z
     dataset: z.object({ name: z.string(), version: z.string() }).optional(),
     recipe: z.string().optional(),
     snapshot: z.string().optional(),
-    params: z.record(z.string(), z.unknown()).optional(),
+    params: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: "the recipe's hyperparameters as given" }),
     worker: z.string().optional(),
     experiment: z.string().optional(),
   })

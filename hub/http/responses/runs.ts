@@ -7,7 +7,10 @@ export const RunErrorSchema = z
   .object({
     code: z.string(),
     message: z.string(),
-    details: z.unknown().optional(),
+    details: z
+      .unknown()
+      .optional()
+      .meta({ description: "the failure's own fields (exit code, log tail, HTTP status)" }),
   })
   .meta({ id: "RunError", description: "why a run or an attempt ended badly" });
 

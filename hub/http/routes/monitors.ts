@@ -12,10 +12,20 @@ import { PackageTrainedBodySchema, packageTrainedModel } from "../../retraining/
 import type { PackagingDeps } from "../../services/packaging.js";
 import { requireRole } from "../auth.js";
 import { ApiError, found } from "../errors.js";
+import { ModuleSchema } from "../responses/modules.js";
+import {
+  AlertSchema,
+  EvaluateResultSchema,
+  MonitorEvaluationSchema,
+  MonitorSchema,
+  MonitorWithLatestSchema,
+  RetrainingCycleSchema,
+  RetrainingCycleWithStepsSchema,
+  SeriesSchema,
+} from "../responses/monitors.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { jsonOk } from "./schemas.js";
 
-const Any = z.record(z.string(), z.unknown());
 const IdParams = z.object({ id: z.string().min(1).max(128) });
 const Limit = z.coerce.number().int().min(1).max(1000).optional();
 
@@ -25,7 +35,7 @@ const routes = {
     path: "/api/v1/monitors",
     summary: "List drift monitors",
     middleware: [requireRole("viewer")] as const,
-    responses: jsonOk(z.object({ monitors: z.array(Any) }), "Monitors"),
+    responses: jsonOk(z.object({ monitors: z.array(MonitorSchema) }), "Monitors"),
   }),
   create: createRoute({
     method: "post",
@@ -33,7 +43,7 @@ const routes = {
     summary: "Create a drift monitor over a cohort (module version × device selector)",
     middleware: [requireRole("operator")] as const,
     request: { body: { content: { "application/json": { schema: MonitorBodySchema } }, required: true } },
-    responses: jsonOk(Any, "The monitor"),
+    responses: jsonOk(MonitorSchema, "The monitor"),
   }),
   show: createRoute({
     method: "get",
@@ -41,7 +51,7 @@ const routes = {
     summary: "One monitor (by id or name) with its latest evaluation",
     middleware: [requireRole("viewer")] as const,
     request: { params: IdParams },
-    responses: jsonOk(Any, "The monitor"),
+    responses: jsonOk(MonitorWithLatestSchema, "The monitor"),
   }),
   update: createRoute({
     method: "patch",
@@ -52,7 +62,7 @@ const routes = {
       params: IdParams,
       body: { content: { "application/json": { schema: MonitorPatchSchema } }, required: true },
     },
-    responses: jsonOk(Any, "The monitor"),
+    responses: jsonOk(MonitorSchema, "The monitor"),
   }),
   remove: createRoute({
     method: "delete",
@@ -68,7 +78,7 @@ const routes = {
     summary: "Evaluate a monitor now (alerts and retraining follow as on schedule)",
     middleware: [requireRole("operator")] as const,
     request: { params: IdParams },
-    responses: jsonOk(Any, "The evaluation and the alert it raised, if any"),
+    responses: jsonOk(EvaluateResultSchema, "The evaluation and the alert it raised, if any"),
   }),
   evaluations: createRoute({
     method: "get",
@@ -76,7 +86,7 @@ const routes = {
     summary: "Evaluation history, newest first",
     middleware: [requireRole("viewer")] as const,
     request: { params: IdParams, query: z.object({ limit: Limit }) },
-    responses: jsonOk(z.object({ evaluations: z.array(Any) }), "Evaluations"),
+    responses: jsonOk(z.object({ evaluations: z.array(MonitorEvaluationSchema) }), "Evaluations"),
   }),
   series: createRoute({
     method: "get",
@@ -85,7 +95,7 @@ const routes = {
       "Plot data for one column: per evaluation, tests per scale (statistic, p-value), scores and thresholds; oldest first",
     middleware: [requireRole("viewer")] as const,
     request: { params: IdParams, query: z.object({ column: z.string().min(1), limit: Limit }) },
-    responses: jsonOk(Any, "The series"),
+    responses: jsonOk(SeriesSchema, "The series"),
   }),
   retraining: createRoute({
     method: "get",
@@ -93,7 +103,7 @@ const routes = {
     summary: "Retraining cycles of a monitor, newest first, each with its steps",
     middleware: [requireRole("viewer")] as const,
     request: { params: IdParams },
-    responses: jsonOk(z.object({ cycles: z.array(Any) }), "Cycles"),
+    responses: jsonOk(z.object({ cycles: z.array(RetrainingCycleWithStepsSchema) }), "Cycles"),
   }),
   retrain: createRoute({
     method: "post",
@@ -101,7 +111,7 @@ const routes = {
     summary: "Start a retraining cycle now (action retrain only; 409 while one is open)",
     middleware: [requireRole("operator")] as const,
     request: { params: IdParams },
-    responses: jsonOk(Any, "The cycle"),
+    responses: jsonOk(RetrainingCycleSchema, "The cycle"),
   }),
   alerts: createRoute({
     method: "get",
@@ -109,7 +119,7 @@ const routes = {
     summary: "Alerts, newest first, with webhook delivery state",
     middleware: [requireRole("viewer")] as const,
     request: { query: z.object({ monitor: z.string().min(1).optional(), limit: Limit }) },
-    responses: jsonOk(z.object({ alerts: z.array(Any) }), "Alerts"),
+    responses: jsonOk(z.object({ alerts: z.array(AlertSchema) }), "Alerts"),
   }),
   package: createRoute({
     method: "post",
@@ -120,7 +130,7 @@ const routes = {
       params: z.object({ name: z.string().min(1).max(128), version: z.string().min(1).max(64) }),
       body: { content: { "application/json": { schema: PackageTrainedBodySchema } }, required: false },
     },
-    responses: jsonOk(Any, "The module"),
+    responses: jsonOk(ModuleSchema, "The module"),
   }),
 } as const;
 
