@@ -89,7 +89,13 @@ export function registerAgentCommand(program: Command): void {
       const log = createLogger({ component: "agent", level: config.logLevel });
       log.info({ event: "agent.config", config: redactAgentConfig(config) });
       const { runAgent } = await import("./main.js");
-      const agent = await runAgent(config, { log });
+      const agent = await runAgent(config, { log }).catch((error: unknown) => {
+        // Whatever the start had opened (the scoring server, inference workers) would keep a
+        // half-started process alive, offline and never restarted: report and exit instead.
+        log.fatal({ event: "agent.start_failed", err: error });
+        process.stderr.write(`error: ${(error as Error)?.message ?? String(error)}\n`);
+        process.exit(1);
+      });
       await untilSignal();
       await agent.stop();
     });

@@ -4,7 +4,7 @@
  * point: a device restarting without its hub serves what it had before touching the network.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { findProfile } from "../firmware-profiles/index.js";
 import { type Logger, silentLogger } from "../lib/log.js";
@@ -12,6 +12,7 @@ import { type ClientTls, tlsFetch } from "../lib/tls/client-tls.js";
 import { loadLastKnownGood } from "./boot.js";
 import { deviceCapabilities } from "./capabilities.js";
 import type { AgentConfig } from "./config.js";
+import { assertWritableDataFolder } from "./data-folder.js";
 import { hubAuthorization } from "./downloads.js";
 import { handleCommand } from "./drift/commands.js";
 import { DriftMonitor } from "./drift/drift-monitor.js";
@@ -65,7 +66,8 @@ export interface RunningAgent {
 export async function runAgent(config: AgentConfig, options: RunAgentOptions = {}): Promise<RunningAgent> {
   const log = options.log ?? silentLogger;
   const agentVersion = options.agentVersion ?? builtAgentVersion() ?? (await packageVersion());
-  await mkdir(config.dataDir, { recursive: true });
+  // Before anything serves: an agent that cannot write its data folder must stop, not half start.
+  await assertWritableDataFolder(config.dataDir);
   await requireTrustSource({
     configured: config.trustKey,
     trustOnFirstUse: config.trustOnFirstUse,
