@@ -6,28 +6,10 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type { HubClient } from "../../hub-api/client.js";
+import type { PipelineRunSummaryView, PipelineRunView, PipelineStepView } from "../../hub-api/pipelines.js";
 import { CliError, resolveHubClient } from "../hub-target.js";
 import { printObject, printTable } from "../output.js";
 import { type HubOptions, withHubOptions } from "./operator-options.js";
-
-interface StepView {
-  kind: string;
-  status: string;
-  inputsHash: string | null;
-  output: Record<string, unknown> | null;
-  reused: { step: string; pipelineRun: string } | null;
-  error: string | null;
-}
-interface PipelineView {
-  id: string;
-  name: string;
-  status: string;
-  failedStep: string | null;
-  error: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-  steps?: StepView[];
-}
 
 /** A spec file as an object: JSON when it parses as JSON, YAML otherwise. */
 export async function readSpecFile(path: string): Promise<unknown> {
@@ -47,7 +29,7 @@ export async function readSpecFile(path: string): Promise<unknown> {
 }
 
 /** One line per step: kind, status, what it produced or reused, why it failed. */
-function stepLine(step: StepView): string {
+function stepLine(step: PipelineStepView): string {
   const output = step.output ?? {};
   const model = output.model as { name: string; version: number } | undefined;
   const what =
@@ -63,17 +45,17 @@ function stepLine(step: StepView): string {
   return `  ${step.kind.padEnd(9)} ${step.status.padEnd(9)} ${what}${reused}${error}`;
 }
 
-function printPipeline(p: PipelineView): void {
+function printPipeline(p: PipelineRunView): void {
   process.stdout.write(`pipeline ${p.name} run ${p.id}: ${p.status}\n`);
   for (const step of p.steps ?? []) process.stdout.write(`${stepLine(step)}\n`);
   if (p.status === "failed") process.stdout.write(`failed at step ${p.failedStep}: ${p.error}\n`);
 }
 
 /** Polls a run until it ends, printing each step as its status changes; the final view. */
-async function watch(client: HubClient, id: string, json: boolean): Promise<PipelineView> {
+async function watch(client: HubClient, id: string, json: boolean): Promise<PipelineRunView> {
   const seen = new Map<string, string>();
   for (;;) {
-    const p = await client.get<PipelineView>(`/api/v1/pipelines/${encodeURIComponent(id)}`);
+    const p = await client.get<PipelineRunView>(`/api/v1/pipelines/${encodeURIComponent(id)}`);
     if (!json) {
       for (const step of p.steps ?? []) {
         if (seen.get(step.kind) === step.status) continue;
@@ -98,7 +80,7 @@ export function registerPipelinesCommands(program: Command): void {
     .action(async (file: string, options: HubOptions & { watch?: boolean }) => {
       const spec = await readSpecFile(file);
       const client = await resolveHubClient(options, process.env);
-      const started = await client.post<PipelineView>("/api/v1/pipelines", spec);
+      const started = await client.post<PipelineRunView>("/api/v1/pipelines", spec);
       if (!options.watch) {
         if (options.json) return printObject(started);
         process.stdout.write(
@@ -119,7 +101,7 @@ export function registerPipelinesCommands(program: Command): void {
     .action(async (options: HubOptions & { name?: string }) => {
       const client = await resolveHubClient(options, process.env);
       const query = options.name ? `?name=${encodeURIComponent(options.name)}` : "";
-      const { pipelines: rows } = await client.get<{ pipelines: PipelineView[] }>(
+      const { pipelines: rows } = await client.get<{ pipelines: PipelineRunSummaryView[] }>(
         `/api/v1/pipelines${query}`,
       );
       printTable(
@@ -134,7 +116,7 @@ export function registerPipelinesCommands(program: Command): void {
     .description("one pipeline run: each step's status, output, and the run a reused step took it from")
     .action(async (id: string, options: HubOptions) => {
       const client = await resolveHubClient(options, process.env);
-      const p = await client.get<PipelineView>(`/api/v1/pipelines/${encodeURIComponent(id)}`);
+      const p = await client.get<PipelineRunView>(`/api/v1/pipelines/${encodeURIComponent(id)}`);
       if (options.json) return printObject(p);
       printPipeline(p);
     });

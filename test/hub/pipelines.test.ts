@@ -5,28 +5,15 @@
  * it while the dataset step is reused; a failed gate fails the pipeline at that step and skips the
  * rest; bad specs are 400 with nothing created; viewers read but cannot run.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PipelineRunView } from "../../hub-api/pipelines.js";
 import { separableBinary } from "../../training/synthetic.js";
 import { expectApiError, expectJson } from "../support/api-expect.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { waitFor } from "../support/wait.js";
 
-interface Step {
-  kind: string;
-  status: string;
-  inputsHash: string | null;
-  output: Record<string, unknown> | null;
-  reused: { step: string; pipelineRun: string } | null;
-  error: string | null;
-}
-interface Pipeline {
-  id: string;
-  name: string;
-  status: string;
-  failedStep: string | null;
-  error: string | null;
-  steps: Step[];
-}
+type Pipeline = PipelineRunView;
 
 let hub: TestHub;
 let viewer: string;

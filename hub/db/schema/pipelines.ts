@@ -5,25 +5,16 @@
  * hub/pipelines/README.md.
  */
 import { index, integer, jsonb, pgTable, text, timestamp, unique } from "drizzle-orm/pg-core";
+import type { PipelineStatus, StepKind, StepStatus } from "../../../hub-api/pipelines.js";
 
-export const PIPELINE_STATUSES = ["running", "completed", "failed"] as const;
-export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];
-
-export const STEP_STATUSES = [
-  "pending",
-  "running",
-  /** Computed by this pipeline run. */
-  "completed",
-  /** An earlier step with the same inputs hash produced the output; nothing was recomputed. */
-  "reused",
-  "failed",
-  /** Not run because a step it depends on failed. */
-  "skipped",
-] as const;
-export type StepStatus = (typeof STEP_STATUSES)[number];
-
-export const STEP_KINDS = ["dataset", "train", "evaluate", "quantize", "package", "deploy"] as const;
-export type StepKind = (typeof STEP_KINDS)[number];
+export {
+  PIPELINE_STATUSES,
+  type PipelineStatus,
+  STEP_KINDS,
+  STEP_STATUSES,
+  type StepKind,
+  type StepStatus,
+} from "../../../hub-api/pipelines.js";
 
 export const pipelineRuns = pgTable(
   "pipeline_runs",
