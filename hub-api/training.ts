@@ -34,6 +34,11 @@ export const ClaimSchema = z.object({
   attempt: z.number().int().positive(),
   leaseMs: z.number().positive(),
   heartbeatMs: z.number().positive(),
+  /**
+   * This attempt's own bearer token, for its script (EDGEFLEET_TOKEN): it may write only this
+   * attempt's logs, metrics and model and read its inputs, and dies with the attempt.
+   */
+  attemptToken: z.string().min(1).optional(),
   spec: z
     .object({
       experiment: z.string(),

@@ -72,6 +72,8 @@ export const HubConfigSchema = z.object({
   maxJsonBytes: z.coerce.number().int().positive(),
   trainerLeaseMs: z.coerce.number().int().min(100),
   trainer: booleanish,
+  /** Who the in-hub worker runs scripts as when the hub runs as root (trainer/script-user.ts; default nobody). */
+  scriptUser: z.string().min(1).max(64).optional(),
   retentionDays: z.coerce.number().min(0).max(36_500),
   insecure: booleanish,
   webhookAllow: z.preprocess(
@@ -122,6 +124,7 @@ export const HUB_ENV = {
   EDGEFLEET_MAX_JSON_BYTES: "maxJsonBytes",
   EDGEFLEET_TRAINER_LEASE_MS: "trainerLeaseMs",
   EDGEFLEET_TRAINER: "trainer",
+  EDGEFLEET_SCRIPT_USER: "scriptUser",
   EDGEFLEET_RETENTION_DAYS: "retentionDays",
   EDGEFLEET_INSECURE: "insecure",
   EDGEFLEET_WEBHOOK_ALLOW: "webhookAllow",

@@ -38,6 +38,7 @@ import { republishDesired } from "./services/deployments.js";
 import { DeviceChanges } from "./services/device-changes.js";
 import { deviceMessageHandlers } from "./services/device-messages.js";
 import { loadHubTls } from "./tls/hub-tls.js";
+import { ensureTrainerToken } from "./trainer-token.js";
 import { type HubUrls, hubUrls } from "./urls.js";
 
 /**
@@ -299,8 +300,10 @@ export async function startHub(
       const trainer = await startTrainerWorker({
         hubUrl: http.url,
         ...(tls ? { tls: tls.selfClient } : {}),
-        token: adminToken,
+        // The worker protocol's own role: a script it runs gets only its attempt's token anyway.
+        token: await ensureTrainerToken(repos.tokens, config.dataDir, log),
         name: "in-hub",
+        scriptUser: config.scriptUser,
         labels: { "edgefleet.in-hub": "true" },
         dataDir: join(config.dataDir, "trainer"),
         log: log.child({ part: "trainer" }),

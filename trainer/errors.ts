@@ -14,7 +14,9 @@ export type ScriptErrorCode =
   | "script_killed"
   | "no_model"
   | "bad_predictions"
-  | "model_too_large";
+  | "model_too_large"
+  /** A root worker with no unprivileged user to run scripts as (script-user.ts). */
+  | "unsafe_script_user";
 
 /** A script job that failed in a way the worker can name. */
 export class ScriptError extends Error {

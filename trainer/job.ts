@@ -4,6 +4,7 @@ import type { TrainerHubApi } from "../hub-api/trainer-api.js";
 import type { Claim, GpuInfo } from "../hub-api/training.js";
 import type { Logger } from "../lib/log.js";
 import type { AttemptReporter } from "./reporter.js";
+import type { ScriptIdentity } from "./script-user.js";
 
 export interface JobContext {
   claim: Claim;
@@ -13,9 +14,10 @@ export interface JobContext {
   signal: AbortSignal;
   /** A fresh folder for this attempt, removed afterwards. */
   workDir: string;
-  /** The hub URL and token the worker uses (script jobs pass them on). */
+  /** The hub URL the worker uses (script jobs pass it on with the claim's attempt token). */
   hubUrl: string;
-  token: string;
+  /** Who runs script jobs (see script-user.ts). */
+  scriptIdentity: ScriptIdentity;
   /** The GPUs this attempt holds (as many as its run asked for) and how many the worker has. */
   gpus: { held: readonly GpuInfo[]; worker: number };
   log: Logger;

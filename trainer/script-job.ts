@@ -8,7 +8,8 @@
  * The result is `$EDGEFLEET_OUTPUT_DIR/model.onnx` (required) and `predictions.json` (optional).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { lchown, mkdir, mkdtemp, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { z } from "zod";
@@ -18,10 +19,13 @@ import { cudaVisibleDevices, requestedGpus } from "./gpu-allocation.js";
 import type { JobContext, JobOutput } from "./job.js";
 import { throwIfStopped } from "./job.js";
 import { loadJobData } from "./job-data.js";
-import { recordScriptGroup } from "./leftovers.js";
+import { recordScriptFolder, recordScriptGroup } from "./leftovers.js";
 import { MetricLineParser } from "./metric-lines.js";
 import { startMetricsEndpoint } from "./metrics-endpoint.js";
+import { scriptEnvironment } from "./script-env.js";
 import { writeScriptInputs } from "./script-inputs.js";
+import { readScriptOutput } from "./script-output.js";
+import type { ScriptUser } from "./script-user.js";
 import { unpackSnapshot } from "./snapshot.js";
 
 /** Time between SIGTERM and SIGKILL when a script is stopped. */
@@ -79,20 +83,29 @@ export function flattenPredictions(
 }
 
 /** CUDA_VISIBLE_DEVICES for the run's GPUs, when the worker has any (see gpu-allocation.ts). */
-function gpuEnvironment(compute: unknown, gpus: JobContext["gpus"]) {
+function gpuEnvironment(compute: unknown, gpus: JobContext["gpus"]): Record<string, string> {
   const visible = cudaVisibleDevices(requestedGpus(compute), gpus.held, gpus.worker);
   return visible === undefined ? {} : { CUDA_VISIBLE_DEVICES: visible };
 }
 
 /** Runs a script job to its model; throws ScriptError, DatasetError or JobStopped. */
 export async function runScriptJob(context: JobContext): Promise<JobOutput> {
-  const { claim, api, reporter, signal, workDir, log } = context;
+  const { claim, api, reporter, signal, workDir, log, scriptIdentity } = context;
   if (!claim.snapshot || !claim.spec.script)
     throw new ScriptError("bad_snapshot", "a script run needs spec.script and a snapshot");
-  const snapshotDir = join(workDir, "snapshot");
-  const inputDir = join(workDir, "input");
-  const outputDir = join(workDir, "output");
-  await Promise.all([mkdir(inputDir, { recursive: true }), mkdir(outputDir, { recursive: true })]);
+  if (scriptIdentity.kind === "refused") throw new ScriptError("unsafe_script_user", scriptIdentity.reason);
+  const user = scriptIdentity.kind === "user" ? scriptIdentity.user : undefined;
+  // A root worker's data folder is closed to the script's user: its files go to a folder of its own.
+  const scriptRoot = user ? await scriptFolder(workDir) : workDir;
+  const snapshotDir = join(scriptRoot, "snapshot");
+  const inputDir = join(scriptRoot, "input");
+  const outputDir = join(scriptRoot, "output");
+  const homeDir = join(scriptRoot, "home");
+  await Promise.all([
+    mkdir(inputDir, { recursive: true }),
+    mkdir(outputDir, { recursive: true }),
+    ...(user ? [mkdir(homeDir, { recursive: true })] : []),
+  ]);
 
   reporter.log(
     "system",
@@ -105,9 +118,10 @@ export async function runScriptJob(context: JobContext): Promise<JobOutput> {
   const unpacked = await unpackSnapshot(snapshotBytes, snapshotDir);
   const inputs = await writeScriptInputs(inputDir, data, claim.spec);
   throwIfStopped(signal);
+  if (user) await chownTree(scriptRoot, user);
   reporter.log(
     "system",
-    `snapshot: ${unpacked.files} files; dataset: ${data.dataset.rows} rows, ${inputs.features.length} features`,
+    `snapshot: ${unpacked.files} files; dataset: ${data.dataset.rows} rows, ${inputs.features.length} features${user ? `; running as ${user.name} (uid ${user.uid})` : ""}`,
   );
 
   const parser = new MetricLineParser();
@@ -123,8 +137,8 @@ export async function runScriptJob(context: JobContext): Promise<JobOutput> {
     progress: (progress) => reporter.progress(progress),
   });
   try {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+    const env = scriptEnvironment(process.env, {
+      ...(user ? { HOME: homeDir, USER: user.name, LOGNAME: user.name } : {}),
       EDGEFLEET_DATA_PATH: inputs.dataPath,
       EDGEFLEET_DATA_FORMAT: data.format,
       EDGEFLEET_SCHEMA_PATH: inputs.schemaPath,
@@ -139,11 +153,12 @@ export async function runScriptJob(context: JobContext): Promise<JobOutput> {
       EDGEFLEET_RUN_ID: claim.runId,
       EDGEFLEET_ATTEMPT: String(claim.attempt),
       EDGEFLEET_HUB_URL: context.hubUrl,
-      EDGEFLEET_TOKEN: context.token,
+      // The attempt's own token, never the worker's: it dies with the attempt.
+      ...(claim.attemptToken ? { EDGEFLEET_TOKEN: claim.attemptToken } : {}),
       EDGEFLEET_METRICS_URL: endpoint.url,
       EDGEFLEET_PACKAGE_ROOT: projectRoot(),
       ...gpuEnvironment(claim.spec.compute, context.gpus),
-    };
+    });
     const command = claim.spec.script.command;
     reporter.log("system", `$ ${command}`);
     log.info({ event: "trainer.script.start", runId: claim.runId, attempt: claim.attempt, command });
@@ -155,6 +170,7 @@ export async function runScriptJob(context: JobContext): Promise<JobOutput> {
       command,
       snapshotDir,
       env,
+      user,
       signal,
       (pid) => void recordScriptGroup(workDir, pid).catch(() => {}),
       (stream, line) => {
@@ -181,14 +197,13 @@ export async function runScriptJob(context: JobContext): Promise<JobOutput> {
     await endpoint.close();
   }
 
-  const modelPath = join(outputDir, "model.onnx");
-  const info = await stat(modelPath).catch(() => undefined);
-  if (!info?.isFile())
+  const model = await readScriptOutput(join(outputDir, "model.onnx"), "no_model");
+  if (!model)
     throw new ScriptError(
       "no_model",
       "the script finished without writing $EDGEFLEET_OUTPUT_DIR/model.onnx; export the model there (see trainer/README.md)",
     );
-  const onnx = new Uint8Array(await readFile(modelPath));
+  const onnx = new Uint8Array(model);
   const written = await readPredictions(join(outputDir, "predictions.json"));
   const predictions = written
     ? flattenPredictions(written, inputs.testRows.length, inputs.classes.length)
@@ -207,10 +222,7 @@ export async function runScriptJob(context: JobContext): Promise<JobOutput> {
 }
 
 async function readPredictions(path: string): Promise<z.infer<typeof PredictionsSchema> | undefined> {
-  const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT") return undefined;
-    throw error;
-  });
+  const text = (await readScriptOutput(path, "bad_predictions"))?.toString("utf8");
   if (text === undefined) return undefined;
   let json: unknown;
   try {
@@ -222,6 +234,21 @@ async function readPredictions(path: string): Promise<z.infer<typeof Predictions
   if (!parsed.success)
     throw new ScriptError("bad_predictions", `predictions.json: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
+}
+
+/** A fresh 0700 folder outside the worker's data folder for a script run as another user; recorded for cleanup. */
+async function scriptFolder(workDir: string): Promise<string> {
+  const folder = await mkdtemp(join(tmpdir(), "edgefleet-script-"));
+  await recordScriptFolder(workDir, folder);
+  return folder;
+}
+
+/** Hands a folder and everything in it to the script's user (its files, written by the worker). */
+async function chownTree(root: string, user: ScriptUser): Promise<void> {
+  await lchown(root, user.uid, user.gid);
+  for (const entry of await readdir(root, { withFileTypes: true, recursive: true })) {
+    await lchown(join(entry.parentPath, entry.name), user.uid, user.gid);
+  }
 }
 
 /** Kills the child's whole process group (the shell and whatever it started). */
@@ -239,6 +266,7 @@ function runCommand(
   command: string,
   cwd: string,
   env: NodeJS.ProcessEnv,
+  user: ScriptUser | undefined,
   stop: AbortSignal,
   onSpawn: (pid: number) => void,
   onLine: (stream: "stdout" | "stderr", line: string) => void,
@@ -249,6 +277,7 @@ function runCommand(
       env,
       shell: true,
       detached: true,
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
       stdio: ["ignore", "pipe", "pipe"],
     });
     if (child.pid !== undefined) onSpawn(child.pid);

@@ -20,9 +20,10 @@ import { detectCapabilities, type GpuInfo, type JobKind, type WorkerCapabilities
 import { failureOf } from "./errors.js";
 import { requestedGpus } from "./gpu-allocation.js";
 import { JobStopped, type StopReason, throwIfStopped } from "./job.js";
-import { killLeftoverScripts } from "./leftovers.js";
+import { killLeftoverScripts, removeScriptFolder } from "./leftovers.js";
 import { AttemptReporter } from "./reporter.js";
 import { runScriptJob } from "./script-job.js";
+import { resolveScriptIdentity } from "./script-user.js";
 import { loadOrCreateWorkerId } from "./worker-id.js";
 
 export interface TrainerWorkerOptions {
@@ -46,6 +47,11 @@ export interface TrainerWorkerOptions {
   gpus?: GpuInfo[];
   /** Long-poll length per claim. Default 25 s (the hub's maximum). */
   claimWaitMs?: number;
+  /**
+   * The unprivileged user (name or uid:gid) a worker running as root runs scripts as. Default
+   * `nobody`; without such a user a root worker refuses script jobs (script-user.ts).
+   */
+  scriptUser?: string | undefined;
 }
 
 export interface TrainerWorker {
@@ -113,6 +119,14 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
   if (leftovers.length > 0) options.log.warn({ event: "trainer.leftover-scripts.killed", groups: leftovers });
   await rm(workRoot, { recursive: true, force: true });
   await mkdir(workRoot, { recursive: true });
+  const scriptIdentity = await resolveScriptIdentity({
+    configured: options.scriptUser,
+    uid: process.getuid?.(),
+  });
+  if (scriptIdentity.kind === "refused")
+    log.warn({ event: "trainer.scripts.refused", reason: scriptIdentity.reason });
+  else if (scriptIdentity.kind === "user")
+    log.info({ event: "trainer.scripts.user", user: scriptIdentity.user.name, uid: scriptIdentity.user.uid });
 
   const active = new Map<string, ActiveAttempt>();
   const gpusInUse = new Set<number>();
@@ -204,7 +218,7 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
         signal,
         workDir,
         hubUrl: api.url,
-        token: options.token,
+        scriptIdentity,
         gpus: { held: active.get(runId)?.gpus ?? [], worker: capabilities.gpus.length },
         log: attemptLog,
       };
@@ -271,7 +285,10 @@ export async function startTrainerWorker(options: TrainerWorkerOptions): Promise
           attemptLog.warn({ event: "trainer.attempt.fail-report.failed", err: failError });
       });
     } finally {
-      if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => {});
+      if (workDir) {
+        await removeScriptFolder(workDir).catch(() => {});
+        await rm(workDir, { recursive: true, force: true }).catch(() => {});
+      }
     }
   };
 

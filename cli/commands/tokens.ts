@@ -23,7 +23,10 @@ export function registerTokensCommand(program: Command): void {
 
   withHubOptions(tokens.command("create <name>"))
     .description("create a token; prints its secret once")
-    .requiredOption("--role <role>", "viewer, operator or admin")
+    .requiredOption(
+      "--role <role>",
+      "viewer, operator, admin, or trainer (the worker protocol only, for edgefleet trainer)",
+    )
     .option("--expires-in <duration>", "lifetime, e.g. 12h, 90d, 2w (default: never expires)")
     .action(async (name: string, options: HubOptions & { role: string; expiresIn?: string }) => {
       const expiresInSeconds = options.expiresIn === undefined ? undefined : parseDuration(options.expiresIn);

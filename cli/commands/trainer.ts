@@ -17,6 +17,7 @@ interface TrainerFlags {
   concurrency?: string;
   kinds?: string;
   grace?: string;
+  scriptUser?: string;
   logLevel?: string;
 }
 
@@ -26,7 +27,7 @@ export function registerTrainerCommand(program: Command): void {
     .command("trainer")
     .description("run a trainer worker: claim training runs from the hub, train, upload the model")
     .option("--hub <url>", "hub HTTP URL (EDGEFLEET_HUB_URL)")
-    .option("--token <token>", "operator API token (EDGEFLEET_TOKEN)")
+    .option("--token <token>", "API token with the trainer role (EDGEFLEET_TOKEN)")
     .option("--name <name>", "display name (default: host name)")
     .option("--id <id>", "worker id (default: made once and kept in the data folder)")
     .option("--label <key=value>", "label runs can ask for with compute.labels (repeatable)", collect, [])
@@ -37,12 +38,19 @@ export function registerTrainerCommand(program: Command): void {
       "--grace <ms>",
       "on SIGTERM/Ctrl-C, let running jobs finish this long before handing them back (default 30000)",
     )
+    .option(
+      "--script-user <user>",
+      "when the worker runs as root, run scripts as this unprivileged user, name or uid:gid (EDGEFLEET_SCRIPT_USER, default nobody)",
+    )
     .option("--log-level <level>", "log level (EDGEFLEET_LOG_LEVEL, default info)")
     .action(async (flags: TrainerFlags) => {
       const hubUrl = flags.hub ?? process.env.EDGEFLEET_HUB_URL;
       const token = flags.token ?? process.env.EDGEFLEET_TOKEN;
       if (!hubUrl) throw new CliError("no hub to talk to: pass --hub URL or set EDGEFLEET_HUB_URL");
-      if (!token) throw new CliError("no API token: pass --token or set EDGEFLEET_TOKEN (an operator token)");
+      if (!token)
+        throw new CliError(
+          "no API token: pass --token or set EDGEFLEET_TOKEN (edgefleet tokens create NAME --role trainer)",
+        );
       let labels: Record<string, string>;
       try {
         labels = parseLabels(flags.label);
@@ -69,6 +77,7 @@ export function registerTrainerCommand(program: Command): void {
         dataDir: flags.data ?? process.env.EDGEFLEET_TRAINER_DATA ?? "./.edgefleet-trainer",
         concurrency,
         kinds: kinds as ("builtin" | "script")[],
+        scriptUser: flags.scriptUser ?? process.env.EDGEFLEET_SCRIPT_USER,
         log,
       });
       process.stderr.write(

@@ -56,7 +56,7 @@ export type ApiDeps = SystemRouteDeps &
   PipelineRouteDeps &
   WorkerRouteDeps &
   MetricsRouteDeps & {
-    repos: Pick<Repositories, "tokens" | "devices" | "audit" | "fleetView" | "idempotency">;
+    repos: Pick<Repositories, "tokens" | "attemptTokens" | "devices" | "audit" | "fleetView" | "idempotency">;
     config: Pick<HubConfig, "maxJsonBytes" | "maxModelBytes" | "maxDatasetBytes">;
     /** Change notices for the console's live stream. */
     live: LiveChanges;
@@ -113,6 +113,7 @@ export function createApiApp(deps: ApiDeps): ApiApp {
 
   const auth = authenticate({
     verifyToken: (token) => deps.repos.tokens.verify(token),
+    verifyAttemptToken: (token) => deps.repos.attemptTokens.verify(token),
     verifyDevice: (id, secret) => deps.repos.devices.verifySecret(id, secret),
     recentlyVerified: (id, secret) => deps.repos.devices.recentlyVerified(id, secret),
     verifyDeviceCertificate: (id, sha256) => deps.repos.devices.verifyCertificate(id, sha256),

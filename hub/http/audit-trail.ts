@@ -80,6 +80,8 @@ export function auditTrail(options: AuditTrailOptions): MiddlewareHandler<ApiEnv
       Object.assign(entry, { actor: principal.name, actorId: principal.tokenId, role: principal.role });
     } else if (principal?.kind === "device") {
       Object.assign(entry, { actor: principal.deviceId, role: "device" });
+    } else if (principal?.kind === "attempt") {
+      Object.assign(entry, { actor: `run ${principal.runId} attempt ${principal.attempt}`, role: "attempt" });
     } else {
       const claimed = claimedActor(c);
       Object.assign(entry, { actor: claimed.actor, details: { scheme: claimed.scheme } });

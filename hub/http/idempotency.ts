@@ -67,7 +67,9 @@ function unseal(secret: Buffer, stored: string): string {
 
 /** The caller a key belongs to: keys of different tokens or devices never meet. */
 function principalKey(principal: Principal): string {
-  return principal.kind === "operator" ? `token:${principal.tokenId}` : `device:${principal.deviceId}`;
+  if (principal.kind === "operator") return `token:${principal.tokenId}`;
+  if (principal.kind === "device") return `device:${principal.deviceId}`;
+  return `attempt:${principal.runId}/${principal.attempt}`;
 }
 
 const sameRequest = (record: IdempotencyRecord, request: IdempotentRequest) =>

@@ -10,6 +10,7 @@ import { NotFoundError, ValidationError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { BlobStore } from "../blobs/blob-store.js";
 import type { HubConfig } from "../config.js";
+import { newAttemptToken } from "../repos/attempt-tokens.js";
 import type { Repositories } from "../repos/index.js";
 import type { ModelVersion } from "../repos/models.js";
 import {
@@ -146,8 +147,9 @@ export class JobService {
       for (const run of await this.#deps.repos.runs.queued(worker.capabilities.kinds)) {
         const spec = run.spec as unknown as RunSpec;
         if (mismatch(run.kind, spec.compute, fitting) !== null) continue;
-        const claimed = await this.#deps.repos.runs.claim(run.id, workerId, this.leaseMs);
-        if (claimed) return this.#claimed(claimed, spec);
+        const attemptToken = newAttemptToken();
+        const claimed = await this.#deps.repos.runs.claim(run.id, workerId, this.leaseMs, attemptToken.hash);
+        if (claimed) return this.#claimed(claimed, spec, attemptToken.token);
       }
       const left = deadline - Date.now();
       if (left <= 0 || this.#closed || signal?.aborted) return null;
@@ -156,7 +158,7 @@ export class JobService {
     }
   }
 
-  async #claimed({ run, attempt }: RunTransition, spec: RunSpec): Promise<Claim> {
+  async #claimed({ run, attempt }: RunTransition, spec: RunSpec, attemptToken: string): Promise<Claim> {
     this.#progress.delete(run.id);
     this.events.emit(run.id, { type: "status", data: statusEvent(run) });
     await this.#system(run.id, attempt.n, `attempt ${attempt.n} claimed by worker ${attempt.workerId}`);
@@ -167,6 +169,7 @@ export class JobService {
       attempt: attempt.n,
       leaseMs: this.leaseMs,
       heartbeatMs: this.heartbeatMs,
+      attemptToken,
       spec,
       dataset: {
         name: spec.dataset.name,

@@ -1,5 +1,6 @@
 /** All repositories over one database, for the hub's composition root. */
 import type { Db } from "../db/database.js";
+import { type AttemptTokenRepo, attemptTokenRepo } from "./attempt-tokens.js";
 import { type AuditRepo, auditRepo } from "./audit.js";
 import { type ChangeMarkRepo, changeMarkRepo } from "./change-marks.js";
 import type { RepoOptions } from "./clock.js";
@@ -17,6 +18,7 @@ import { type TelemetryRepo, telemetryRepo } from "./telemetry.js";
 import { type TokenRepo, tokenRepo } from "./tokens.js";
 import { type WorkerRepo, workerRepo } from "./workers.js";
 
+export * from "./attempt-tokens.js";
 export * from "./audit.js";
 export * from "./change-marks.js";
 export type { RepoOptions } from "./clock.js";
@@ -40,6 +42,8 @@ export * from "./workers.js";
 export interface Repositories {
   audit: AuditRepo;
   tokens: TokenRepo;
+  /** The per-attempt tokens handed to script jobs, and the inputs they (and trainers) may read. */
+  attemptTokens: AttemptTokenRepo;
   devices: DeviceRepo;
   models: ModelRepo;
   modules: ModuleRepo;
@@ -64,6 +68,7 @@ export function createRepositories(db: Db, options?: RepoOptions): Repositories 
   return {
     audit: auditRepo(db, options),
     tokens: tokenRepo(db, options),
+    attemptTokens: attemptTokenRepo(db, options),
     devices: deviceRepo(db, options),
     models: modelRepo(db, options),
     modules: moduleRepo(db, options),

@@ -77,10 +77,10 @@ export interface RunRepo {
   /** Queued runs, oldest first, that workers of these kinds may take. */
   queued(kinds: readonly ("builtin" | "script")[], limit?: number): Promise<RunRow[]>;
   /**
-   * Takes a queued run for a worker: a new attempt with a lease. Null when another claim took it
-   * first (the run is no longer queued).
+   * Takes a queued run for a worker: a new attempt with a lease (and the sha256 of the attempt's
+   * own token, when given). Null when another claim took it first (the run is no longer queued).
    */
-  claim(runId: string, workerId: string, leaseMs: number): Promise<RunTransition | null>;
+  claim(runId: string, workerId: string, leaseMs: number, tokenHash?: string): Promise<RunTransition | null>;
   /** Extends the leases of the given attempts that are still current and running on this worker. */
   extendLeases(
     workerId: string,
@@ -183,7 +183,13 @@ export function runRepo(db: Db, options?: RepoOptions): RunRepo {
     const at = now();
     const [ended] = await tx
       .update(runAttempts)
-      .set({ status, finishedAt: at, error: status === "succeeded" ? null : (patch.error ?? null) })
+      // The attempt's token dies with it (its lookup also checks the status and lease).
+      .set({
+        status,
+        finishedAt: at,
+        error: status === "succeeded" ? null : (patch.error ?? null),
+        tokenHash: null,
+      })
       .where(and(eq(runAttempts.runId, run.id), eq(runAttempts.n, attempt.n)))
       .returning();
     const terminal = TERMINAL_RUN_STATUSES.includes(next);
@@ -262,7 +268,7 @@ export function runRepo(db: Db, options?: RepoOptions): RunRepo {
             .orderBy(asc(runs.createdAt), asc(runs.id))
             .limit(limit),
 
-    async claim(runId, workerId, leaseMs) {
+    async claim(runId, workerId, leaseMs, tokenHash) {
       return db.transaction(async (tx) => {
         const at = now();
         // The status guard is the whole exclusivity story: only one UPDATE finds the run queued.
@@ -285,6 +291,7 @@ export function runRepo(db: Db, options?: RepoOptions): RunRepo {
             status: "running",
             leaseExpiresAt: new Date(at.getTime() + leaseMs),
             startedAt: at,
+            tokenHash: tokenHash ?? null,
           })
           .returning();
         return { run, attempt: attempt! };
@@ -382,7 +389,7 @@ export function runRepo(db: Db, options?: RepoOptions): RunRepo {
           if (run.attempt !== attempt.n) {
             const [ended] = await tx
               .update(runAttempts)
-              .set({ status: "lost", finishedAt: now(), error })
+              .set({ status: "lost", finishedAt: now(), error, tokenHash: null })
               .where(and(eq(runAttempts.runId, run.id), eq(runAttempts.n, attempt.n)))
               .returning();
             return { run, attempt: ended! };

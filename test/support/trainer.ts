@@ -9,12 +9,17 @@ export interface TestTrainer extends TrainerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Spawns a worker against `hub` with its admin token and waits until the hub lists it. */
+/** Spawns a worker against `hub` with a fresh `trainer` token and waits until the hub lists it. */
 export async function startTestTrainer(
   hub: TestHub,
   options: Partial<TrainerProcessOptions> = {},
 ): Promise<TestTrainer> {
-  const worker = await spawnTrainer({ hubUrl: hub.url, token: hub.adminToken, ...options });
+  // The role an external worker is given: the worker protocol only.
+  const { token } = await hub.client.post<{ token: string }>("/api/v1/tokens", {
+    name: "test-trainer",
+    role: "trainer",
+  });
+  const worker = await spawnTrainer({ hubUrl: hub.url, token, ...options });
   try {
     await waitFor(
       `trainer ${worker.id} to register`,

@@ -40,7 +40,7 @@ let hub: TestHub;
 let dir: string;
 const trainers: TrainerProcess[] = [];
 /** Sleep processes the scripts started; killed at the end whatever happened. */
-const pidFiles: string[] = [];
+const sleepPids: number[] = [];
 
 function csv(rows: Record<string, unknown>[]): string {
   const columns = Object.keys(rows[0]!);
@@ -100,7 +100,11 @@ function waitRun(target: TestHub, id: string, done: (run: Run) => boolean, what:
   );
 }
 
-/** A script folder whose first attempt starts a long `sleep` (its pid in $PID_DIR) and waits on it. */
+/**
+ * A script folder whose first attempt starts a long `sleep` (its pid on stdout) and waits on it.
+ * The pid goes through the run's logs: the script's environment is an allow-list and, on a root
+ * worker, it runs as another user, so it has no folder of the test's to write into.
+ */
 async function slowScriptFolder(name: string): Promise<string> {
   const folder = join(dir, name);
   await mkdir(folder, { recursive: true });
@@ -111,7 +115,7 @@ async function slowScriptFolder(name: string): Promise<string> {
       'echo "attempt $EDGEFLEET_ATTEMPT starting"',
       'if [ "$EDGEFLEET_ATTEMPT" = "1" ]; then',
       "  sleep 300 &",
-      '  echo $! > "$PID_DIR/sleep-$EDGEFLEET_RUN_ID.pid.tmp" && mv "$PID_DIR/sleep-$EDGEFLEET_RUN_ID.pid.tmp" "$PID_DIR/sleep-$EDGEFLEET_RUN_ID.pid"',
+      '  echo "sleep-pid $!"',
       '  echo "EDGEFLEET_PROGRESS 1/2 sleeping"',
       "  wait",
       "fi",
@@ -134,20 +138,25 @@ async function alive(pid: number): Promise<boolean> {
 }
 
 async function sleepPid(runId: string): Promise<number> {
-  const path = join(dir, "pids", `sleep-${runId}.pid`);
-  pidFiles.push(path);
-  return waitFor(
+  const pid = await waitFor(
     `run ${runId}'s script to start its sleep`,
-    async () => Number((await readFile(path, "utf8").catch(() => "")).trim()) || undefined,
+    async () => {
+      const { lines } = await hub.client.get<{ lines: { stream: string; text: string }[] }>(
+        `/api/v1/runs/${runId}/logs?limit=1000`,
+      );
+      const line = lines.find((l) => l.stream === "stdout" && l.text.startsWith("sleep-pid "));
+      return line ? Number(line.text.slice("sleep-pid ".length)) || undefined : undefined;
+    },
     WAIT_MS,
   );
+  sleepPids.push(pid);
+  return pid;
 }
 
 async function trainer(labels: Record<string, string>, dataDir?: string): Promise<TestTrainer> {
   const worker = await startTestTrainer(hub, {
     labels,
     ...(dataDir ? { dataDir } : {}),
-    env: { PID_DIR: join(dir, "pids") },
   });
   trainers.push(worker);
   return worker;
@@ -155,21 +164,17 @@ async function trainer(labels: Record<string, string>, dataDir?: string): Promis
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edgefleet-trainer-test-"));
-  await mkdir(join(dir, "pids"));
   hub = await startTestHub({ trainerLeaseMs: 1500 });
   await uploadDataset(hub, "blobs");
 });
 
 afterAll(async () => {
   await Promise.all(trainers.map((t) => t.stop("SIGKILL")));
-  for (const path of pidFiles) {
-    const pid = Number((await readFile(path, "utf8").catch(() => "")).trim());
-    if (pid) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone
-      }
+  for (const pid of sleepPids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
     }
   }
   await hub?.dispose();

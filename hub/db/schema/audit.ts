@@ -5,8 +5,11 @@
  */
 import { bigserial, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
-/** Who acted: an operator token, a device, a trainer worker's token, or nobody we could identify. */
-export const AUDIT_ACTOR_KINDS = ["operator", "device", "anonymous", "system"] as const;
+/**
+ * Who acted: an API token (operator kinds and trainer workers), a device, a script attempt's own
+ * token, or nobody we could identify.
+ */
+export const AUDIT_ACTOR_KINDS = ["operator", "device", "attempt", "anonymous", "system"] as const;
 export type AuditActorKind = (typeof AUDIT_ACTOR_KINDS)[number];
 
 /** How the call ended: done, refused by auth or role (401/403), or rejected or failed otherwise. */

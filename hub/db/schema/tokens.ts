@@ -1,8 +1,12 @@
 /** Operator API tokens. Only a sha256 of the secret is stored; the secret is shown once at creation. */
 import { index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
-/** Roles an API token can carry, from most to least privileged. */
-export const TOKEN_ROLES = ["admin", "operator", "viewer"] as const;
+/**
+ * Roles an API token can carry: admin > operator > viewer, each with the rights of the next, and
+ * `trainer`, outside that order: the worker protocol only (register, claim, heartbeat, the
+ * attempt calls and the inputs of running runs), for trainer workers.
+ */
+export const TOKEN_ROLES = ["admin", "operator", "viewer", "trainer"] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];
 
 export const apiTokens = pgTable(

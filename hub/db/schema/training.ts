@@ -15,6 +15,7 @@ import {
   text,
   timestamp,
   unique,
+  uniqueIndex,
 } from "drizzle-orm/pg-core";
 
 /** A column of a dataset version as the API shows it (kind as inferred or overridden, stats). */
@@ -104,9 +105,15 @@ export const runAttempts = pgTable(
     startedAt: timestamp("started_at", { withTimezone: true }).notNull(),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
     error: jsonb("error").$type<RunError>(),
+    /**
+     * sha256 hex of the attempt's own bearer token (handed to its script): valid only while this
+     * attempt runs under a live lease, for its own run's logs, metrics, model and inputs.
+     */
+    tokenHash: text("token_hash"),
   },
   (t) => [
     primaryKey({ columns: [t.runId, t.n] }),
+    uniqueIndex("run_attempts_token_hash_idx").on(t.tokenHash),
     index("run_attempts_status_lease_idx").on(t.status, t.leaseExpiresAt),
     index("run_attempts_worker_idx").on(t.workerId, t.status),
   ],

@@ -18,10 +18,11 @@ import type { BlobStore } from "../../blobs/blob-store.js";
 import type { HubConfig } from "../../config.js";
 import type { DatasetVersion } from "../../repos/datasets.js";
 import type { Repositories } from "../../repos/index.js";
-import { requireRole } from "../auth.js";
+import { allowRunInputReaders, requireRole } from "../auth.js";
 import { ApiError, found } from "../errors.js";
 import { DatasetSummarySchema, DatasetVersionSchema } from "../responses/datasets.js";
 import { type ApiApp, createRouter } from "../router.js";
+import { assertRunInputReadable } from "../run-input-scope.js";
 import { ErrorResponses, jsonOk } from "./schemas.js";
 
 const UploadedSchema = z.object({ dataset: DatasetVersionSchema });
@@ -98,7 +99,7 @@ const content = createRoute({
   method: "get",
   path: "/api/v1/datasets/{name}/versions/{version}/content",
   summary: "The dataset version's bytes (trainer workers download this)",
-  middleware: [requireRole("viewer")] as const,
+  middleware: [allowRunInputReaders("viewer")] as const,
   request: { params: VersionParam },
   responses: {
     200: { description: "The file", content: { "application/octet-stream": { schema: z.any() } } },
@@ -132,7 +133,7 @@ const downloadSnapshot = createRoute({
   method: "get",
   path: "/api/v1/snapshots/{sha256}",
   summary: "A script snapshot's bytes",
-  middleware: [requireRole("viewer")] as const,
+  middleware: [allowRunInputReaders("viewer")] as const,
   request: { params: z.object({ sha256: Sha256HexSchema }) },
   responses: {
     200: { description: "The tar.gz", content: { "application/gzip": { schema: z.any() } } },
@@ -204,7 +205,7 @@ async function resolveVersion(deps: DatasetRouteDeps, name: string, ref: string)
 
 /** What the dataset routes use: the datasets repository, the blob store, the upload limit, a log. */
 export interface DatasetRouteDeps {
-  repos: Pick<Repositories, "datasets">;
+  repos: Pick<Repositories, "datasets" | "attemptTokens">;
   blobs: BlobStore;
   config: Pick<HubConfig, "maxDatasetBytes">;
   log: Logger;
@@ -301,7 +302,10 @@ export function datasetRoutes(deps: DatasetRouteDeps): ApiApp {
 
   app.openapi(content, async (c) => {
     const { name, version } = c.req.valid("param");
-    const row = await resolveVersion(deps, name, version);
+    const resolved = await deps.repos.datasets.resolve(name, version);
+    // Scoped callers get the same 403 for another run's dataset and for one that does not exist.
+    await assertRunInputReadable(c.get("principal"), resolved?.version ?? "", deps.repos.attemptTokens);
+    const row = found(resolved, `dataset ${name} version ${version}`);
     const stream = await deps.blobs.createReadStream(row.version);
     return c.body(Readable.toWeb(stream) as ReadableStream, 200, {
       "content-type": row.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
@@ -321,6 +325,7 @@ export function datasetRoutes(deps: DatasetRouteDeps): ApiApp {
 
   app.openapi(downloadSnapshot, async (c) => {
     const { sha256 } = c.req.valid("param");
+    await assertRunInputReadable(c.get("principal"), sha256, deps.repos.attemptTokens);
     const stat = await deps.blobs.stat(sha256);
     if (!stat) throw new ApiError("not_found", `no snapshot ${sha256}`);
     const stream = await deps.blobs.createReadStream(sha256);

@@ -15,7 +15,7 @@ import {
   deploymentStatus,
   listDeployments,
 } from "../../services/deployments.js";
-import { requireRole } from "../auth.js";
+import { principalName, requireRole } from "../auth.js";
 import {
   CreatedDeploymentSchema,
   DeploymentListItemSchema,
@@ -101,7 +101,7 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): ApiApp {
   app.openapi(show, async (c) => c.json(await deploymentStatus(deps, c.req.valid("param").id), 200));
   app.openapi(create, async (c) => {
     const principal = c.get("principal");
-    const createdBy = principal.kind === "operator" ? principal.name : principal.deviceId;
+    const createdBy = principalName(principal);
     return c.json(await deployModule(deps, { ...c.req.valid("json"), createdBy }), 200);
   });
   for (const route of COMMANDS) {
@@ -112,7 +112,7 @@ export function deploymentRoutes(deps: DeploymentRouteDeps): ApiApp {
       | "rollback";
     app.openapi(route, async (c) => {
       const principal = c.get("principal");
-      const by = principal.kind === "operator" ? principal.name : principal.deviceId;
+      const by = principalName(principal);
       return c.json(await commandDeployment(deps, c.req.valid("param").id, command, by), 200);
     });
   }

@@ -188,7 +188,9 @@ export function deviceRoutes(deps: DeviceRouteDeps): ApiApp {
 function actorOf(c: { get(key: "principal"): Principal | undefined }): string {
   const principal = c.get("principal");
   if (!principal) return "unknown";
-  return principal.kind === "operator" ? `token:${principal.tokenId}` : `device:${principal.deviceId}`;
+  if (principal.kind === "operator") return `token:${principal.tokenId}`;
+  if (principal.kind === "device") return `device:${principal.deviceId}`;
+  return `attempt:${principal.runId}/${principal.attempt}`;
 }
 
 /** A device as the API shows it: stored columns plus its profile check, computed now. */

@@ -8,7 +8,7 @@ import { ModuleNameSchema } from "../../../modules/manifest.js";
 import type { PipelineRunner } from "../../pipelines/runner.js";
 import { pipelineSummaryView, pipelineView } from "../../pipelines/views.js";
 import type { Repositories } from "../../repos/index.js";
-import { requireRole } from "../auth.js";
+import { principalName, requireRole } from "../auth.js";
 import { found } from "../errors.js";
 import { PipelineRunSchema, PipelineRunSummarySchema } from "../responses/pipelines.js";
 import { type ApiApp, createRouter } from "../router.js";
@@ -67,7 +67,7 @@ export function pipelineRoutes(deps: PipelineRouteDeps): ApiApp {
   const app = createRouter();
   app.openapi(run, async (c) => {
     const principal = c.get("principal");
-    const by = principal.kind === "operator" ? principal.name : principal.deviceId;
+    const by = principalName(principal);
     const created = await deps.pipelines.submit(c.req.valid("json"), by);
     return c.json(pipelineView(created), 201);
   });

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { QUANTIZABLE_OPS } from "../../../modules/onnx/quantize/index.js";
 import { type QuantizationDeps, quantizeModelVersion } from "../../quantization/service.js";
 import { AliasNameSchema } from "../../repos/models.js";
-import { requireRole } from "../auth.js";
+import { principalName, requireRole } from "../auth.js";
 import { ModelVersionSchema } from "../responses/models.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { ModelNameSchema } from "./models.js";
@@ -48,7 +48,7 @@ export function quantizeRoutes(deps: QuantizeRouteDeps): ApiApp {
     const { name, version } = c.req.valid("param");
     const body = c.req.valid("json") ?? { mode: "dynamic" as const };
     const principal = c.get("principal");
-    const by = principal.kind === "operator" ? principal.name : principal.deviceId;
+    const by = principalName(principal);
     const updated = await quantizeModelVersion(deps, {
       name,
       version,

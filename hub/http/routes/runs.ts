@@ -16,7 +16,7 @@ import { RunSubmissionSchema } from "../../jobs/spec.js";
 import { runView, statusEvent } from "../../jobs/views.js";
 import type { Repositories } from "../../repos/index.js";
 import { TERMINAL_RUN_STATUSES } from "../../repos/runs.js";
-import { requireRole } from "../auth.js";
+import { requireAttemptWriter, requireRole, requireWorker } from "../auth.js";
 import { ApiError, found } from "../errors.js";
 import { ExperimentSchema, LogLineSchema, MetricPointSchema, RunSchema } from "../responses/runs.js";
 import { type ApiApp, createRouter } from "../router.js";
@@ -180,7 +180,7 @@ const attemptLogs = createRoute({
   method: "post",
   path: "/api/v1/runs/{id}/attempts/{n}/logs",
   summary: "Worker: append log lines (batched)",
-  middleware: [requireRole("operator")] as const,
+  middleware: [requireAttemptWriter()] as const,
   request: { params: AttemptParam, body: json(LogLinesSchema) },
   responses: noContent,
 });
@@ -189,7 +189,7 @@ const attemptMetrics = createRoute({
   method: "post",
   path: "/api/v1/runs/{id}/attempts/{n}/metrics",
   summary: "Worker: append metric points and/or report progress",
-  middleware: [requireRole("operator")] as const,
+  middleware: [requireAttemptWriter()] as const,
   request: { params: AttemptParam, body: json(MetricPointsSchema) },
   responses: noContent,
 });
@@ -198,7 +198,7 @@ const attemptModel = createRoute({
   method: "post",
   path: "/api/v1/runs/{id}/attempts/{n}/model",
   summary: "Worker: upload the trained ONNX file (stored, registered only on complete)",
-  middleware: [requireRole("operator")] as const,
+  middleware: [requireAttemptWriter()] as const,
   request: {
     params: AttemptParam,
     body: { content: { "application/octet-stream": { schema: z.string().meta({ format: "binary" }) } } },
@@ -216,7 +216,7 @@ const attemptComplete = createRoute({
   method: "post",
   path: "/api/v1/runs/{id}/attempts/{n}/complete",
   summary: "Worker: finish with a model; the hub checks it on the test split and registers it",
-  middleware: [requireRole("operator")] as const,
+  middleware: [requireWorker()] as const,
   request: { params: AttemptParam, body: json(CompleteSchema) },
   responses: jsonOk(RunSchema, "The run (succeeded, or failed when the hub refused the model)"),
 });
@@ -225,7 +225,7 @@ const attemptFail = createRoute({
   method: "post",
   path: "/api/v1/runs/{id}/attempts/{n}/fail",
   summary: "Worker: the attempt failed (requeued when retryable and attempts remain)",
-  middleware: [requireRole("operator")] as const,
+  middleware: [requireWorker()] as const,
   request: { params: AttemptParam, body: json(FailSchema) },
   responses: jsonOk(RunSchema, "The run"),
 });

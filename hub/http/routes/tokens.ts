@@ -3,7 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { Logger } from "../../../lib/log.js";
 import type { Repositories } from "../../repos/index.js";
-import { type Principal, ROLES, requireRole } from "../auth.js";
+import { type Principal, requireRole, TOKEN_ROLES } from "../auth.js";
 import { CreatedTokenSchema, TokenSchema } from "../responses/access.js";
 import { type ApiApp, createRouter } from "../router.js";
 import { jsonOk } from "./schemas.js";
@@ -28,7 +28,8 @@ const create = createRoute({
           schema: z
             .object({
               name: z.string().min(1).max(128),
-              role: z.enum(ROLES),
+              /** `trainer`: the worker protocol only, for `edgefleet trainer` on another machine. */
+              role: z.enum(TOKEN_ROLES),
               /** When it stops working; absent (and no expiresInSeconds) never expires. */
               expiresAt: z.iso.datetime({ offset: true }).optional(),
               expiresInSeconds: z

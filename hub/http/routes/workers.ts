@@ -6,7 +6,7 @@ import type { JobService } from "../../jobs/service.js";
 import { MAX_CLAIM_WAIT_MS } from "../../jobs/service.js";
 import { workerView } from "../../jobs/views.js";
 import type { Repositories } from "../../repos/index.js";
-import { requireRole } from "../auth.js";
+import { requireRole, requireWorker } from "../auth.js";
 import { found } from "../errors.js";
 import { ClaimResponseSchema, WorkerSchema } from "../responses/runs.js";
 import { type ApiApp, createRouter } from "../router.js";
@@ -48,7 +48,7 @@ const register = createRoute({
   method: "post",
   path: "/api/v1/workers",
   summary: "Register or update a trainer worker (its id is its own, stable)",
-  middleware: [requireRole("operator")] as const,
+  middleware: [requireWorker()] as const,
   request: {
     body: { content: { "application/json": { schema: WorkerRegistrationSchema } }, required: true },
   },
@@ -67,7 +67,7 @@ const claim = createRoute({
   method: "post",
   path: "/api/v1/workers/{id}/claim",
   summary: "Take the oldest queued run this worker fits (long poll up to waitMs ≤ 25000); 204 when none",
-  middleware: [requireRole("operator")] as const,
+  middleware: [requireWorker()] as const,
   request: {
     params: WorkerParam,
     query: z.object({
@@ -91,7 +91,7 @@ const heartbeat = createRoute({
   path: "/api/v1/workers/{id}/heartbeat",
   summary:
     "Renew the leases of the worker's attempts; `cancel` names runs being cancelled, `lost` attempts no longer the worker's: it stops both",
-  middleware: [requireRole("operator")] as const,
+  middleware: [requireWorker()] as const,
   request: {
     params: WorkerParam,
     body: {
