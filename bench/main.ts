@@ -13,6 +13,7 @@ import { benchBatching } from "./a4-batching.js";
 import { benchSwapRss } from "./a5-swap-rss.js";
 import { benchAgentRss } from "./a6-agent-rss.js";
 import { benchModelCheck } from "./a7-model-check.js";
+import { benchCliStart } from "./c1-cli-start.js";
 import { benchDriftBytes, benchDriftCost } from "./d1-d2-drift.js";
 import {
   benchDriftDelay,
@@ -37,6 +38,7 @@ const BENCHES: Record<string, (options: { agentCpus?: string }) => Promise<Bench
   A5: benchSwapRss,
   A6: benchAgentRss,
   A7: benchModelCheck,
+  C1: benchCliStart,
   H1: benchH1,
   H2: benchH2,
   H3: benchH3,
