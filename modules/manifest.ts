@@ -7,6 +7,7 @@ import { z } from "zod";
 import { MonitoringSchema, monitoringProblems } from "../drift-summary/monitoring.js";
 import { PrecisionSchema } from "../firmware-profiles/schema.js";
 import { Sha256HexSchema } from "../wire/messages.js";
+import { BOX_FORMATS } from "./image-geometry.js";
 import { ImagePreprocessingSchema, imageProblems } from "./image-manifest.js";
 
 export {
@@ -97,6 +98,15 @@ export const PostprocessingSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("raw"),
     batchAxes: z.record(z.string(), z.number().int().min(0).max(7).nullable()).optional(),
+    /**
+     * The output that holds boxes, in pixels of the model input: its last axis has 4 or more
+     * values per box, the first four in `format`. On image requests they are mapped back to each
+     * original image's pixels (modules/image-geometry.ts); the response says which space they are in.
+     */
+    boxes: z
+      .object({ output: z.string().min(1), format: z.enum(BOX_FORMATS).default("xyxy") })
+      .strict()
+      .optional(),
   }),
   /** Probabilities per label (softmax over logits unless `fromProbabilities`). */
   z.object({
@@ -324,6 +334,8 @@ export function parseManifest(value: unknown): Manifest {
       }
     }
   }
+  if (post.kind === "raw" && post.boxes !== undefined)
+    problems.push(...boxesProblems(manifest, post.boxes.output));
   problems.push(...warmupProblems(manifest));
   for (const name of manifest.runtime.missingAsNaN ?? []) {
     const input = manifest.inputs.find((t) => t.name === name);
@@ -339,6 +351,22 @@ export function parseManifest(value: unknown): Manifest {
     throw new z.ZodError(problems.map((message) => ({ code: "custom", message, path: [], input: value })));
   }
   return manifest;
+}
+
+/** The box output exists and its last axis can hold a box (4 or more values, or dynamic). */
+function boxesProblems(manifest: Manifest, name: string): string[] {
+  const output = manifest.outputs.find((t) => t.name === name);
+  if (output === undefined) return [`postprocessing.boxes.output "${name}" is not a model output`];
+  const last = output.shape.at(-1);
+  if (output.shape.length < 2 || (last !== undefined && last >= 0 && last < 4)) {
+    return [
+      `postprocessing.boxes.output "${name}" has shape [${output.shape}]; boxes need a last axis of 4 or more values per box`,
+    ];
+  }
+  if (!["FP32", "FP64", "FP16", "INT32", "INT64"].includes(output.datatype)) {
+    return [`postprocessing.boxes.output "${name}" is ${output.datatype}; boxes are numbers`];
+  }
+  return [];
 }
 
 /** Largest warm-up tensor, in elements: a warm-up must not be what runs the device out of memory. */

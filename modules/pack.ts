@@ -150,7 +150,8 @@ export async function packModule(options: PackOptions): Promise<PackedModule> {
   // Raw outputs are split per row along each output's batch axis, read from the model's symbols.
   if (manifest.postprocessing.kind === "raw" && manifest.postprocessing.batchAxes === undefined) {
     const batchAxes = batchAxesFromModel(info);
-    if (batchAxes !== undefined) manifest = { ...manifest, postprocessing: { kind: "raw", batchAxes } };
+    if (batchAxes !== undefined)
+      manifest = { ...manifest, postprocessing: { ...manifest.postprocessing, batchAxes } };
   }
   const variantFiles = (manifest.variants ?? []).map((variant, i) => {
     const bytes = variantInfos[i]?.variant.modelBytes;

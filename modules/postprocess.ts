@@ -2,6 +2,7 @@
  * Postprocessing: model outputs → one JSON-ready prediction per row, as the manifest says (raw,
  * softmax, argmax, top-k, threshold). Accepts onnxruntime Tensors (`dims`) or plain `{data, shape}`.
  */
+import { boxesToSource, type ImageGeometry } from "./image-geometry.js";
 import type { Postprocessing } from "./manifest.js";
 
 /** An output tensor: onnxruntime's Tensor fits (it has `dims`), as does `{ data, shape }`. */
@@ -108,11 +109,15 @@ function sliceAlong(
   return out;
 }
 
+type RawSpec = Extract<Postprocessing, { kind: "raw" }>;
+
 function rawPredictions(
   outputs: Record<string, OutputTensor>,
   batchSize: number,
-  batchAxes: Record<string, number | null> | undefined,
+  spec: RawSpec,
+  images: readonly ImageGeometry[] | undefined,
 ): RawPrediction[] {
+  const { batchAxes, boxes } = spec;
   const perRow: RawPrediction[] = Array.from({ length: batchSize }, () => ({}));
   for (const [name, tensor] of Object.entries(outputs)) {
     const shape = shapeOf(tensor);
@@ -123,11 +128,32 @@ function rawPredictions(
     // An output without the batch dimension (a scalar, a constant, a summary) is the same for every row.
     const batched = axis !== null && shape.length > axis && shape[axis] === batchSize;
     const rowShape = axis === null ? shape : [...shape.slice(0, axis), ...shape.slice(axis + 1)];
+    const mapBoxes =
+      boxes?.output === name && images !== undefined ? boxMapper(name, shape, boxes.format) : undefined;
+    if (mapBoxes && !batched && batchSize > 1) {
+      throw new PostprocessError(`box output "${name}" has no batch axis: its boxes belong to no one image`);
+    }
     for (let r = 0; r < batchSize; r++) {
-      perRow[r]![name] = batched ? nest(sliceAlong(values, shape, axis, r), rowShape) : nest(values, shape);
+      const row = batched ? sliceAlong(values, shape, axis, r) : values;
+      perRow[r]![name] = nest(mapBoxes ? mapBoxes(row, images![r]!) : row, batched ? rowShape : shape);
     }
   }
   return perRow;
+}
+
+/** Maps one row's boxes (last axis: 4+ values per box) from model-input pixels to its image's. */
+function boxMapper(name: string, shape: readonly number[], format: NonNullable<RawSpec["boxes"]>["format"]) {
+  const stride = shape.at(-1) ?? 0;
+  if (shape.length < 2 || stride < 4) {
+    throw new PostprocessError(
+      `box output "${name}" has shape [${shape}]; expected 4 or more values per box`,
+    );
+  }
+  return (row: (number | string | boolean)[], geometry: ImageGeometry) => {
+    if (row.some((v) => typeof v !== "number"))
+      throw new PostprocessError(`box output "${name}" is not numeric`);
+    return boxesToSource(row.slice() as number[], stride, format, geometry);
+  };
 }
 
 /** Splits a [batch, ...] numeric output into one flat score vector per row. */
@@ -163,21 +189,36 @@ function argmax(values: readonly number[]): number {
   return best;
 }
 
-/** Turns model outputs into one prediction per row, as `spec` describes. */
+/**
+ * Turns model outputs into one prediction per row, as `spec` describes. `images` (one per row, for
+ * image requests) maps a raw `boxes` output back to each original image's pixels; without it boxes
+ * stay in model-input pixels.
+ */
 export function postprocess<S extends Postprocessing>(
   spec: S,
   outputs: Record<string, OutputTensor>,
   batchSize: number,
+  images?: readonly ImageGeometry[],
 ): PredictionOf<S>[] {
-  return predictions(spec, outputs, batchSize) as PredictionOf<S>[];
+  return predictions(spec, outputs, batchSize, images) as PredictionOf<S>[];
+}
+
+/** The coordinate space of a module's box output in an answer, or undefined when it declares none. */
+export function boxSpace(
+  spec: Postprocessing,
+  images: readonly ImageGeometry[] | undefined,
+): { output: string; format: string; space: "image" | "input" } | undefined {
+  if (spec.kind !== "raw" || spec.boxes === undefined) return undefined;
+  return { output: spec.boxes.output, format: spec.boxes.format, space: images ? "image" : "input" };
 }
 
 function predictions(
   spec: Postprocessing,
   outputs: Record<string, OutputTensor>,
   batchSize: number,
+  images: readonly ImageGeometry[] | undefined,
 ): Prediction[] {
-  if (spec.kind === "raw") return rawPredictions(outputs, batchSize, spec.batchAxes);
+  if (spec.kind === "raw") return rawPredictions(outputs, batchSize, spec, images);
   const rows = scoreRows(outputs, spec.output, batchSize);
   const classes = rows[0]!.length;
   switch (spec.kind) {

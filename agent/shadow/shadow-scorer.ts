@@ -8,6 +8,7 @@
  */
 import { Tensor } from "onnxruntime-node";
 import type { Logger } from "../../lib/log.js";
+import type { ImageGeometry } from "../../modules/image-geometry.js";
 import { postprocess } from "../../modules/index.js";
 import type { ModuleWindow, ShadowSummary } from "../../wire/messages.js";
 import type { Feeds, LoadedModule } from "../runtime/loaded-module.js";
@@ -92,12 +93,21 @@ export class ShadowScorer {
    * After the serving version answered: the candidate scores the captured copy on a later turn and
    * compares its predictions with the answer given. Never throws, never delays the caller.
    */
-  score(serving: LoadedModule, captured: Feeds, batchSize: number, answered: readonly unknown[]): void {
+  score(
+    serving: LoadedModule,
+    captured: Feeds,
+    batchSize: number,
+    answered: readonly unknown[],
+    /** Image requests: where each image landed, so the candidate's boxes map back as the answer's did. */
+    images?: readonly ImageGeometry[],
+  ): void {
     const shadow = this.#shadows.get(serving.name);
     if (!shadow) return;
     shadow.inFlight++;
     setImmediate(() => {
-      void this.#run(shadow, serving.version, captured, batchSize, answered).finally(() => shadow.inFlight--);
+      void this.#run(shadow, serving.version, captured, batchSize, answered, images).finally(
+        () => shadow.inFlight--,
+      );
     });
   }
 
@@ -124,13 +134,14 @@ export class ShadowScorer {
     feeds: Feeds,
     batchSize: number,
     answered: readonly unknown[],
+    images: readonly ImageGeometry[] | undefined,
   ): Promise<void> {
     const { module } = shadow;
     const started = performance.now();
     let predictions: unknown[] | undefined;
     try {
       const outputs = await module.withLease(() => module.run(feeds));
-      predictions = postprocess(module.manifest.postprocessing, outputs, batchSize);
+      predictions = postprocess(module.manifest.postprocessing, outputs, batchSize, images);
     } catch (error) {
       this.#log?.debug({
         event: "shadow.run_failed",

@@ -7,6 +7,7 @@
  * Feature values are checked by the module's preprocessing, which names the bad feature.
  */
 import { z } from "zod";
+import type { ImageGeometry } from "../../../modules/image-geometry.js";
 
 /** Rows per request: keeps one request's inference (inline on the main thread) short. */
 export const MAX_INSTANCES = 1024;
@@ -37,4 +38,8 @@ export interface ScoreResponse {
   predictions: unknown[];
   /** One random id per row, to attach feedback (true labels) to a prediction later. */
   predictionIds: string[];
+  /** Image requests: per image, its size, the model input size it was fed at, and the transform. */
+  images?: ImageGeometry[];
+  /** Modules that declare a box output: which space its boxes are in ("image": each original image's pixels). */
+  boxes?: { output: string; format: string; space: "image" | "input" };
 }

@@ -6,7 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { Tensor } from "onnxruntime-node";
-import { postprocess, tabularFeeds } from "../../../modules/index.js";
+import type { ImageGeometry } from "../../../modules/image-geometry.js";
+import { boxSpace, postprocess, tabularFeeds } from "../../../modules/index.js";
 import type { ModuleDrift } from "../../drift/module-drift.js";
 import { feedsFromJson, type RequestTensor } from "../../runtime/feeds.js";
 import type { Feeds, LoadedModule } from "../../runtime/loaded-module.js";
@@ -25,6 +26,8 @@ interface PreparedRequest {
   batchSize: number;
   /** The request's rows, for per-feature telemetry (tabular requests only). */
   rows?: readonly Record<string, unknown>[];
+  /** Where each image landed in the model input (image requests only), to map boxes back. */
+  images?: readonly ImageGeometry[];
 }
 
 /** Turns a score body into session feeds for a module. */
@@ -67,12 +70,22 @@ async function score(
   } catch (error) {
     throw inferenceFailed(error);
   }
-  const predictions = postprocess(module.manifest.postprocessing, outputs, prepared.batchSize);
+  const spec = module.manifest.postprocessing;
+  const predictions = postprocess(spec, outputs, prepared.batchSize, prepared.images);
   const predictionIds = predictions.map(() => randomUUID());
   if (captured !== undefined) drift!.commit(captured, outputs, predictionIds);
   // The answer is final; the candidate scores the same feeds after it, off the request path.
-  if (shadowFeeds !== undefined) shadow!.score(module, shadowFeeds, prepared.batchSize, predictions);
-  return { module: module.name, version: module.version, predictions, predictionIds };
+  if (shadowFeeds !== undefined)
+    shadow!.score(module, shadowFeeds, prepared.batchSize, predictions, prepared.images);
+  const boxes = boxSpace(spec, prepared.images);
+  return {
+    module: module.name,
+    version: module.version,
+    predictions,
+    predictionIds,
+    ...(prepared.images ? { images: [...prepared.images] } : {}),
+    ...(boxes ? { boxes } : {}),
+  };
 }
 
 /** POST /v1/modules/{name}/score. */
