@@ -37,6 +37,8 @@ export const HUB_DEFAULTS = {
   retentionDays: 30,
   /** CIDRs monitor webhooks may reach although private, loopback or link-local; none by default. */
   webhookAllow: [] as readonly string[],
+  /** Events one device may send per minute (token bucket, a minute's worth as burst); more are refused. */
+  deviceEventsPerMinute: 300,
 } as const;
 
 /** "0", "false", "no", "off" (any case) are false; "1", "true", "yes", "on" are true. */
@@ -75,6 +77,7 @@ export const HubConfigSchema = z.object({
   /** Who the in-hub worker runs scripts as when the hub runs as root (trainer/script-user.ts; default nobody). */
   scriptUser: z.string().min(1).max(64).optional(),
   retentionDays: z.coerce.number().min(0).max(36_500),
+  deviceEventsPerMinute: z.coerce.number().int().min(1).max(1_000_000),
   insecure: booleanish,
   webhookAllow: z.preprocess(
     (value) =>
@@ -126,6 +129,7 @@ export const HUB_ENV = {
   EDGEFLEET_TRAINER: "trainer",
   EDGEFLEET_SCRIPT_USER: "scriptUser",
   EDGEFLEET_RETENTION_DAYS: "retentionDays",
+  EDGEFLEET_DEVICE_EVENTS_PER_MINUTE: "deviceEventsPerMinute",
   EDGEFLEET_INSECURE: "insecure",
   EDGEFLEET_WEBHOOK_ALLOW: "webhookAllow",
   EDGEFLEET_TLS: "tls",

@@ -27,6 +27,7 @@ import { loadOrCreateSigningKeys, type SigningKeys } from "./keys.js";
 import { writeLocalHubInfo } from "./local-access.js";
 import { HubMetrics } from "./metrics/hub-metrics.js";
 import { createDriftMonitoring, type DriftMonitoring } from "./monitors/index.js";
+import { DeviceMessageGate } from "./mqtt/device-message-gate.js";
 import { connectHubLink, HUB_USERNAME, type HubLink } from "./mqtt/hub-link.js";
 import { inProcessIngest } from "./mqtt/in-process-ingest.js";
 import { PipelineRunner } from "./pipelines/runner.js";
@@ -142,9 +143,12 @@ export async function startHub(
         metrics.recordMessageDropped(kind, reason),
       published: (kind: string) => metrics.recordMessageOut(kind),
     };
+    // Quotas and data checks before a device message is stored; refusals counted per device.
+    const gate = new DeviceMessageGate({ eventsPerMinute: config.deviceEventsPerMinute });
+    gate.refusals.onRecord((kind, reason) => metrics.recordDeviceRefusal(kind, reason));
     const ingest = config.mqttUrl
       ? undefined
-      : inProcessIngest(handlers, log.child({ part: "mqtt" }), observeLink);
+      : inProcessIngest(handlers, log.child({ part: "mqtt" }), observeLink, gate);
     let broker: EmbeddedBroker | undefined;
     if (!config.mqttUrl) {
       broker = await startEmbeddedBroker({
@@ -189,6 +193,7 @@ export async function startHub(
       tls: broker ? tls?.selfClient : tls && { ca: tls.trustPem },
       log: log.child({ part: "mqtt" }),
       observe: observeLink,
+      gate,
       handlers,
     });
     closers.push(() => link.close());
@@ -261,6 +266,7 @@ export async function startHub(
         // (and, where the broker asks the hub or reads a revocation list, on reconnect).
         { disconnect: async () => false };
     const app = createApiApp({
+      refusals: gate.refusals,
       authThrottle,
       authority: tls?.authority,
       tlsTrustPem: tls?.trustPem,

@@ -36,6 +36,7 @@ export class HubMetrics {
   readonly #mqttDropped: Counter<"kind" | "reason">;
   readonly #mqttOut: Counter<"kind">;
   readonly #brokerRefusals: Counter<"action">;
+  readonly #deviceRefusals: Counter<"kind" | "reason">;
   readonly #queryDuration: Histogram;
 
   constructor() {
@@ -76,6 +77,12 @@ export class HubMetrics {
       name: "edgefleet_hub_mqtt_broker_refusals_total",
       help: "Connects, publishes and subscribes the embedded broker refused",
       labelNames: ["action"],
+      registers,
+    });
+    this.#deviceRefusals = new Counter({
+      name: "edgefleet_hub_device_messages_refused_total",
+      help: "Device messages refused before storage, by kind and reason (schema, unstorable, invariant, too-large, quota); per device in GET /api/v1/devices/{id}",
+      labelNames: ["kind", "reason"],
       registers,
     });
     this.#queryDuration = new Histogram({
@@ -161,6 +168,11 @@ export class HubMetrics {
   /** One connect, publish or subscribe the embedded broker refused. */
   recordBrokerRefusal(action: "connect" | "publish" | "subscribe"): void {
     this.#brokerRefusals.inc({ action });
+  }
+
+  /** One device message refused before storage (kind and reason are closed sets). */
+  recordDeviceRefusal(kind: string, reason: string): void {
+    this.#deviceRefusals.inc({ kind, reason });
   }
 
   /** One database statement's duration. */

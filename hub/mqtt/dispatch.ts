@@ -16,6 +16,7 @@ import {
   TelemetryWindowSchema,
 } from "../../wire/messages.js";
 import { parseDeviceTopic } from "../../wire/topics.js";
+import type { MessageGate } from "./device-message-gate.js";
 
 /** What a handler may want to know beyond the payload. */
 export interface MessageMeta {
@@ -77,8 +78,16 @@ const ROUTES: Record<string, Route> = {
   },
 };
 
-/** Parses topic and payload of one incoming message; never throws. */
-export function routeMessage(topic: string, payload: Buffer, retained: boolean): RouteResult {
+/**
+ * Parses topic and payload of one incoming message; never throws. With a gate, a schema-valid
+ * message must also pass its quota and data checks, and every refusal is counted for its device.
+ */
+export function routeMessage(
+  topic: string,
+  payload: Buffer,
+  retained: boolean,
+  gate?: MessageGate,
+): RouteResult {
   const parsed = parseDeviceTopic(topic);
   if (!parsed) return { ok: false, drop: "not-ours", reason: "not a device topic" };
   const { deviceId, rest } = parsed;
@@ -88,14 +97,20 @@ export function routeMessage(topic: string, payload: Buffer, retained: boolean):
   // An empty retained payload is how a retained message is deleted, not a message.
   if (payload.length === 0) return { ok: false, drop: "empty", deviceId, kind, reason: "empty payload" };
   const result = parsePayload(route.schema, payload);
-  if (!result.ok) return { ok: false, drop: "invalid", deviceId, kind, reason: result.error };
+  if (!result.ok) {
+    gate?.refused(deviceId, kind, { reason: "schema", detail: result.error });
+    return { ok: false, drop: "invalid", deviceId, kind, reason: result.error };
+  }
   // The HTTP input guard's rule (lib/storable-text.ts): a NUL or lone surrogate would fail the
   // statement, and with it every other device's message written in the same batch.
   const unstorable = findUnstorable(result.value);
   if (unstorable) {
     const reason = `the payload at ${unstorable.path} ${unstorable.reason}`;
+    gate?.refused(deviceId, kind, { reason: "unstorable", detail: reason });
     return { ok: false, drop: "invalid", deviceId, kind, reason };
   }
+  const refusal = gate?.admit(deviceId, kind, result.value);
+  if (refusal) return { ok: false, drop: "invalid", deviceId, kind, reason: refusal.detail };
   const meta: MessageMeta = { topic, retained };
   return {
     ok: true,

@@ -23,6 +23,7 @@ import {
   HUB_SYNC_TOPIC_ROOT,
 } from "../../wire/topics.js";
 import { HUB_CLIENT_ID_PREFIX, HUB_USERNAME } from "../broker/policy.js";
+import type { MessageGate } from "./device-message-gate.js";
 import { type DeviceMessageHandlers, routeMessage } from "./dispatch.js";
 import { KeyedSerialQueue } from "./keyed-serial-queue.js";
 import { applyReconnectBackoff, type ReconnectBackoff } from "./reconnect-backoff.js";
@@ -81,6 +82,8 @@ export interface HubLinkOptions {
   maxPending?: number;
   reconnect?: Partial<ReconnectBackoff>;
   observe?: LinkObserver;
+  /** Quota and data checks, with refusals counted per device (device-message-gate.ts). */
+  gate?: MessageGate;
 }
 
 export interface HubLink {
@@ -154,7 +157,7 @@ export async function connectHubLink(options: HubLinkOptions): Promise<HubLink> 
       return done();
     }
     const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
-    const routed = routeMessage(packet.topic, payload, packet.retain);
+    const routed = routeMessage(packet.topic, payload, packet.retain, options.gate);
     if (!routed.ok) {
       observe.dropped(routed.kind ?? "", routed.drop);
       if (routed.drop === "invalid") {

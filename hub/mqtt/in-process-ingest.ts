@@ -10,6 +10,7 @@
  * concurrently); devices run side by side, and the handlers' stores batch what arrives together.
  */
 import type { Logger } from "../../lib/log.js";
+import type { MessageGate } from "./device-message-gate.js";
 import { type DeviceMessageHandlers, routeMessage } from "./dispatch.js";
 import type { LinkObserver } from "./hub-link.js";
 
@@ -30,12 +31,14 @@ export function inProcessIngest(
   log: Logger,
   // The same counters as the link's: messages ingested here never reach the link.
   observe: Pick<LinkObserver, "received" | "dropped"> = { received() {}, dropped() {} },
+  /** Quota and data checks, with refusals counted per device (device-message-gate.ts). */
+  gate?: MessageGate,
 ): InProcessIngest {
   /** The last message of each device still being handled; later ones chain behind it. */
   const tails = new Map<string, Promise<unknown>>();
   return {
     ingest(topic, payload, retained) {
-      const routed = routeMessage(topic, payload, retained);
+      const routed = routeMessage(topic, payload, retained, gate);
       if (!routed.ok) {
         if (routed.drop === "invalid") {
           observe.dropped(routed.kind ?? "", "invalid");

@@ -17,6 +17,7 @@ import { JobService } from "../../hub/jobs/service.js";
 import { loadOrCreateSigningKeys, type SigningKeys } from "../../hub/keys.js";
 import { HubMetrics } from "../../hub/metrics/hub-metrics.js";
 import { createDriftMonitoring } from "../../hub/monitors/index.js";
+import { DeviceRefusals } from "../../hub/mqtt/device-refusals.js";
 import { PipelineRunner } from "../../hub/pipelines/runner.js";
 import { createRepositories, type Repositories, TelemetryWriter } from "../../hub/repos/index.js";
 import { RolloutController } from "../../hub/rollouts/controller.js";
@@ -98,6 +99,7 @@ export async function createApiTestApp(overrides: HubConfigInput = {}): Promise<
   });
   const disconnected: string[] = [];
   const app = createApiApp({
+    refusals: new DeviceRefusals(),
     version: "0.0.0-test",
     config,
     log,

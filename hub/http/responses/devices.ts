@@ -1,4 +1,5 @@
 /** What the device routes answer: a device as stored plus its profile check, and its merge view. */
+
 import { z } from "zod";
 import {
   CapabilitiesSchema,
@@ -6,6 +7,7 @@ import {
   ReportedStateSchema,
   StatusSchema,
 } from "../../../wire/messages.js";
+import { REFUSAL_REASONS } from "../../mqtt/device-data-checks.js";
 import { MaybeTimestamp, Timestamp } from "./common.js";
 
 export const ProfileCheckSchema = z
@@ -51,7 +53,24 @@ export const MergedModuleSchema = z
     description: "the deployment that supplies a module, and the ones it overrides",
   });
 
-export const DeviceDetailSchema = DeviceSchema.extend({ merge: z.array(MergedModuleSchema) }).meta({
+export const DeviceRefusalsSchema = z
+  .object({
+    total: z.number().int(),
+    byReason: z.partialRecord(z.enum(REFUSAL_REASONS), z.number().int()),
+    last: z
+      .object({ kind: z.string(), reason: z.enum(REFUSAL_REASONS), detail: z.string(), at: Timestamp })
+      .nullable(),
+  })
+  .meta({
+    id: "DeviceRefusals",
+    description:
+      "messages from this device the hub refused since it started (schema, unstorable text, data invariants, size, quota)",
+  });
+
+export const DeviceDetailSchema = DeviceSchema.extend({
+  merge: z.array(MergedModuleSchema),
+  refusals: DeviceRefusalsSchema,
+}).meta({
   id: "DeviceDetail",
 });
 

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Logger } from "../../../lib/log.js";
 import { checkProfile } from "../../fleet/profile-check.js";
 import type { SigningKeys } from "../../keys.js";
+import type { DeviceRefusals } from "../../mqtt/device-refusals.js";
 import type { Device, Repositories } from "../../repos/index.js";
 import { deviceMerge } from "../../services/deployments.js";
 import type { HubUrls } from "../../urls.js";
@@ -113,6 +114,8 @@ export interface DeviceRouteDeps {
   sessions: DeviceSessions;
   /** The CA bundle devices verify the hub with (provisioning answers); none on a plaintext hub. */
   tlsTrustPem?: string | undefined;
+  /** Device messages the hub refused, per device (hub/mqtt/device-refusals.ts). */
+  refusals: Pick<DeviceRefusals, "of">;
   log: Logger;
 }
 
@@ -130,7 +133,7 @@ export function deviceRoutes(deps: DeviceRouteDeps): ApiApp {
     const { id } = c.req.valid("param");
     const device = withProfileCheck(found(await deps.repos.devices.get(id), `device ${id}`));
     // Which deployment supplied each desired module and which ones it overrode (layered deployments).
-    return c.json({ ...device, merge: await deviceMerge(deps, id) }, 200);
+    return c.json({ ...device, merge: await deviceMerge(deps, id), refusals: deps.refusals.of(id) }, 200);
   });
 
   app.openapi(provision, async (c) => {
