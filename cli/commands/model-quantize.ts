@@ -41,13 +41,20 @@ export function registerModelQuantizeCommand(program: Command): void {
     program.command("models").description("register ONNX models and list versions");
   withHubOptions(models.command("quantize <name@version>"))
     .description(
-      "make a trained version's int8 file (dynamic quantization of MatMul/Gemm/Conv weights) and measure it against float on the test split",
+      "make a trained version's int8 file (MatMul/Gemm/Conv: dynamic, or static with activation ranges calibrated on training rows) and measure it against float on the test split",
+    )
+    .option(
+      "--mode <mode>",
+      "dynamic (activations quantized per request) or static (weights and activations, ranges calibrated on up to 1000 training rows)",
+      "dynamic",
     )
     .option("--ops <list>", "operators to quantize, comma-separated: MatMul,Gemm,Conv (default all)")
-    .action(async (target: string, options: HubOptions & { ops?: string }) => {
+    .action(async (target: string, options: HubOptions & { ops?: string; mode: string }) => {
       const { name, version } = splitAt(target);
       if (!version) throw new CliError(`name a version: ${name}@3 or ${name}@champion`);
-      const body: Record<string, unknown> = { mode: "dynamic" };
+      if (options.mode !== "dynamic" && options.mode !== "static")
+        throw new CliError(`--mode is dynamic or static, not "${options.mode}"`);
+      const body: Record<string, unknown> = { mode: options.mode };
       if (options.ops) body.ops = options.ops.split(",").map((op) => op.trim());
       const client = await resolveHubClient(options, process.env);
       if (!options.json)

@@ -54,7 +54,7 @@ const EvaluateStep = z
 
 const QuantizeStep = z
   .object({
-    mode: z.literal("dynamic").default("dynamic"),
+    mode: z.enum(["dynamic", "static"]).default("dynamic"),
     ops: z.array(z.enum(QUANTIZABLE_OPS)).min(1).optional(),
     /** Largest relative loss of the threshold metric int8 may have against float (default 1 %). */
     maxLoss: z.number().min(0).max(1).default(0.01),

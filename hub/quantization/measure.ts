@@ -7,10 +7,16 @@
  * plain data.
  */
 import { readFile } from "node:fs/promises";
-import { type QuantizableOp, quantizeDynamic } from "../../modules/onnx/quantize/index.js";
+import ort from "onnxruntime-node";
+import {
+  type QuantizableOp,
+  quantizeDynamic,
+  quantizeStaticWithCalibration,
+} from "../../modules/onnx/quantize/index.js";
 import { metricsOf } from "../../training/auto.js";
 import { type DatasetFormat, NO_DATASET_LIMITS } from "../../training/dataset/read.js";
 import { runOnnx } from "../../training/evaluate/onnx-check.js";
+import { feedsFromColumns } from "../../training/features/inputs.js";
 import { loadRunDataset, type RunDataSpec, testSplit } from "../../training/run-data.js";
 import type { ModelInt8 } from "../db/schema/models.js";
 
@@ -21,7 +27,16 @@ export interface MeasureInput {
   extraRowsPath?: string;
   spec: RunDataSpec;
   ops?: QuantizableOp[];
+  /** Default dynamic. */
+  mode?: "dynamic" | "static";
 }
+
+/**
+ * Training rows that calibrate static activation ranges: a seeded sample of the training split, never
+ * the test rows the variant is judged on. A few hundred rows fix min/max of a tabular model's
+ * activations; more only cost time.
+ */
+export const CALIBRATION_ROWS = 1000;
 
 /**
  * What one measurement finds: the quantized bytes and the figures a version's int8 record keeps
@@ -39,6 +54,8 @@ export type Int8Measurement = { bytes: Uint8Array } & Pick<
   | "relativeLoss"
   | "testRows"
   | "metrics"
+  | "mode"
+  | "calibrationRows"
 >;
 
 /** The metric an int8 threshold is judged on: accuracy for classifiers, RMSE for regressors. */
@@ -63,13 +80,33 @@ const finite = (metrics: Record<string, unknown>) =>
 /** Quantizes the model and measures both files on the test split. */
 export async function measureInt8(input: MeasureInput): Promise<Int8Measurement> {
   const floatBytes = new Uint8Array(await readFile(input.modelPath));
-  const result = quantizeDynamic(floatBytes, input.ops ? { ops: input.ops } : {});
+  const options = input.ops ? { ops: input.ops } : {};
   const extraRows = input.extraRowsPath ? new Uint8Array(await readFile(input.extraRowsPath)) : undefined;
   const dataset = await loadRunDataset(input.dataset, input.spec, {
     ...(extraRows ? { extraRows } : {}),
     limits: NO_DATASET_LIMITS,
   });
   const split = testSplit(dataset, input.spec);
+  const mode = input.mode ?? "dynamic";
+  let calibrationRows: number | undefined;
+  let result: ReturnType<typeof quantizeDynamic> | Awaited<ReturnType<typeof quantizeStaticWithCalibration>>;
+  if (mode === "static") {
+    const train = split.prepared.split.train;
+    // Evenly spaced training rows: deterministic, and spread over the (shuffled) split.
+    const step = Math.max(1, train.length / CALIBRATION_ROWS);
+    const rows = Uint32Array.from(
+      { length: Math.min(train.length, CALIBRATION_ROWS) },
+      (_, i) => train[Math.floor(i * step)]!,
+    );
+    calibrationRows = rows.length;
+    const raw = feedsFromColumns(split.prepared.encoder, split.prepared.features, rows, "vector");
+    const feeds = Object.fromEntries(
+      Object.entries(raw).map(([name, f]) => [name, new ort.Tensor(f.type, f.data, f.dims)]),
+    );
+    result = await quantizeStaticWithCalibration(floatBytes, [feeds], options);
+  } else {
+    result = quantizeDynamic(floatBytes, options);
+  }
   const classes = split.classes.length;
   const measure = async (bytes: Uint8Array) => {
     const outputs = await runOnnx(bytes, split.feeds, classes);
@@ -87,6 +124,8 @@ export async function measureInt8(input: MeasureInput): Promise<Int8Measurement>
   for (const node of result.quantized) quantized[node.op] = (quantized[node.op] ?? 0) + 1;
   return {
     bytes: result.bytes,
+    mode,
+    ...(calibrationRows !== undefined ? { calibrationRows } : {}),
     quantized,
     skipped: result.skipped.length,
     opset: result.opset,

@@ -35,6 +35,8 @@ export interface QuantizeRequest {
   /** A version number or an alias. */
   version: string | number;
   ops?: QuantizableOp[];
+  /** Default dynamic; static calibrates activation ranges on the run's training rows. */
+  mode?: "dynamic" | "static";
   /** Who asked (recorded on the version). */
   by: string;
 }
@@ -81,11 +83,11 @@ export async function quantizeModelVersion(
     ...(spec.extraRows ? { extraRowsPath: deps.blobs.path(spec.extraRows.blob) } : {}),
     spec,
     ...(request.ops ? { ops: request.ops } : {}),
+    ...(request.mode ? { mode: request.mode } : {}),
   });
   const blob = await deps.blobs.put(measured.bytes);
   const { bytes: _bytes, ...figures } = measured;
   const int8: ModelInt8 = {
-    mode: "dynamic",
     sha256: blob.sha256,
     size: measured.bytes.byteLength,
     floatSize: version.size,
@@ -97,6 +99,7 @@ export async function quantizeModelVersion(
   deps.log.info({
     event: "model.quantized",
     model: request.name,
+    mode: int8.mode,
     version: version.version,
     size: int8.size,
     floatSize: int8.floatSize,

@@ -47,7 +47,10 @@ export interface ModelTraining {
  * version's own test split, measured by the hub on both ONNX files in the same run.
  */
 export interface ModelInt8 {
-  mode: "dynamic";
+  /** dynamic: activations quantized per request; static: with ranges calibrated on training rows. */
+  mode: "dynamic" | "static";
+  /** Static only: how many training rows calibrated the activation ranges. */
+  calibrationRows?: number;
   sha256: string;
   size: number;
   floatSize: number;

@@ -54,7 +54,12 @@ const FigureMap = z.record(z.string(), z.number().nullable());
 
 export const Int8Schema = z
   .object({
-    mode: z.literal("dynamic"),
+    mode: z.enum(["dynamic", "static"]),
+    calibrationRows: z
+      .number()
+      .int()
+      .optional()
+      .meta({ description: "static: training rows that calibrated the activation ranges" }),
     sha256: z.string(),
     size: z.number().int(),
     floatSize: z.number().int(),

@@ -14,7 +14,7 @@ const quantize = createRoute({
   method: "post",
   path: "/api/v1/models/{name}/versions/{version}/quantize",
   summary:
-    "Quantize a trained version to int8 (dynamic, MatMul/Gemm/Conv weights), measure float and int8 on its test split, record both",
+    "Quantize a trained version to int8 (dynamic, or static with activation ranges calibrated on its training rows; MatMul/Gemm/Conv), measure float and int8 on its test split, record both",
   middleware: [requireRole("operator")] as const,
   request: {
     params: z.object({
@@ -26,7 +26,7 @@ const quantize = createRoute({
         "application/json": {
           schema: z
             .object({
-              mode: z.literal("dynamic").default("dynamic"),
+              mode: z.enum(["dynamic", "static"]).default("dynamic"),
               ops: z.array(z.enum(QUANTIZABLE_OPS)).min(1).optional(),
             })
             .strict(),
@@ -53,6 +53,7 @@ export function quantizeRoutes(deps: QuantizeRouteDeps): ApiApp {
       name,
       version,
       by,
+      mode: body.mode,
       ...(body.ops ? { ops: body.ops } : {}),
     });
     return c.json(updated, 200);

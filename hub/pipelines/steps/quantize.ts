@@ -14,11 +14,12 @@ export const quantizeStep: StepDefinition = {
 
   async run({ deps, pipeline, outputs }, inputs) {
     const model = trainedModel(outputs);
-    const ops = pipeline.spec.steps.quantize!.ops;
+    const { ops, mode } = pipeline.spec.steps.quantize!;
     const updated = await quantizeModelVersion(deps, {
       name: model.name,
       version: model.version,
       by: `pipeline:${pipeline.name}`,
+      mode,
       ...(ops ? { ops } : {}),
     });
     const int8 = updated.int8!;
